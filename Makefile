@@ -1,0 +1,110 @@
+# rtmpkit: plain make, no autotools.
+#   make                 lib/librtmpkit.a and every program in cmd/
+#   make check           unit tests, then the bats tests of the programs; ends "N passed, N failed"
+#   make check SANITIZE=1  the same, built with ASan+UBSan into .san/
+#   make fuzz            every libFuzzer target for FUZZ_SECONDS (default 60) each
+#   make bench           side-by-side CPU/RSS against rtmpdump and ffmpeg
+#   make deps            install the Debian packages the tests and the demo need
+#   make demo            the main job, in the foreground
+#   make install PREFIX=/usr/local DESTDIR=
+
+CC ?= cc
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+FUZZ_SECONDS ?= 60
+PKG_CONFIG ?= pkg-config
+
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags openssl libbsd-overlay)
+DEP_LIBS := $(shell $(PKG_CONFIG) --libs openssl libbsd-overlay)
+
+CFLAGS ?= -O2 -g
+WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
+CPPFLAGS += -D_GNU_SOURCE -Ilib
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(DEP_CFLAGS)
+
+ifeq ($(SANITIZE),1)
+O := .san
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+else
+O := .
+endif
+
+LIB_SRC := $(sort $(wildcard lib/*.c))
+LIB_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRC))
+LIB := $(O)/lib/librtmpkit.a
+PROGRAMS := $(patsubst %.c,%,$(sort $(wildcard cmd/rtmp-*.c)))
+BINS := $(addprefix $(O)/,$(PROGRAMS))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(patsubst %.c,$(O)/obj/%,$(UNIT_SRC))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+MANPAGES := $(sort $(wildcard man/*.[1-9]))
+
+all: $(LIB) $(BINS)
+
+$(O)/obj/%.o: %.c $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(O)/cmd/%: $(O)/obj/cmd/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(DEP_LIBS)
+
+$(O)/obj/tests/unit/%: $(O)/obj/tests/unit/%.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(DEP_LIBS)
+
+$(O)/obj/tests/unit/%.o: tests/unit/%.c tests/unit/unit.h $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+check: all $(UNIT_BINS)
+	RTMPKIT_BIN=$(abspath $(O))/cmd RTMPKIT_UNIT="$(UNIT_BINS)" tests/run
+
+# Unit tests only: quick, no peers.
+check-unit: all $(UNIT_BINS)
+	RTMPKIT_BIN=$(abspath $(O))/cmd RTMPKIT_UNIT="$(UNIT_BINS)" RTMPKIT_NO_BATS=1 tests/run
+
+FUZZ_CC ?= clang
+FUZZ_FLAGS = -std=c11 -g -O1 -D_GNU_SOURCE -Ilib $(DEP_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+fuzz:
+	@mkdir -p .fuzz
+	@set -e; for f in $(FUZZ_SRC); do \
+		n=$$(basename $$f .c); \
+		$(FUZZ_CC) $(FUZZ_FLAGS) -o .fuzz/$$n $$f $(LIB_SRC) $(DEP_LIBS); \
+	done
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(patsubst tests/fuzz/%.c,.fuzz/%,$(FUZZ_SRC))
+
+bench: all
+	RTMPKIT_BIN=$(abspath $(O))/cmd tests/bench/run
+
+deps:
+	tests/deps
+
+demo: all
+	RTMPKIT_BIN=$(abspath $(O))/cmd tests/demo
+
+lint-man:
+	mandoc -Tlint -W warning $(MANPAGES)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
+	for m in $(MANPAGES); do \
+		s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
+	done
+
+uninstall:
+	for p in $(notdir $(PROGRAMS)); do rm -f $(DESTDIR)$(BINDIR)/$$p; done
+	for m in $(notdir $(MANPAGES)); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$$m; done
+
+clean:
+	rm -rf obj lib/librtmpkit.a $(addprefix ./,$(PROGRAMS)) .san .fuzz
+
+.PHONY: all check check-unit fuzz bench deps demo lint-man install uninstall clean
+.SECONDARY:
