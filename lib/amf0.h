@@ -18,6 +18,19 @@
  * AMF3 (type 0x11 "avmplus") is not decoded: amf0_decode() stops with
  * RTMP_EPROTO on it; command code that meets AMF3 data messages passes them
  * through as bytes.
+ *
+ * Decoding details.  Depth counts open containers (object, ECMA array,
+ * strict array, typed object): a top-level object is depth 1, and opening
+ * one more than max_depth gives RTMP_ELIMIT, so max_depth 0 admits scalars
+ * only.  Objects, typed objects and ECMA arrays end with the marker
+ * 00 00 09 (required for ECMA arrays too, as every real encoder writes it;
+ * their wire count is ignored).  A property with an empty name is kept
+ * unless 0x09 follows.  A strict array holds exactly its count of values,
+ * and a count larger than the bytes left is RTMP_EPROTO at once.
+ * References (0x07), movie clips, record sets, AMF3 and an end marker
+ * where a value belongs are RTMP_EPROTO.  On any error *nvalues is 0 and
+ * the array's contents are unspecified.  Decoding uses no stack beyond a
+ * few locals: open containers are chained through the value array itself.
  */
 #ifndef RTMPKIT_AMF0_H
 #define RTMPKIT_AMF0_H
@@ -73,6 +86,16 @@ struct amf0_value {
 int	amf0_decode(const uint8_t *buf, size_t len, struct amf0_value *values,
 	    size_t *nvalues, unsigned max_depth);
 
+/*
+ * Decode exactly one top-level value from the start of buf[0..len), with
+ * the same rules and limits, and leave the bytes after it alone.  Returns
+ * the bytes that value took (> 0), or RTMP_EPROTO / RTMP_ELIMIT.  For
+ * readers that look at a prefix: a command's name, a data message's
+ * handler name before its (possibly large) body.
+ */
+int	amf0_decode_one(const uint8_t *buf, size_t len, struct amf0_value *values,
+	    size_t *nvalues, unsigned max_depth);
+
 /* Index of the top-level value number n (0-based), or -1. */
 int	amf0_top(const struct amf0_value *values, size_t nvalues, unsigned n);
 /* Index of the child of container `parent` whose key is `key`, or -1. */
@@ -104,7 +127,14 @@ uint8_t	*amf0_put_object_end(uint8_t *p, uint8_t *end);
 uint8_t	*amf0_put_prop_number(uint8_t *p, uint8_t *end, const char *key, double v);
 uint8_t	*amf0_put_prop_boolean(uint8_t *p, uint8_t *end, const char *key, int v);
 uint8_t	*amf0_put_prop_string(uint8_t *p, uint8_t *end, const char *key, const char *s);
-/* Re-encode a decoded subtree starting at values[index]; used by round trips. */
+/*
+ * Re-encode a decoded subtree starting at values[index]; used by round trips.
+ * Each value keeps its wire type (a short LONG_STRING stays long); ECMA and
+ * strict array counts are written from `count`.  The array is checked for
+ * a consistent shape as it is walked (NULL if not), and subtrees nested
+ * deeper than AMF0_PUT_MAX_DEPTH give NULL.
+ */
+#define AMF0_PUT_MAX_DEPTH	256
 uint8_t	*amf0_put_value(uint8_t *p, uint8_t *end, const struct amf0_value *values,
 	    size_t nvalues, int index);
 

@@ -4,19 +4,41 @@
  * Decoder.  chunk_decoder_feed() takes bytes the caller read and returns
  * at most one complete message per call:
  *   CHUNK_MESSAGE (1)  *msg holds a message; *consumed bytes were used
- *   CHUNK_NEED_MORE (0)  all *consumed bytes were used, none left a message
- *   < 0                  RTMP_EPROTO or RTMP_ELIMIT: end the connection
+ *   CHUNK_NEED_MORE (0)  all len bytes were used (*consumed == len; a
+ *                        partial chunk header is kept inside), no message
+ *   < 0                  RTMP_EPROTO, RTMP_ELIMIT or RTMP_ENOMEM: end the
+ *                        connection; the decoder is not usable afterwards
  * Call again with the unconsumed rest.  msg->payload is a view that stays
  * valid until the next chunk_decoder_feed() or chunk_decoder_free(); it
  * points either into the caller's input (a single-chunk message that was
- * whole in the input) or into the decoder's own reassembly buffer.
+ * whole in the input) or into the decoder's own reassembly buffer.  A
+ * zero-length message comes out with length 0 (payload non-NULL, not to be
+ * read); callers may ignore it.
  *
  * Partial messages are kept per chunk stream in a table of at most
- * limits.max_chunk_streams entries; their buffers grow as bytes arrive,
- * never by the declared length, and no message may exceed
- * limits.max_message_size.  Timestamps come out absolute (deltas summed,
- * wrapping at 2^32).  Extended timestamps on fmt-3 continuation chunks are
- * accepted both repeated and not repeated.
+ * limits.max_chunk_streams entries (a new chunk stream beyond it is
+ * RTMP_ELIMIT); their buffers grow as bytes arrive, never by the declared
+ * length, and a header declaring more than limits.max_message_size is
+ * RTMP_ELIMIT before any byte of its body is stored.
+ *
+ * Header rules.  A chunk stream must start with a type 0 header (types
+ * 1-3 on a never-seen id are RTMP_EPROTO).  While a chunk stream holds a
+ * partial message only a type 3 header may continue it: types 0, 1 and 2
+ * there are RTMP_EPROTO (a new header inside a message is how length-change
+ * overflows happened).  Timestamps come out absolute: type 0 sets it, types
+ * 1 and 2 add their delta, wrapping at 2^32.  A type 3 header that starts
+ * a new message adds the previous delta again; after a type 0 header that
+ * delta is the type 0 timestamp itself (the RTMP spec, ffmpeg and librtmp
+ * agree; nginx-rtmp adds 0).  The encoder never relies on this.
+ *
+ * Extended timestamps.  After a type 0-2 header carrying 0xffffff, peers
+ * disagree on whether type 3 chunks repeat the 4-byte extended field
+ * (spec, ffmpeg, nginx-rtmp, newer librtmp) or not (librtmp 2.3/2.4).  The
+ * decoder peeks: if the 4 bytes after a type 3 basic header equal the last
+ * extended value of that chunk stream they are taken as the repeat,
+ * otherwise as body.  A body that happens to start with those 4 bytes from
+ * a non-repeating peer is misread; no better rule exists.  The peek waits
+ * for 4 bytes, so such a chunk is only decoded once 4 bytes follow it.
  *
  * The decoder does not act on control messages: the session layer (rtmp.h)
  * reads Set Chunk Size and Abort and calls chunk_decoder_set_chunk_size()
@@ -88,21 +110,33 @@ struct chunk_decoder {
 	uint64_t		 bytes_in;	/* every byte consumed, for acknowledgements */
 	struct chunk_stream_state *streams;	/* table of limits.max_chunk_streams */
 	uint32_t		 nstreams;
-	/* private below: a partially read chunk header */
+	/*
+	 * Private below.  header[] holds a partially read chunk header, or
+	 * (while current is set) up to 3 body bytes a type 3 header's peek
+	 * took for an extended timestamp that was not repeated.
+	 */
 	uint8_t			 header[CHUNK_MAX_HEADER];
 	size_t			 header_len;
 	struct chunk_stream_state *current;	/* stream whose chunk body is being read */
 	size_t			 body_left;	/* bytes of the current chunk's body still to read */
-	int			 last_returned;	/* stream whose buffer the last message used, or -1 */
 };
 
 int	chunk_decoder_init(struct chunk_decoder *d, const struct chunk_limits *limits);
 void	chunk_decoder_free(struct chunk_decoder *d);
 int	chunk_decoder_feed(struct chunk_decoder *d, const uint8_t *buf, size_t len,
 	    size_t *consumed, struct rtmp_message *msg);
-/* RTMP_EPROTO for 0 or a value with the top bit set; RTMP_ELIMIT outside the limits. */
+/*
+ * RTMP_EPROTO for 0 or a value with the top bit set; RTMP_ELIMIT outside
+ * the limits.  Applies from the next chunk on; partial messages on every
+ * chunk stream survive it.
+ */
 int	chunk_decoder_set_chunk_size(struct chunk_decoder *d, uint32_t size);
-/* Drop the partial message on one chunk stream; unknown ids are ignored. */
+/*
+ * Drop the partial message on one chunk stream; unknown ids and streams
+ * without a partial are ignored.  Call it between messages, as the session
+ * does after decoding an Abort; the stream's header state stays, so its
+ * next message may use a type 1-3 header.
+ */
 void	chunk_decoder_abort(struct chunk_decoder *d, uint32_t chunk_stream_id);
 
 struct chunk_encoder_stream {
@@ -121,15 +155,33 @@ struct chunk_encoder {
 	struct chunk_encoder_stream	streams[CHUNK_ENCODER_STREAMS];	/* last header per chunk stream */
 };
 
+/*
+ * Encoder state: the last header sent on up to CHUNK_ENCODER_STREAMS chunk
+ * streams.  A chunk stream beyond them takes over a slot (the one at
+ * id % CHUNK_ENCODER_STREAMS when all are used) and its message goes out
+ * with a type 0 header.  A message gets type 0 on a new chunk stream, a
+ * changed message stream id or a timestamp lower than the last one;
+ * otherwise type 2 (same length and type) or type 1, with the delta.  A
+ * timestamp or delta of 0xffffff or more goes in the 4-byte extended
+ * field, repeated on every continuation chunk as Flash, ffmpeg and
+ * nginx-rtmp do.
+ */
 void	chunk_encoder_init(struct chunk_encoder *e);
-/* Change the size used from the next message on (send Set Chunk Size first). */
+/*
+ * Change the size used from the next message on (send Set Chunk Size
+ * first).  Sizes outside 1..0x7fffffff are ignored.
+ */
 void	chunk_encoder_set_chunk_size(struct chunk_encoder *e, uint32_t size);
-/* Exact bytes chunk_encode() will write for msg in the encoder's current state. */
+/*
+ * Exact bytes chunk_encode() will write for msg in the encoder's current
+ * state; 0 for a message chunk_encode() would refuse with RTMP_EINVAL.
+ */
 size_t	chunk_encoded_size(const struct chunk_encoder *e, const struct rtmp_message *msg);
 /*
  * Write msg (msg->payload, msg->length) as chunks into out[0..outsize).
  * Returns bytes written or RTMP_ESPACE (nothing written, state unchanged),
- * RTMP_EINVAL for a chunk stream id outside 2..65599.
+ * RTMP_EINVAL for a chunk stream id outside 2..65599 or a length above
+ * 0xffffff (the header's 24 bits).
  */
 int	chunk_encode(struct chunk_encoder *e, const struct rtmp_message *msg,
 	    uint8_t *out, size_t outsize);

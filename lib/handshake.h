@@ -80,5 +80,12 @@ void		 handshake_output_sent(struct handshake *h, size_t n);
  * of the 32-byte digest, or -1 if neither scheme validates.
  */
 int		 handshake_find_digest(const uint8_t packet[HANDSHAKE_PACKET_SIZE], int client);
+/*
+ * The signature in the last 32 bytes of a signed C2 (client=1) or S2
+ * (client=0): HMAC-SHA256 of packet[0..1504) keyed with HMAC-SHA256 of
+ * peer_digest under the full (62- or 68-byte) Flash key.
+ */
+void		 handshake_sign(const uint8_t packet[HANDSHAKE_PACKET_SIZE],
+		    const uint8_t peer_digest[32], int client, uint8_t sig[32]);
 
 #endif

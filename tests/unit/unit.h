@@ -36,8 +36,27 @@ unit_check(int ok, const char *file, int line, const char *fmt, ...)
 }
 
 #define CHECK(cond, ...)	unit_check(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
-#define CHECK_EQ(a, b, ...)	unit_check((long long)(a) == (long long)(b), __FILE__, __LINE__, __VA_ARGS__) || \
-	printf("#   got %lld, want %lld\n", (long long)(a), (long long)(b))
+#define CHECK_EQ(a, b, ...)	unit_check_eq((long long)(a), (long long)(b), __FILE__, __LINE__, __VA_ARGS__)
+
+static inline int
+unit_check_eq(long long got, long long want, const char *file, int line, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 ok = got == want;
+
+	unit_count++;
+	if (!ok)
+		unit_failed++;
+	printf("%sok %d - ", ok ? "" : "not ", unit_count);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	if (!ok)
+		printf(" (%s:%d)\n#   got %lld, want %lld", file, line, got, want);
+	printf("\n");
+	fflush(stdout);
+	return ok;
+}
 
 static inline int
 unit_done(void)

@@ -1,0 +1,551 @@
+/*
+ * client.c: an RTMP client connection on the event loop.
+ * See client.h for the contract.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "conn.h"
+#include "error.h"
+#include "loop.h"
+#include "net.h"
+#include "tls.h"
+
+#define CLIENT_RBUF_LIMIT	(1024 * 1024)
+#define CLIENT_LINGER_MS	2000	/* wait for the server to close after a finish */
+
+enum client_state {
+	CLIENT_IDLE,
+	CLIENT_CONNECTING,
+	CLIENT_RUNNING,
+	CLIENT_FINISHING,	/* unpublished: flush, then wait for the close */
+	CLIENT_CLOSED,
+};
+
+struct client {
+	struct loop		*loop;
+	struct client_config	 config;
+	struct url		 url;
+	struct client_events	 events;
+	void			*arg;
+	char			 peer[300];
+	enum client_state	 state;
+	struct net_addrs	 addrs;
+	int			 have_addrs;
+	int			 fd;
+	int			 registered;
+	int			 conn_open;
+	struct conn		 conn;
+	struct rtmp_session	*session;
+	int			 ready;
+	int			 above_low_water;
+	int			 write_shut;
+	uint64_t		 timer;
+	uint64_t		 last_progress;	/* last read (play) or write (publish) */
+	uint64_t		 bytes_in, bytes_out;
+};
+
+static void	client_io(struct loop *, int, int, void *);
+
+static void
+client_teardown(struct client *c)
+{
+	if (c->timer != 0) {
+		loop_timer_cancel(c->loop, c->timer);
+		c->timer = 0;
+	}
+	if (c->registered) {
+		loop_remove(c->loop, c->fd);
+		c->registered = 0;
+	}
+	if (c->session != NULL) {
+		c->bytes_in = rtmp_session_bytes_in(c->session);
+		c->bytes_out = rtmp_session_bytes_out(c->session);
+	}
+	if (c->conn_open) {
+		conn_close(&c->conn);
+		c->conn_open = 0;
+	} else if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	if (c->have_addrs) {
+		net_addrs_free(&c->addrs);
+		c->have_addrs = 0;
+	}
+	rtmp_session_free(c->session);
+	c->session = NULL;
+}
+
+static void
+client_fail(struct client *c, int error, const char *reason)
+{
+	if (c->state == CLIENT_CLOSED)
+		return;
+	client_teardown(c);
+	c->state = CLIENT_CLOSED;
+	if (c->events.closed != NULL)
+		c->events.closed(c, error, reason, c->arg);
+}
+
+static uint64_t
+client_deadline(struct loop *loop, uint64_t id, void *arg)
+{
+	struct client	*c = arg;
+	uint64_t	 now = loop_now(loop), idle;
+	char		 reason[128];
+
+	(void)id;
+	if (c->state == CLIENT_FINISHING) {
+		c->timer = 0;
+		client_fail(c, RTMP_OK, "finished");
+		return LOOP_TIMER_STOP;
+	}
+	if (c->ready) {
+		/* A publisher with nothing queued is not stalled, only quiet. */
+		if (c->config.publish && c->session != NULL &&
+		    !rtmp_session_wants_write(c->session))
+			c->last_progress = now;
+		idle = now - c->last_progress;
+		if (idle < c->config.timeout_ms)
+			return c->config.timeout_ms - idle;
+		snprintf(reason, sizeof(reason), "no %s for %u s",
+		    c->config.publish ? "progress sending" : "media",
+		    c->config.timeout_ms / 1000);
+	} else
+		snprintf(reason, sizeof(reason), "no answer within %u s",
+		    c->config.timeout_ms / 1000);
+	c->timer = 0;
+	client_fail(c, RTMP_ETIMEOUT, reason);
+	return LOOP_TIMER_STOP;
+}
+
+struct client *
+client_new(struct loop *loop, const struct client_config *config,
+    const struct client_events *events, void *arg)
+{
+	struct client	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->loop = loop;
+	c->config = *config;
+	c->url = *config->url;
+	c->config.url = &c->url;
+	if (c->config.timeout_ms == 0)
+		c->config.timeout_ms = 30000;
+	if (c->config.low_water == 0)
+		c->config.low_water = 256 * 1024;
+	c->events = *events;
+	c->arg = arg;
+	c->fd = -1;
+	if (strchr(c->url.host, ':') != NULL)
+		snprintf(c->peer, sizeof(c->peer), "[%s]:%u", c->url.host, c->url.port);
+	else
+		snprintf(c->peer, sizeof(c->peer), "%s:%u", c->url.host, c->url.port);
+	return c;
+}
+
+void
+client_free(struct client *c)
+{
+	if (c == NULL)
+		return;
+	client_teardown(c);
+	free(c);
+}
+
+const char *
+client_peer(const struct client *c)
+{
+	return c->peer;
+}
+
+uint64_t
+client_bytes_in(const struct client *c)
+{
+	return c->session != NULL ? rtmp_session_bytes_in(c->session) : c->bytes_in;
+}
+
+uint64_t
+client_bytes_out(const struct client *c)
+{
+	return c->session != NULL ? rtmp_session_bytes_out(c->session) : c->bytes_out;
+}
+
+size_t
+client_queued(const struct client *c)
+{
+	size_t	 len = 0;
+
+	if (c->session != NULL)
+		rtmp_session_output(c->session, &len);
+	return len;
+}
+
+int
+client_can_send(const struct client *c)
+{
+	return c->state == CLIENT_RUNNING && c->ready &&
+	    client_queued(c) < c->config.low_water &&
+	    rtmp_session_window_open(c->session);
+}
+
+/* Register what the connection and the session want now. */
+static void
+client_update_interest(struct client *c)
+{
+	int	 want;
+
+	if (c->state != CLIENT_RUNNING && c->state != CLIENT_FINISHING)
+		return;
+	want = conn_wants(&c->conn);
+	if (rtmp_session_wants_write(c->session))
+		want |= LOOP_WRITE;
+	loop_modify(c->loop, c->fd, want);
+}
+
+static void
+client_connect_next(struct client *c)
+{
+	int	 rc, saved;
+
+	for (;;) {
+		rc = net_connect_next(&c->addrs, &c->fd);
+		if (rc < 0) {
+			saved = errno;
+			client_fail(c, RTMP_ESYS, strerror(saved));
+			return;
+		}
+		if (loop_add(c->loop, c->fd, LOOP_WRITE, client_io, c) == 0) {
+			c->registered = 1;
+			return;
+		}
+		close(c->fd);
+		c->fd = -1;
+	}
+}
+
+int
+client_start(struct client *c)
+{
+	int	 rc;
+
+	if (c->state != CLIENT_IDLE)
+		return RTMP_ESTATE;
+	if (c->url.tls && c->config.tls == NULL)
+		return RTMP_EINVAL;
+	if ((rc = net_resolve(c->url.host, c->url.port, &c->addrs)) < 0)
+		return rc;
+	c->have_addrs = 1;
+	c->state = CLIENT_CONNECTING;
+	c->timer = loop_timer(c->loop, c->config.timeout_ms, client_deadline, c);
+	client_connect_next(c);
+	return 0;
+}
+
+static int
+client_session_start(struct client *c)
+{
+	struct rtmp_config	 rc;
+	struct tls		*tls = NULL;
+
+	net_set_nodelay(c->fd);
+	if (c->url.tls) {
+		if ((tls = tls_new(c->config.tls, c->fd, 0)) == NULL ||
+		    tls_set_server_name(tls, c->url.host) < 0) {
+			tls_free(tls);
+			return RTMP_ENOMEM;
+		}
+	}
+	conn_init(&c->conn, c->fd, tls, CLIENT_RBUF_LIMIT);
+	c->conn_open = 1;
+	rtmp_config_default(&rc, RTMP_ROLE_CLIENT);
+	rc.publish = c->config.publish;
+	rc.app = c->url.app;
+	rc.tc_url = c->url.tc_url;
+	rc.stream = c->url.stream;
+	if ((c->session = rtmp_session_new(&rc)) == NULL)
+		return RTMP_ENOMEM;
+	net_addrs_free(&c->addrs);
+	c->have_addrs = 0;
+	c->state = CLIENT_RUNNING;
+	return 0;
+}
+
+static void
+status_reason(const struct rtmp_event *ev, const char *stream, char *out, size_t size)
+{
+	if (rtmp_status_error(ev) == RTMP_ENOTFOUND)
+		snprintf(out, size, "stream not found: %.300s", stream);
+	else if (ev->description.len > 0)
+		snprintf(out, size, "refused: %.*s: %.*s", (int)ev->code.len,
+		    (const char *)ev->code.ptr, (int)ev->description.len,
+		    (const char *)ev->description.ptr);
+	else
+		snprintf(out, size, "refused: %.*s", (int)ev->code.len,
+		    (const char *)ev->code.ptr);
+}
+
+/* Act on one session event; -1 if the client closed meanwhile. */
+static int
+client_event(struct client *c, struct rtmp_event *ev)
+{
+	char	 reason[512];
+
+	switch (ev->type) {
+	case RTMP_EVENT_READY:
+		c->ready = 1;
+		c->last_progress = loop_now(c->loop);
+		/* From here the deadline is an idle timer. */
+		if (c->timer != 0)
+			loop_timer_cancel(c->loop, c->timer);
+		c->timer = loop_timer(c->loop, c->config.timeout_ms, client_deadline, c);
+		if (c->events.ready != NULL)
+			c->events.ready(c, c->arg);
+		break;
+	case RTMP_EVENT_MEDIA:
+		if (c->events.media != NULL)
+			c->events.media(c, ev, c->arg);
+		break;
+	case RTMP_EVENT_STATUS:
+		if (ev->error) {
+			status_reason(ev, c->url.stream, reason, sizeof(reason));
+			client_fail(c, rtmp_status_error(ev), reason);
+			return -1;
+		}
+		/* FALLTHROUGH */
+	case RTMP_EVENT_STREAM_EOF:
+	case RTMP_EVENT_STREAM_BEGIN:
+		if (c->events.status != NULL)
+			c->events.status(c, ev, c->arg);
+		break;
+	case RTMP_EVENT_CLOSE:
+		client_fail(c, RTMP_ECLOSED, "server closed the connection");
+		return -1;
+	default:
+		break;
+	}
+	return c->state == CLIENT_CLOSED ? -1 : 0;
+}
+
+static void
+client_read(struct client *c)
+{
+	struct rtmp_event	 ev;
+	size_t			 used;
+	ssize_t			 n;
+	int			 rc;
+	char			 reason[300];
+
+	do {
+		n = conn_read(&c->conn);
+		if (n < 0) {
+			if (n == RTMP_ECLOSED && c->state == CLIENT_FINISHING) {
+				client_fail(c, RTMP_OK, "finished");
+				return;
+			}
+			if (n == RTMP_ETLS)
+				snprintf(reason, sizeof(reason), "tls: %s",
+				    conn_strerror(&c->conn, (int)n));
+			else
+				snprintf(reason, sizeof(reason), "%s",
+				    conn_strerror(&c->conn, (int)n));
+			client_fail(c, (int)n, reason);
+			return;
+		}
+		if (n > 0 && !c->config.publish)
+			c->last_progress = loop_now(c->loop);
+		while (c->conn.rbuf.len > 0) {
+			rc = rtmp_session_feed(c->session, buf_data(&c->conn.rbuf),
+			    c->conn.rbuf.len, loop_now(c->loop), &used, &ev);
+			buf_consume(&c->conn.rbuf, used);
+			if (rc < 0) {
+				snprintf(reason, sizeof(reason), "%s",
+				    rtmp_strerror(rc));
+				client_fail(c, rc, reason);
+				return;
+			}
+			if (rc == RTMP_EVENT_NONE)
+				break;
+			if (client_event(c, &ev) < 0)
+				return;
+		}
+	} while (conn_pending(&c->conn));
+}
+
+static void
+client_write(struct client *c)
+{
+	const uint8_t	*p;
+	size_t		 len;
+	ssize_t		 n;
+	char		 reason[300];
+
+	p = rtmp_session_output(c->session, &len);
+	n = conn_write(&c->conn, p, len);
+	if (n < 0) {
+		snprintf(reason, sizeof(reason), "%s%s", n == RTMP_ETLS ? "tls: " : "",
+		    conn_strerror(&c->conn, (int)n));
+		client_fail(c, (int)n, reason);
+		return;
+	}
+	if (n > 0) {
+		rtmp_session_sent(c->session, (size_t)n);
+		c->last_progress = loop_now(c->loop);
+	}
+	if (c->state == CLIENT_FINISHING && !rtmp_session_wants_write(c->session) &&
+	    !c->write_shut) {
+		/* All sent: half-close and let the server hang up. */
+		c->write_shut = 1;
+		if (c->conn.tls == NULL)
+			shutdown(c->fd, SHUT_WR);
+	}
+	if (c->above_low_water && client_queued(c) < c->config.low_water) {
+		c->above_low_water = 0;
+		if (c->events.drained != NULL && c->state == CLIENT_RUNNING)
+			c->events.drained(c, c->arg);
+	}
+}
+
+static void
+client_io(struct loop *loop, int fd, int events, void *arg)
+{
+	struct client	*c = arg;
+	int		 rc;
+
+	(void)loop;
+	(void)fd;
+	if (c->state == CLIENT_CONNECTING) {
+		if (net_connect_result(c->fd) < 0) {
+			loop_remove(c->loop, c->fd);
+			c->registered = 0;
+			close(c->fd);
+			c->fd = -1;
+			client_connect_next(c);
+			return;
+		}
+		if ((rc = client_session_start(c)) < 0) {
+			client_fail(c, rc, rtmp_strerror(rc));
+			return;
+		}
+		events = LOOP_WRITE | LOOP_READ;
+	}
+	if (events & (LOOP_READ | LOOP_ERROR)) {
+		client_read(c);
+		if (c->state == CLIENT_CLOSED)
+			return;
+	}
+	client_write(c);
+	if (c->state == CLIENT_CLOSED)
+		return;
+	client_update_interest(c);
+}
+
+/* Queue work and make sure the loop will write it. */
+static int
+client_queued_more(struct client *c, int rc)
+{
+	if (rc < 0)
+		return rc;
+	if (client_queued(c) >= c->config.low_water)
+		c->above_low_water = 1;
+	client_update_interest(c);
+	return 0;
+}
+
+int
+client_send_media(struct client *c, uint8_t type, uint32_t timestamp,
+    const uint8_t *payload, size_t len)
+{
+	if (c->state != CLIENT_RUNNING)
+		return RTMP_ESTATE;
+	return client_queued_more(c, rtmp_session_send_media(c->session, type, timestamp,
+	    payload, len));
+}
+
+int
+client_send_metadata(struct client *c, uint32_t timestamp, const uint8_t *payload,
+    size_t len)
+{
+	if (c->state != CLIENT_RUNNING)
+		return RTMP_ESTATE;
+	return client_queued_more(c, rtmp_session_send_metadata(c->session, timestamp,
+	    payload, len));
+}
+
+int
+client_finish(struct client *c)
+{
+	int	 rc;
+
+	if (c->state != CLIENT_RUNNING)
+		return RTMP_ESTATE;
+	if ((rc = rtmp_session_close_stream(c->session)) < 0)
+		return rc;
+	c->state = CLIENT_FINISHING;
+	if (c->timer != 0)
+		loop_timer_cancel(c->loop, c->timer);
+	c->timer = loop_timer(c->loop, CLIENT_LINGER_MS + c->config.timeout_ms,
+	    client_deadline, c);
+	client_update_interest(c);
+	return 0;
+}
+
+int
+client_exit_status(int error)
+{
+	switch (error) {
+	case RTMP_OK:
+		return CLIENT_EXIT_OK;
+	case RTMP_ENOTFOUND:
+	case RTMP_EREFUSED:
+		return CLIENT_EXIT_REFUSED;
+	case RTMP_ETLS:
+		return CLIENT_EXIT_TLS;
+	case RTMP_ETIMEOUT:
+		return CLIENT_EXIT_TIMEOUT;
+	default:
+		return CLIENT_EXIT_FAILURE;
+	}
+}
+
+void
+backoff_init(struct backoff *b, int attempts)
+{
+	b->attempts = attempts;
+	backoff_reset(b);
+}
+
+void
+backoff_reset(struct backoff *b)
+{
+	b->used = 0;
+	b->delay_ms = 1000;
+}
+
+int64_t
+backoff_next(struct backoff *b)
+{
+	uint32_t	 d;
+
+	if (b->used >= b->attempts)
+		return -1;
+	b->used++;
+	d = b->delay_ms;
+	b->delay_ms = d >= 15000 ? 30000 : d * 2;
+	return d;
+}
+
+void
+client_progress(char *out, size_t outsize, uint64_t media_ms, uint64_t bytes,
+    uint64_t elapsed_ms)
+{
+	snprintf(out, outsize, "%7.1f s  %8.1f MB  %6llu kbit/s", media_ms / 1000.0,
+	    bytes / 1e6, elapsed_ms > 0 ? (unsigned long long)(bytes * 8 / elapsed_ms) : 0ULL);
+}

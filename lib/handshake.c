@@ -1,0 +1,341 @@
+/*
+ * The RTMP handshake, both roles, as a byte-driven state machine.
+ *
+ * Digest handshake (Flash Player 9): C1/S1 carry an HMAC-SHA256 of the
+ * packet minus its own 32 digest bytes, keyed with the 30-byte player key
+ * (C1) or the 36-byte server key (S1).  Its offset comes from four bytes
+ * of the packet: scheme 0 sums bytes 8..11 (offset % 728 + 12), scheme 1
+ * sums bytes 772..775 (offset % 728 + 776); both keep all 32 bytes inside
+ * the packet whatever the four bytes are.  The answer (S2 or C2) is 1504
+ * filler bytes and an HMAC of them keyed with HMAC(full 68/62-byte key,
+ * the peer's digest).
+ *
+ * Leniencies, chosen to match what real peers send:
+ *  - a server does not check C2 (ffmpeg publishing echoes S1, playing
+ *    signs it; nginx-rtmp checks neither);
+ *  - a plain client (config.digest unset) accepts any S2, as librtmp does;
+ *  - a digest client takes S2 as an echo when bytes 8..1535 equal its C1:
+ *    the spec lets the peer put its own time in bytes 4..7.
+ * Our server answers a digest C1 in the scheme the client used.
+ */
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "handshake.h"
+
+#define DIGEST_LEN		32
+#define SIGNED_LEN		(HANDSHAKE_PACKET_SIZE - DIGEST_LEN)
+#define CLIENT_KEY_OPEN		30	/* "Genuine Adobe Flash Player 001" */
+#define SERVER_KEY_OPEN		36	/* "Genuine Adobe Flash Media Server 001" */
+
+enum {
+	HS_WANT_0,		/* peer's C0/S0 */
+	HS_WANT_1,		/* peer's C1/S1 */
+	HS_WANT_2,		/* peer's C2/S2 */
+	HS_DONE,
+	HS_FAILED,
+};
+
+static const uint8_t key_tail[32] = {
+	0xf0, 0xee, 0xc2, 0x4a, 0x80, 0x68, 0xbe, 0xe8,
+	0x2e, 0x00, 0xd0, 0xd1, 0x02, 0x9e, 0x7e, 0x57,
+	0x6e, 0xec, 0x5d, 0x2d, 0x29, 0x80, 0x6f, 0xab,
+	0x93, 0xb8, 0xe6, 0x36, 0xcf, 0xeb, 0x31, 0xae,
+};
+
+/* Flash Player 9.0.124.2, what ffmpeg claims; 13.14.10.13 as nginx-rtmp. */
+static const uint8_t client_version[4] = { 9, 0, 124, 2 };
+static const uint8_t server_version[4] = { 13, 14, 10, 13 };
+
+static void
+make_key(uint8_t *key, int client)
+{
+	static const char	 player[] = "Genuine Adobe Flash Player 001";
+	static const char	 server[] = "Genuine Adobe Flash Media Server 001";
+
+	if (client) {
+		memcpy(key, player, CLIENT_KEY_OPEN);
+		memcpy(key + CLIENT_KEY_OPEN, key_tail, sizeof(key_tail));
+	} else {
+		memcpy(key, server, SERVER_KEY_OPEN);
+		memcpy(key + SERVER_KEY_OPEN, key_tail, sizeof(key_tail));
+	}
+}
+
+static void
+hmac(const uint8_t *key, size_t keylen, const uint8_t *data, size_t len,
+    uint8_t out[DIGEST_LEN])
+{
+	unsigned int	 n = DIGEST_LEN;
+
+	/* Cannot fail with SHA-256 and in-memory arguments. */
+	if (HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &n) == NULL)
+		memset(out, 0, DIGEST_LEN);
+}
+
+static size_t
+digest_offset(const uint8_t *p, int scheme)
+{
+	size_t	 base = scheme == 0 ? 8 : 772;
+
+	return ((size_t)p[base] + p[base + 1] + p[base + 2] + p[base + 3]) %
+	    728 + base + 4;
+}
+
+/* HMAC of the packet without the 32 bytes at off, keyed with the open key. */
+static void
+packet_digest(const uint8_t *p, size_t off, int client, uint8_t out[DIGEST_LEN])
+{
+	uint8_t	 key[SERVER_KEY_OPEN + 32];
+	uint8_t	 data[SIGNED_LEN];
+
+	make_key(key, client);
+	memcpy(data, p, off);
+	memcpy(data + off, p + off + DIGEST_LEN, HANDSHAKE_PACKET_SIZE - off - DIGEST_LEN);
+	hmac(key, client ? CLIENT_KEY_OPEN : SERVER_KEY_OPEN, data, sizeof(data), out);
+}
+
+int
+handshake_find_digest(const uint8_t packet[HANDSHAKE_PACKET_SIZE], int client)
+{
+	uint8_t	 d[DIGEST_LEN];
+	size_t	 off;
+	int	 scheme;
+
+	for (scheme = 0; scheme < 2; scheme++) {
+		off = digest_offset(packet, scheme);
+		packet_digest(packet, off, client, d);
+		if (memcmp(d, packet + off, DIGEST_LEN) == 0)
+			return (int)off;
+	}
+	return -1;
+}
+
+void
+handshake_sign(const uint8_t packet[HANDSHAKE_PACKET_SIZE],
+    const uint8_t peer_digest[32], int client, uint8_t sig[32])
+{
+	uint8_t	 key[SERVER_KEY_OPEN + 32], k[DIGEST_LEN];
+
+	make_key(key, client);
+	hmac(key, client ? CLIENT_KEY_OPEN + 32 : SERVER_KEY_OPEN + 32,
+	    peer_digest, DIGEST_LEN, k);
+	hmac(k, sizeof(k), packet, SIGNED_LEN, sig);
+}
+
+/* Time, version and, when digest, the digest of our C1/S1 in own[]. */
+static void
+build_own(struct handshake *h, uint32_t epoch, int scheme)
+{
+	uint8_t	*p = h->own;
+	size_t	 off;
+	int	 client = h->role == HANDSHAKE_CLIENT;
+
+	p[0] = epoch >> 24;
+	p[1] = epoch >> 16;
+	p[2] = epoch >> 8;
+	p[3] = epoch;
+	if (!h->digest) {
+		memset(p + 4, 0, 4);
+		return;
+	}
+	/* A template's own non-zero version is kept: it reproduces that packet. */
+	if (p[4] == 0 && p[5] == 0 && p[6] == 0 && p[7] == 0)
+		memcpy(p + 4, client ? client_version : server_version, 4);
+	off = digest_offset(p, scheme);
+	packet_digest(p, off, client, p + off);
+	memcpy(h->own_digest, p + off, DIGEST_LEN);
+}
+
+void
+handshake_init(struct handshake *h, const struct handshake_config *config)
+{
+	memset(h, 0, sizeof(*h));
+	h->role = config->role;
+	h->state = HS_WANT_0;
+	if (config->packet != NULL)
+		memcpy(h->own, config->packet, HANDSHAKE_PACKET_SIZE);
+	else {
+		arc4random_buf(h->own, HANDSHAKE_PACKET_SIZE);
+		memset(h->own + 4, 0, 4);	/* build_own() picks the version */
+	}
+	/* The server keeps the epoch in own[] until it knows C1's flavour. */
+	h->own[0] = config->epoch >> 24;
+	h->own[1] = config->epoch >> 16;
+	h->own[2] = config->epoch >> 8;
+	h->own[3] = config->epoch;
+	if (h->role != HANDSHAKE_CLIENT)
+		return;
+	h->digest = config->digest != 0;
+	build_own(h, config->epoch, 0);
+	h->out[0] = 3;
+	memcpy(h->out + 1, h->own, HANDSHAKE_PACKET_SIZE);
+	h->out_len = 1 + HANDSHAKE_PACKET_SIZE;
+}
+
+static uint32_t
+get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A signed answer: fresh filler and its signature with the peer's digest. */
+static void
+make_signed(uint8_t *out, const uint8_t peer_digest[DIGEST_LEN], int client)
+{
+	arc4random_buf(out, SIGNED_LEN);
+	handshake_sign(out, peer_digest, client, out + SIGNED_LEN);
+}
+
+/* Server: C1 is whole in peer[]; queue S0+S1+S2. */
+static void
+server_answer(struct handshake *h)
+{
+	uint32_t	 epoch = get_be32(h->own);
+	uint8_t		*s2 = h->out + 1 + HANDSHAKE_PACKET_SIZE;
+	int		 off = -1, scheme = 0;
+
+	if (h->peer_version != 0)
+		off = handshake_find_digest(h->peer, 1);
+	if (off >= 0) {
+		h->peer_digest = 1;
+		h->digest = 1;
+		scheme = (size_t)off == digest_offset(h->peer, 0) ? 0 : 1;
+	}
+	build_own(h, epoch, scheme);
+	h->out[0] = 3;
+	memcpy(h->out + 1, h->own, HANDSHAKE_PACKET_SIZE);
+	if (h->peer_digest)
+		make_signed(s2, h->peer + off, 0);
+	else
+		memcpy(s2, h->peer, HANDSHAKE_PACKET_SIZE);
+	h->out_off = 0;
+	h->out_len = 1 + 2 * HANDSHAKE_PACKET_SIZE;
+}
+
+/* Client: S1 is whole in peer[]; check it. */
+static int
+client_check_s1(struct handshake *h)
+{
+	if (!h->digest || h->peer_version == 0)
+		return 0;
+	if (handshake_find_digest(h->peer, 0) < 0)
+		return RTMP_EHANDSHAKE;
+	h->peer_digest = 1;
+	return 0;
+}
+
+/*
+ * Client: S2 is whole in the scratch half of out[]; check it, then put C2
+ * there, right after whatever of C0+C1 is still unsent.
+ */
+static int
+client_finish(struct handshake *h)
+{
+	uint8_t	*scratch = h->out + 1 + HANDSHAKE_PACKET_SIZE;
+	uint8_t	 sig[DIGEST_LEN];
+	int	 off;
+
+	if (h->digest) {
+		handshake_sign(scratch, h->own_digest, 0, sig);
+		if (memcmp(sig, scratch + SIGNED_LEN, DIGEST_LEN) != 0 &&
+		    memcmp(scratch + 8, h->own + 8, HANDSHAKE_PACKET_SIZE - 8) != 0)
+			return RTMP_EHANDSHAKE;
+	}
+	if (h->peer_digest) {
+		off = handshake_find_digest(h->peer, 0);
+		make_signed(scratch, h->peer + off, 1);
+	} else
+		memcpy(scratch, h->peer, HANDSHAKE_PACKET_SIZE);
+	h->out_len += HANDSHAKE_PACKET_SIZE;
+	return 0;
+}
+
+int
+handshake_feed(struct handshake *h, const uint8_t *in, size_t len, size_t *consumed)
+{
+	uint8_t	*dst;
+	size_t	 used = 0, n;
+	int	 client = h->role == HANDSHAKE_CLIENT;
+
+	*consumed = 0;
+	while (h->state != HS_DONE) {
+		if (h->state == HS_FAILED)
+			return RTMP_EHANDSHAKE;
+		if (used == len)
+			return HANDSHAKE_NEED_MORE;
+		if (h->state == HS_WANT_0) {
+			if (in[used] != 3) {
+				h->state = HS_FAILED;
+				return RTMP_EHANDSHAKE;
+			}
+			used++;
+			*consumed = used;
+			h->state = HS_WANT_1;
+			h->peer_len = 0;
+			continue;
+		}
+		n = HANDSHAKE_PACKET_SIZE - h->peer_len;
+		if (n > len - used)
+			n = len - used;
+		/* A client keeps S2 in out[]'s second half, where C2 will go. */
+		if (h->state == HS_WANT_1)
+			dst = h->peer;
+		else if (client)
+			dst = h->out + 1 + HANDSHAKE_PACKET_SIZE;
+		else
+			dst = NULL;	/* C2 is not checked, only counted */
+		if (dst != NULL)
+			memcpy(dst + h->peer_len, in + used, n);
+		h->peer_len += n;
+		used += n;
+		*consumed = used;
+		if (h->peer_len < HANDSHAKE_PACKET_SIZE)
+			return HANDSHAKE_NEED_MORE;
+		h->peer_len = 0;
+		if (h->state == HS_WANT_1) {
+			h->peer_epoch = get_be32(h->peer);
+			h->peer_version = get_be32(h->peer + 4);
+			if (client) {
+				if (client_check_s1(h) < 0) {
+					h->state = HS_FAILED;
+					return RTMP_EHANDSHAKE;
+				}
+			} else
+				server_answer(h);
+			h->state = HS_WANT_2;
+		} else {
+			if (client && client_finish(h) < 0) {
+				h->state = HS_FAILED;
+				return RTMP_EHANDSHAKE;
+			}
+			h->state = HS_DONE;
+		}
+	}
+	return HANDSHAKE_DONE;
+}
+
+const uint8_t *
+handshake_output(const struct handshake *h, size_t *len)
+{
+	*len = h->out_len;
+	return h->out + h->out_off;
+}
+
+void
+handshake_output_sent(struct handshake *h, size_t n)
+{
+	if (n > h->out_len)
+		n = h->out_len;
+	/*
+	 * out_off is never rewound: a client's C2 goes right after the end
+	 * of C0+C1, so the unsent bytes stay contiguous.
+	 */
+	h->out_off += n;
+	h->out_len -= n;
+}
