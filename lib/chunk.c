@@ -309,6 +309,9 @@ chunk_decoder_feed(struct chunk_decoder *d, const uint8_t *buf, size_t len,
 	size_t				 pos = 0, hlen = 0, n, old;
 	int				 rc;
 
+	/* No arithmetic on a null pointer, even for an empty feed. */
+	if (buf == NULL)
+		buf = empty_payload;
 	for (;;) {
 		if (d->current == NULL) {
 			if (d->header_len == 0) {

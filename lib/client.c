@@ -44,7 +44,7 @@ struct client {
 	struct conn		 conn;
 	struct rtmp_session	*session;
 	int			 ready;
-	int			 above_low_water;
+	int			 starved;	/* the program was told to wait: owe it a drained */
 	int			 write_shut;
 	uint64_t		 timer;
 	uint64_t		 last_progress;	/* last read (play) or write (publish) */
@@ -85,12 +85,18 @@ client_teardown(struct client *c)
 static void
 client_fail(struct client *c, int error, const char *reason)
 {
+	char	 line[512];
+
 	if (c->state == CLIENT_CLOSED)
 		return;
+	/* Messages read "peer: connection refused", whatever strerror's case. */
+	strlcpy(line, reason, sizeof(line));
+	if (line[0] >= 'A' && line[0] <= 'Z' && (line[1] < 'A' || line[1] > 'Z'))
+		line[0] += 'a' - 'A';
 	client_teardown(c);
 	c->state = CLIENT_CLOSED;
 	if (c->events.closed != NULL)
-		c->events.closed(c, error, reason, c->arg);
+		c->events.closed(c, error, line, c->arg);
 }
 
 static uint64_t
@@ -188,12 +194,21 @@ client_queued(const struct client *c)
 	return len;
 }
 
-int
-client_can_send(const struct client *c)
+static int
+client_open(const struct client *c)
 {
 	return c->state == CLIENT_RUNNING && c->ready &&
 	    client_queued(c) < c->config.low_water &&
 	    rtmp_session_window_open(c->session);
+}
+
+int
+client_can_send(struct client *c)
+{
+	if (client_open(c))
+		return 1;
+	c->starved = 1;
+	return 0;
 }
 
 /* Register what the connection and the session want now. */
@@ -270,6 +285,11 @@ client_session_start(struct client *c)
 	rc.app = c->url.app;
 	rc.tc_url = c->url.tc_url;
 	rc.stream = c->url.stream;
+	/*
+	 * A player asks for a long buffer, as rtmpdump does: servers pace
+	 * recorded streams to the buffer length, and live ones ignore it.
+	 */
+	rc.buffer_ms = 36000000;
 	if ((c->session = rtmp_session_new(&rc)) == NULL)
 		return RTMP_ENOMEM;
 	net_addrs_free(&c->addrs);
@@ -406,11 +426,20 @@ client_write(struct client *c)
 		if (c->conn.tls == NULL)
 			shutdown(c->fd, SHUT_WR);
 	}
-	if (c->above_low_water && client_queued(c) < c->config.low_water) {
-		c->above_low_water = 0;
-		if (c->events.drained != NULL && c->state == CLIENT_RUNNING)
-			c->events.drained(c, c->arg);
-	}
+}
+
+/*
+ * The queue drains on writes, the peer's window reopens on reads: either
+ * way, a program that was told to wait hears about it once.
+ */
+static void
+client_maybe_drained(struct client *c)
+{
+	if (!c->starved || !client_open(c))
+		return;
+	c->starved = 0;
+	if (c->events.drained != NULL)
+		c->events.drained(c, c->arg);
 }
 
 static void
@@ -441,7 +470,13 @@ client_io(struct loop *loop, int fd, int events, void *arg)
 		if (c->state == CLIENT_CLOSED)
 			return;
 	}
-	client_write(c);
+	/* A write with nothing queued only clears a stale write interest. */
+	if ((events & LOOP_WRITE) || rtmp_session_wants_write(c->session)) {
+		client_write(c);
+		if (c->state == CLIENT_CLOSED)
+			return;
+	}
+	client_maybe_drained(c);
 	if (c->state == CLIENT_CLOSED)
 		return;
 	client_update_interest(c);
@@ -453,8 +488,6 @@ client_queued_more(struct client *c, int rc)
 {
 	if (rc < 0)
 		return rc;
-	if (client_queued(c) >= c->config.low_water)
-		c->above_low_water = 1;
 	client_update_interest(c);
 	return 0;
 }

@@ -19,8 +19,7 @@
  *
  * Publishing: client_send_media() and client_send_metadata() queue bytes
  * in the session (copied once into chunks); the program keeps the queue
- * short by checking client_queued() and waiting for `drained`, which fires
- * when the queue falls below config.low_water after having been above it.
+ * short by checking client_can_send() and waiting for `drained`.
  */
 #ifndef RTMPKIT_CLIENT_H
 #define RTMPKIT_CLIENT_H
@@ -74,8 +73,11 @@ int		 client_send_metadata(struct client *c, uint32_t timestamp,
 /* Polite end of a publish: FCUnpublish + deleteStream, then close when flushed. */
 int		 client_finish(struct client *c);
 size_t		 client_queued(const struct client *c);
-/* 1 while more media may be queued: below low water and the peer's window open. */
-int		 client_can_send(const struct client *c);
+/*
+ * 1 while more media may be queued: below low water and the peer's window
+ * open.  After it said 0, `drained` fires once when it would say 1 again.
+ */
+int		 client_can_send(struct client *c);
 /* "host:port" as given in the URL, for messages. */
 const char	*client_peer(const struct client *c);
 uint64_t	 client_bytes_in(const struct client *c);

@@ -52,7 +52,7 @@ flv_parse_header(const uint8_t *buf, size_t len, struct flv_header *h)
 
 	/* Refuse a wrong signature as soon as its bytes are in. */
 	n = len < sizeof(sig) ? len : sizeof(sig);
-	if (memcmp(buf, sig, n) != 0)
+	if (n > 0 && memcmp(buf, sig, n) != 0)
 		return RTMP_EPROTO;
 	if (len < FLV_HEADER_SIZE)
 		return 0;

@@ -1,0 +1,448 @@
+/*
+ * rtmp-dump: play an RTMP(S) stream and write it as one FLV file.
+ *
+ * Policy lives here: when to reconnect, how timestamps stay monotonic
+ * across drops, when to stop.  The protocol and I/O are the library's.
+ */
+#include <sys/stat.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "client.h"
+#include "error.h"
+#include "flv.h"
+#include "loop.h"
+#include "tls.h"
+#include "url.h"
+#include "version.h"
+
+#define OUTPUT_FLUSH	(64 * 1024)
+#define PROGRESS_MS	500
+/* A jump back by more than this is a new publisher, not reordering. */
+#define REBASE_BACKWARD_MS	1000
+
+struct dump {
+	struct loop		*loop;
+	struct url		 url;
+	struct client_config	 config;
+	struct client		*client;
+	struct tls_context	*tls;
+	struct backoff		 backoff;
+	uint64_t		 reconnect_timer;
+	uint64_t		 progress_timer;
+	int			 out;		/* output fd */
+	const char		*out_name;
+	struct buf		 pending;	/* FLV bytes not yet written */
+	int			 header_written;
+	int			 played;	/* reached READY at least once */
+	int			 media_seen;
+	int			 rebase;	/* next timestamp starts a new segment */
+	int64_t			 offset;	/* added to incoming timestamps */
+	uint32_t		 last_out;	/* last timestamp written */
+	uint64_t		 limit_ms;	/* -d, 0 = none */
+	uint64_t		 bytes_written;
+	uint64_t		 start_ms;
+	int			 progress;
+	int			 verbose;
+	int			 exit_status;
+};
+
+static void	dump_connect(struct dump *);
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: rtmp-dump [-hkqVv] [-C cafile] [-d seconds] [-o file] "
+	    "[-r retries] [-t seconds] url\n");
+}
+
+static void
+dump_stop(struct dump *d, int status)
+{
+	d->exit_status = status;
+	loop_stop(d->loop);
+}
+
+/* Write what is pending; a reader that went away ends us quietly. */
+static int
+dump_flush(struct dump *d)
+{
+	ssize_t	 n;
+
+	while (d->pending.len > 0) {
+		n = write(d->out, buf_data(&d->pending), d->pending.len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EPIPE) {
+				dump_stop(d, CLIENT_EXIT_OK);
+				return -1;
+			}
+			warn("%s", d->out_name);
+			dump_stop(d, CLIENT_EXIT_FAILURE);
+			return -1;
+		}
+		buf_consume(&d->pending, (size_t)n);
+		d->bytes_written += (uint64_t)n;
+	}
+	return 0;
+}
+
+static void
+dump_before_sleep(struct loop *loop, void *arg)
+{
+	struct dump	*d = arg;
+
+	(void)loop;
+	dump_flush(d);
+}
+
+/*
+ * Output timestamps start at 0 with the first audio or video message and
+ * never step back.  Metadata that comes before any media is stamped 0.  A
+ * new segment (reconnect, new publisher, a jump back) continues from the
+ * last timestamp written.
+ */
+static uint32_t
+dump_timestamp(struct dump *d, uint32_t in, int media)
+{
+	int64_t	 ts;
+
+	if (!d->media_seen) {
+		if (!media)
+			return 0;
+		d->media_seen = 1;
+		d->rebase = 0;
+		d->offset = -(int64_t)in;
+		return 0;
+	}
+	ts = (int64_t)in + d->offset;
+	if (d->rebase || ts + REBASE_BACKWARD_MS < (int64_t)d->last_out) {
+		d->offset = (int64_t)d->last_out - in;
+		ts = d->last_out;
+		if (d->verbose > 1)
+			warnx("%s: timestamps continue at %u ms", d->url.tc_url, d->last_out);
+	}
+	d->rebase = 0;
+	if (ts < (int64_t)d->last_out)
+		ts = d->last_out;
+	if (ts > UINT32_MAX)
+		ts = UINT32_MAX;
+	return (uint32_t)ts;
+}
+
+static void
+on_media(struct client *c, const struct rtmp_event *ev, void *arg)
+{
+	struct dump	*d = arg;
+	const uint8_t	*payload = ev->payload;
+	size_t		 len = ev->length, skip;
+	uint8_t		 header[FLV_TAG_HEADER_SIZE], trailer[FLV_PREVIOUS_SIZE];
+	uint8_t		 type = ev->message_type;
+	uint32_t	 ts;
+
+	(void)c;
+	if (d->exit_status >= 0)
+		return;
+	if (type == 15) {
+		/* AMF3 data: a format byte, then AMF0. */
+		if (len < 1)
+			return;
+		payload++;
+		len--;
+		type = FLV_TAG_SCRIPT;
+	}
+	if (type == FLV_TAG_SCRIPT) {
+		skip = rtmp_data_frame_offset(payload, len);
+		payload += skip;
+		len -= skip;
+		/* Only metadata belongs in the file, not |RtmpSampleAccess or onStatus. */
+		if (len < 3 || payload[0] != 2 || payload[3] == '|' ||
+		    (len >= 11 && memcmp(payload + 3, "onStatus", 8) == 0))
+			return;
+	}
+	if (len == 0 || len > 0xffffff)
+		return;
+	if (!d->header_written) {
+		uint8_t	 h[FLV_HEADER_SIZE + FLV_PREVIOUS_SIZE];
+
+		flv_write_header(h, 1, 1);
+		buf_append(&d->pending, h, sizeof(h));
+		d->header_written = 1;
+	}
+	ts = dump_timestamp(d, ev->timestamp, type != FLV_TAG_SCRIPT);
+	d->last_out = ts;
+	flv_write_tag_header(header, type, (uint32_t)len, ts);
+	flv_write_previous_size(trailer, (uint32_t)len + FLV_TAG_HEADER_SIZE);
+	if (buf_append(&d->pending, header, sizeof(header)) < 0 ||
+	    buf_append(&d->pending, payload, len) < 0 ||
+	    buf_append(&d->pending, trailer, sizeof(trailer)) < 0) {
+		warnx("out of memory");
+		dump_stop(d, CLIENT_EXIT_FAILURE);
+		return;
+	}
+	if (d->pending.len >= OUTPUT_FLUSH && dump_flush(d) < 0)
+		return;
+	if (d->limit_ms > 0 && ts >= d->limit_ms) {
+		dump_flush(d);
+		dump_stop(d, CLIENT_EXIT_OK);
+	}
+}
+
+static void
+on_ready(struct client *c, void *arg)
+{
+	struct dump	*d = arg;
+
+	if (d->played)
+		warnx("%s: playing %s again", client_peer(c), d->url.stream);
+	else if (d->verbose)
+		warnx("%s: playing %s", client_peer(c), d->url.stream);
+	d->played = 1;
+	d->rebase = 1;
+	backoff_reset(&d->backoff);
+}
+
+static void
+on_status(struct client *c, const struct rtmp_event *ev, void *arg)
+{
+	struct dump	*d = arg;
+
+	if (d->verbose > 1 && ev->code.len > 0)
+		warnx("%s: status %.*s", client_peer(c), (int)ev->code.len, ev->code.ptr);
+	if (ev->type != RTMP_EVENT_STREAM_EOF && ev->type != RTMP_EVENT_STREAM_BEGIN &&
+	    !amf0_view_eq(ev->code, "NetStream.Play.PublishNotify"))
+		return;
+	/* A recorded stream ends with Play.Stop or Play.Complete; a live one goes on. */
+	if (amf0_view_eq(ev->code, "NetStream.Play.Stop") ||
+	    amf0_view_eq(ev->code, "NetStream.Play.Complete")) {
+		if (d->verbose)
+			warnx("%s: stream ended", client_peer(c));
+		dump_flush(d);
+		dump_stop(d, CLIENT_EXIT_OK);
+		return;
+	}
+	d->rebase = 1;
+}
+
+static uint64_t
+reconnect_fire(struct loop *loop, uint64_t id, void *arg)
+{
+	struct dump	*d = arg;
+
+	(void)loop;
+	(void)id;
+	d->reconnect_timer = 0;
+	dump_connect(d);
+	return LOOP_TIMER_STOP;
+}
+
+static void
+on_closed(struct client *c, int error, const char *reason, void *arg)
+{
+	struct dump	*d = arg;
+	int64_t		 delay;
+
+	dump_flush(d);
+	if (d->exit_status >= 0)
+		return;
+	/* Only a stream that played once is worth waiting for again. */
+	if (d->played && error != RTMP_ENOTFOUND && error != RTMP_EREFUSED &&
+	    (delay = backoff_next(&d->backoff)) >= 0) {
+		warnx("%s: %s; reconnecting in %lld ms (attempt %d of %d)", client_peer(c),
+		    reason, (long long)delay, d->backoff.used, d->backoff.attempts);
+		d->rebase = 1;
+		d->reconnect_timer = loop_timer(d->loop, (uint64_t)delay, reconnect_fire, d);
+		return;
+	}
+	if (error == RTMP_ECLOSED && d->played && d->backoff.attempts == 0) {
+		dump_stop(d, CLIENT_EXIT_OK);
+		return;
+	}
+	warnx("%s: %s", client_peer(c), reason);
+	dump_stop(d, d->played && error == RTMP_ECLOSED ? CLIENT_EXIT_FAILURE :
+	    client_exit_status(error));
+}
+
+static const struct client_events dump_events = {
+	.ready = on_ready,
+	.media = on_media,
+	.status = on_status,
+	.closed = on_closed,
+};
+
+static void
+dump_connect(struct dump *d)
+{
+	int	 rc;
+
+	client_free(d->client);
+	d->client = client_new(d->loop, &d->config, &dump_events, d);
+	if (d->client == NULL)
+		errx(CLIENT_EXIT_FAILURE, "out of memory");
+	if ((rc = client_start(d->client)) < 0)
+		on_closed(d->client, rc, rc == RTMP_ERESOLVE ? "host not found" :
+		    strerror(errno), d);
+}
+
+static uint64_t
+progress_fire(struct loop *loop, uint64_t id, void *arg)
+{
+	struct dump	*d = arg;
+	char		 line[128];
+
+	(void)id;
+	client_progress(line, sizeof(line), d->last_out,
+	    d->bytes_written + d->pending.len, loop_now(loop) - d->start_ms);
+	fprintf(stderr, "\r%s ", line);
+	return PROGRESS_MS;
+}
+
+static void
+on_signal(struct loop *loop, int signo, void *arg)
+{
+	struct dump	*d = arg;
+
+	(void)loop;
+	(void)signo;
+	dump_flush(d);
+	dump_stop(d, d->media_seen ? CLIENT_EXIT_OK : CLIENT_EXIT_FAILURE);
+}
+
+static long long
+number(const char *arg, long long min, long long max, const char *what)
+{
+	const char	*errstr;
+	long long	 v;
+
+	v = strtonum(arg, min, max, &errstr);
+	if (errstr != NULL) {
+		warnx("%s %s: %s", what, arg, errstr);
+		usage();
+		exit(CLIENT_EXIT_USAGE);
+	}
+	return v;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct dump		 d;
+	struct tls_config	 tc;
+	const char		*cafile = NULL, *output = NULL;
+	char			 errbuf[256];
+	int			 ch, insecure = 0, quiet = 0, retries = 10;
+	long long		 timeout = 30;
+
+	memset(&d, 0, sizeof(d));
+	d.exit_status = -1;
+	while ((ch = getopt(argc, argv, "C:d:hko:qr:t:Vv")) != -1) {
+		switch (ch) {
+		case 'C':
+			cafile = optarg;
+			break;
+		case 'd':
+			d.limit_ms = (uint64_t)number(optarg, 1, 100000000, "duration") * 1000;
+			break;
+		case 'h':
+			usage();
+			return CLIENT_EXIT_OK;
+		case 'k':
+			insecure = 1;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'r':
+			retries = (int)number(optarg, 0, 1000000, "retries");
+			break;
+		case 't':
+			timeout = number(optarg, 1, 86400, "timeout");
+			break;
+		case 'V':
+			printf("rtmp-dump %s\n", RTMPKIT_VERSION);
+			return CLIENT_EXIT_OK;
+		case 'v':
+			d.verbose++;
+			break;
+		default:
+			usage();
+			return CLIENT_EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1) {
+		usage();
+		return CLIENT_EXIT_USAGE;
+	}
+	if (url_parse(argv[0], &d.url) < 0) {
+		warnx("%s: not an rtmp:// or rtmps:// URL", argv[0]);
+		return CLIENT_EXIT_USAGE;
+	}
+	if (d.url.stream[0] == '\0') {
+		warnx("%s: the URL names no stream (rtmp://host/app/stream)", argv[0]);
+		return CLIENT_EXIT_USAGE;
+	}
+
+	if (output == NULL || strcmp(output, "-") == 0) {
+		d.out = STDOUT_FILENO;
+		d.out_name = "stdout";
+	} else {
+		if ((d.out = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+			err(CLIENT_EXIT_FAILURE, "%s", output);
+		d.out_name = output;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	if (d.url.tls) {
+		memset(&tc, 0, sizeof(tc));
+		tc.noverify = insecure;
+		tc.ca_file = cafile;
+		tc.server_name = d.url.host;
+		if ((d.tls = tls_context_new(&tc, errbuf, sizeof(errbuf))) == NULL)
+			errx(CLIENT_EXIT_TLS, "tls: %s", errbuf);
+	}
+	buf_init(&d.pending, 0);
+	if ((d.loop = loop_new()) == NULL)
+		errx(CLIENT_EXIT_FAILURE, "cannot create the event loop");
+	d.config.url = &d.url;
+	d.config.publish = 0;
+	d.config.tls = d.tls;
+	d.config.timeout_ms = (uint32_t)timeout * 1000;
+	backoff_init(&d.backoff, retries);
+	loop_before_sleep(d.loop, dump_before_sleep, &d);
+	loop_signal(d.loop, SIGINT, on_signal, &d);
+	loop_signal(d.loop, SIGTERM, on_signal, &d);
+	d.start_ms = loop_now(d.loop);
+	d.progress = !quiet && isatty(STDERR_FILENO);
+	if (d.progress)
+		d.progress_timer = loop_timer(d.loop, PROGRESS_MS, progress_fire, &d);
+
+	dump_connect(&d);
+	if (d.exit_status < 0)
+		loop_run(d.loop);
+	dump_flush(&d);
+	if (d.progress)
+		fputc('\n', stderr);
+	if (d.out != STDOUT_FILENO && close(d.out) < 0 && d.exit_status == CLIENT_EXIT_OK) {
+		warn("%s", output);
+		d.exit_status = CLIENT_EXIT_FAILURE;
+	}
+	client_free(d.client);
+	loop_free(d.loop);
+	tls_context_free(d.tls);
+	buf_free(&d.pending);
+	return d.exit_status < 0 ? CLIENT_EXIT_FAILURE : d.exit_status;
+}

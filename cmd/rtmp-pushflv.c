@@ -1,0 +1,601 @@
+/*
+ * rtmp-pushflv: publish FLV from a file or stdin to an RTMP(S) URL,
+ * paced by the tag timestamps.
+ *
+ * Policy lives here: pacing, looping with monotonic timestamps, what to
+ * resend after a reconnect (metadata and sequence headers, then video from
+ * the next keyframe).  Protocol and I/O are the library's.
+ */
+#include <sys/stat.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "client.h"
+#include "error.h"
+#include "flv.h"
+#include "loop.h"
+#include "media.h"
+#include "tls.h"
+#include "url.h"
+#include "version.h"
+
+#define INPUT_READ	(256 * 1024)
+#define MAX_TAG		(16u * 1024 * 1024)
+#define PROGRESS_MS	500
+#define DEFAULT_FRAME_MS 33
+
+struct push {
+	struct loop		*loop;
+	struct url		 url;
+	struct client_config	 config;
+	struct client		*client;
+	struct tls_context	*tls;
+	struct backoff		 backoff;
+	int			 in;
+	const char		*in_name;
+	int			 in_regular;	/* a file we can read without waiting, and rewind */
+	int			 in_watched;	/* registered with the loop for readability */
+	int			 loop_file;
+	int			 pace;
+	int			 verbose;
+	struct buf		 input;
+	int			 input_eof;
+	int			 header_done;
+	int			 have_tag;
+	struct flv_tag		 tag;
+	size_t			 tag_bytes;	/* bytes of input the tag spans */
+	unsigned		 passes;	/* completed loops over the file */
+	int64_t			 ts_offset;	/* added to file timestamps on later loops */
+	uint32_t		 first_file_ts;
+	int			 first_file_ts_set;
+	uint32_t		 last_ts;	/* last timestamp sent */
+	uint32_t		 last_video_ts;
+	uint32_t		 frame_ms;
+	int			 sent_any;
+	struct media		*metadata, *video_header, *audio_header;
+	int			 ready;
+	int			 wait_keyframe;
+	int			 finishing;
+	int			 anchored;
+	uint64_t		 anchor_ms;
+	uint32_t		 anchor_ts;
+	uint64_t		 pace_timer;
+	uint64_t		 reconnect_timer;
+	int			 progress;
+	uint64_t		 start_ms;
+	uint64_t		 media_start_ts;
+	int			 exit_status;
+};
+
+static void	push_connect(struct push *);
+static void	push_pump(struct push *);
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: rtmp-pushflv [-hklnqVv] [-C cafile] [-r retries] "
+	    "[-t seconds] url [file]\n");
+}
+
+static void
+push_stop(struct push *p, int status)
+{
+	if (p->exit_status < 0)
+		p->exit_status = status;
+	loop_stop(p->loop);
+}
+
+static void
+input_readable(struct loop *loop, int fd, int events, void *arg)
+{
+	struct push	*p = arg;
+
+	(void)events;
+	loop_remove(loop, fd);
+	p->in_watched = 0;
+	push_pump(p);
+}
+
+/* Read more input: 1 got some, 0 must wait for the loop, -1 end of input, -2 error. */
+static int
+input_fill(struct push *p)
+{
+	uint8_t		*space;
+	size_t		 avail;
+	ssize_t		 n;
+
+	if (p->input_eof)
+		return -1;
+	buf_compact(&p->input);
+	if (buf_reserve(&p->input, INPUT_READ) < 0) {
+		warnx("%s: tag too large", p->in_name);
+		return -2;
+	}
+	space = buf_space(&p->input, &avail);
+	for (;;) {
+		n = read(p->in, space, avail);
+		if (n > 0) {
+			buf_commit(&p->input, (size_t)n);
+			return 1;
+		}
+		if (n == 0) {
+			p->input_eof = 1;
+			return -1;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN) {
+			if (!p->in_watched && loop_add(p->loop, p->in, LOOP_READ,
+			    input_readable, p) == 0)
+				p->in_watched = 1;
+			return 0;
+		}
+		warn("%s", p->in_name);
+		return -2;
+	}
+}
+
+static int
+input_rewind(struct push *p)
+{
+	if (!p->loop_file || !p->in_regular || lseek(p->in, 0, SEEK_SET) < 0)
+		return -1;
+	buf_consume(&p->input, p->input.len);
+	p->input_eof = 0;
+	p->header_done = 0;
+	p->passes++;
+	/* The next pass starts one frame after the last tag we sent. */
+	p->ts_offset = (int64_t)p->last_ts + p->frame_ms - p->first_file_ts;
+	return 0;
+}
+
+/* 1 a tag is ready in p->tag, 0 wait, -1 end of input, -2 error. */
+static int
+next_tag(struct push *p)
+{
+	struct flv_header	 h;
+	int			 rc;
+
+	for (;;) {
+		if (!p->header_done) {
+			rc = flv_parse_header(buf_data(&p->input), p->input.len, &h);
+			if (rc < 0) {
+				warnx("%s: not an FLV file", p->in_name);
+				return -2;
+			}
+			if (rc > 0) {
+				buf_consume(&p->input, (size_t)rc);
+				p->header_done = 1;
+				continue;
+			}
+		} else {
+			rc = flv_parse_tag(buf_data(&p->input), p->input.len, MAX_TAG, &p->tag);
+			if (rc < 0) {
+				warnx("%s: broken FLV tag: %s", p->in_name, rtmp_strerror(rc));
+				return -2;
+			}
+			if (rc > 0) {
+				p->tag_bytes = (size_t)rc;
+				return 1;
+			}
+		}
+		rc = input_fill(p);
+		if (rc == -1 && p->input.len > 0 && p->header_done)
+			warnx("%s: ignoring a truncated last tag", p->in_name);
+		if (rc == -1 && !p->header_done && p->passes == 0 && p->input.len < 9) {
+			warnx("%s: not an FLV file", p->in_name);
+			return -2;
+		}
+		if (rc <= 0)
+			return rc;
+	}
+}
+
+static void
+remember(struct media **slot, const struct flv_tag *t, uint32_t ts)
+{
+	media_unref(*slot);
+	*slot = media_new(t->type, ts, t->data, t->size);
+}
+
+/* Send the tag in p->tag: 0 sent or dropped, <0 error. */
+static int
+send_tag(struct push *p, uint32_t ts)
+{
+	struct flv_media_info	 info;
+	const struct flv_tag	*t = &p->tag;
+	int			 rc = 0, keyframe = 0, header = 0;
+
+	switch (t->type) {
+	case FLV_TAG_SCRIPT:
+		if (p->passes > 0 || t->size == 0)
+			return 0;
+		remember(&p->metadata, t, 0);
+		return client_send_metadata(p->client, ts, t->data, t->size);
+	case FLV_TAG_VIDEO:
+		if (flv_inspect_video(t->data, t->size, &info) == 0) {
+			keyframe = info.keyframe;
+			header = info.sequence_header;
+		}
+		if (header)
+			remember(&p->video_header, t, ts);
+		if (p->wait_keyframe && !header) {
+			if (!keyframe)
+				return 0;
+			p->wait_keyframe = 0;
+		}
+		if (!header && t->size > 0) {
+			if (p->last_video_ts != 0 && ts > p->last_video_ts &&
+			    ts - p->last_video_ts < 1000)
+				p->frame_ms = ts - p->last_video_ts;
+			p->last_video_ts = ts;
+		}
+		break;
+	case FLV_TAG_AUDIO:
+		if (flv_inspect_audio(t->data, t->size, &info) == 0 && info.sequence_header)
+			remember(&p->audio_header, t, ts);
+		break;
+	default:
+		return 0;	/* unknown tag types are skipped */
+	}
+	if (t->size == 0)
+		return 0;
+	rc = client_send_media(p->client, t->type, ts, t->data, t->size);
+	return rc;
+}
+
+/* After a reconnect the new server needs the headers again before media. */
+static int
+send_headers(struct push *p)
+{
+	int	 rc = 0;
+
+	if (p->metadata != NULL)
+		rc = client_send_metadata(p->client, p->last_ts, p->metadata->data,
+		    p->metadata->len);
+	if (rc == 0 && p->video_header != NULL)
+		rc = client_send_media(p->client, FLV_TAG_VIDEO, p->last_ts,
+		    p->video_header->data, p->video_header->len);
+	if (rc == 0 && p->audio_header != NULL)
+		rc = client_send_media(p->client, FLV_TAG_AUDIO, p->last_ts,
+		    p->audio_header->data, p->audio_header->len);
+	return rc;
+}
+
+static uint64_t
+pace_fire(struct loop *loop, uint64_t id, void *arg)
+{
+	struct push	*p = arg;
+
+	(void)loop;
+	(void)id;
+	p->pace_timer = 0;
+	push_pump(p);
+	return LOOP_TIMER_STOP;
+}
+
+static void
+push_finish(struct push *p)
+{
+	if (p->finishing)
+		return;
+	p->finishing = 1;
+	if (p->verbose)
+		warnx("%s: end of input, unpublishing", client_peer(p->client));
+	if (client_finish(p->client) < 0)
+		push_stop(p, CLIENT_EXIT_OK);
+}
+
+static void
+push_pump(struct push *p)
+{
+	uint64_t	 now, due;
+	int64_t		 ts64;
+	uint32_t	 ts;
+	int		 rc;
+
+	if (!p->ready || p->finishing || p->pace_timer != 0)
+		return;
+	while (client_can_send(p->client)) {
+		if (!p->have_tag) {
+			rc = next_tag(p);
+			if (rc == -1 && input_rewind(p) == 0)
+				continue;
+			if (rc == -1) {
+				push_finish(p);
+				return;
+			}
+			if (rc == -2) {
+				push_stop(p, CLIENT_EXIT_FAILURE);
+				return;
+			}
+			if (rc == 0)
+				return;
+			p->have_tag = 1;
+			if (!p->first_file_ts_set) {
+				p->first_file_ts = p->tag.timestamp;
+				p->first_file_ts_set = 1;
+			}
+		}
+		ts64 = (int64_t)p->tag.timestamp + p->ts_offset;
+		ts = ts64 < 0 ? 0 : ts64 > UINT32_MAX ? UINT32_MAX : (uint32_t)ts64;
+		if (p->sent_any && ts < p->last_ts)
+			ts = p->last_ts;	/* never step back, even on a bad file */
+		now = loop_now(p->loop);
+		if (!p->anchored) {
+			p->anchored = 1;
+			p->anchor_ms = now;
+			p->anchor_ts = ts;
+		}
+		if (p->pace && ts > p->anchor_ts) {
+			due = p->anchor_ms + (ts - p->anchor_ts);
+			if (due > now) {
+				p->pace_timer = loop_timer(p->loop, due - now, pace_fire, p);
+				return;
+			}
+		}
+		if ((rc = send_tag(p, ts)) < 0) {
+			warnx("%s: cannot send: %s", client_peer(p->client), rtmp_strerror(rc));
+			push_stop(p, CLIENT_EXIT_FAILURE);
+			return;
+		}
+		if (!p->sent_any)
+			p->media_start_ts = ts;
+		p->sent_any = 1;
+		p->last_ts = ts;
+		buf_consume(&p->input, p->tag_bytes);
+		p->have_tag = 0;
+	}
+}
+
+static void
+on_ready(struct client *c, void *arg)
+{
+	struct push	*p = arg;
+
+	if (p->verbose || p->sent_any)
+		warnx("%s: publishing %s", client_peer(c), p->url.stream);
+	p->ready = 1;
+	backoff_reset(&p->backoff);
+	if (p->sent_any) {
+		if (send_headers(p) < 0) {
+			push_stop(p, CLIENT_EXIT_FAILURE);
+			return;
+		}
+		p->wait_keyframe = p->video_header != NULL;
+		p->anchored = 0;
+	}
+	push_pump(p);
+}
+
+static void
+on_drained(struct client *c, void *arg)
+{
+	(void)c;
+	push_pump(arg);
+}
+
+static uint64_t
+reconnect_fire(struct loop *loop, uint64_t id, void *arg)
+{
+	struct push	*p = arg;
+
+	(void)loop;
+	(void)id;
+	p->reconnect_timer = 0;
+	push_connect(p);
+	return LOOP_TIMER_STOP;
+}
+
+static void
+on_closed(struct client *c, int error, const char *reason, void *arg)
+{
+	struct push	*p = arg;
+	int64_t		 delay;
+
+	p->ready = 0;
+	if (p->pace_timer != 0) {
+		loop_timer_cancel(p->loop, p->pace_timer);
+		p->pace_timer = 0;
+	}
+	if (p->exit_status >= 0)
+		return;
+	if (p->finishing && (error == RTMP_OK || error == RTMP_ECLOSED)) {
+		push_stop(p, CLIENT_EXIT_OK);
+		return;
+	}
+	if (p->sent_any && !p->finishing && error != RTMP_EREFUSED &&
+	    error != RTMP_ENOTFOUND && (delay = backoff_next(&p->backoff)) >= 0) {
+		warnx("%s: %s; reconnecting in %lld ms (attempt %d of %d)", client_peer(c),
+		    reason, (long long)delay, p->backoff.used, p->backoff.attempts);
+		p->reconnect_timer = loop_timer(p->loop, (uint64_t)delay, reconnect_fire, p);
+		return;
+	}
+	warnx("%s: %s", client_peer(c), reason);
+	push_stop(p, client_exit_status(error));
+}
+
+static const struct client_events push_events = {
+	.ready = on_ready,
+	.drained = on_drained,
+	.closed = on_closed,
+};
+
+static void
+push_connect(struct push *p)
+{
+	int	 rc;
+
+	client_free(p->client);
+	p->client = client_new(p->loop, &p->config, &push_events, p);
+	if (p->client == NULL)
+		errx(CLIENT_EXIT_FAILURE, "out of memory");
+	if ((rc = client_start(p->client)) < 0)
+		on_closed(p->client, rc, rc == RTMP_ERESOLVE ? "host not found" :
+		    strerror(errno), p);
+}
+
+static uint64_t
+progress_fire(struct loop *loop, uint64_t id, void *arg)
+{
+	struct push	*p = arg;
+	char		 line[128];
+
+	(void)id;
+	client_progress(line, sizeof(line), p->sent_any ? p->last_ts - p->media_start_ts : 0,
+	    p->client != NULL ? client_bytes_out(p->client) : 0, loop_now(loop) - p->start_ms);
+	fprintf(stderr, "\r%s ", line);
+	return PROGRESS_MS;
+}
+
+static void
+on_signal(struct loop *loop, int signo, void *arg)
+{
+	(void)loop;
+	(void)signo;
+	push_stop(arg, CLIENT_EXIT_OK);
+}
+
+static long long
+number(const char *arg, long long min, long long max, const char *what)
+{
+	const char	*errstr;
+	long long	 v;
+
+	v = strtonum(arg, min, max, &errstr);
+	if (errstr != NULL) {
+		warnx("%s %s: %s", what, arg, errstr);
+		usage();
+		exit(CLIENT_EXIT_USAGE);
+	}
+	return v;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct push		 p;
+	struct tls_config	 tc;
+	struct stat		 st;
+	const char		*cafile = NULL;
+	char			 errbuf[256];
+	int			 ch, insecure = 0, quiet = 0, retries = 10;
+	long long		 timeout = 30;
+
+	memset(&p, 0, sizeof(p));
+	p.exit_status = -1;
+	p.pace = 1;
+	p.frame_ms = DEFAULT_FRAME_MS;
+	while ((ch = getopt(argc, argv, "C:hklnqr:t:Vv")) != -1) {
+		switch (ch) {
+		case 'C':
+			cafile = optarg;
+			break;
+		case 'h':
+			usage();
+			return CLIENT_EXIT_OK;
+		case 'k':
+			insecure = 1;
+			break;
+		case 'l':
+			p.loop_file = 1;
+			break;
+		case 'n':
+			p.pace = 0;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'r':
+			retries = (int)number(optarg, 0, 1000000, "retries");
+			break;
+		case 't':
+			timeout = number(optarg, 1, 86400, "timeout");
+			break;
+		case 'V':
+			printf("rtmp-pushflv %s\n", RTMPKIT_VERSION);
+			return CLIENT_EXIT_OK;
+		case 'v':
+			p.verbose++;
+			break;
+		default:
+			usage();
+			return CLIENT_EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1 || argc > 2) {
+		usage();
+		return CLIENT_EXIT_USAGE;
+	}
+	if (url_parse(argv[0], &p.url) < 0) {
+		warnx("%s: not an rtmp:// or rtmps:// URL", argv[0]);
+		return CLIENT_EXIT_USAGE;
+	}
+	if (p.url.stream[0] == '\0') {
+		warnx("%s: the URL names no stream (rtmp://host/app/stream)", argv[0]);
+		return CLIENT_EXIT_USAGE;
+	}
+	if (argc == 1 || strcmp(argv[1], "-") == 0) {
+		p.in = STDIN_FILENO;
+		p.in_name = "stdin";
+	} else {
+		if ((p.in = open(argv[1], O_RDONLY | O_CLOEXEC)) < 0)
+			err(CLIENT_EXIT_FAILURE, "%s", argv[1]);
+		p.in_name = argv[1];
+	}
+	p.in_regular = fstat(p.in, &st) == 0 && S_ISREG(st.st_mode);
+	if (p.loop_file && !p.in_regular) {
+		warnx("%s: -l needs a regular file to rewind", p.in_name);
+		return CLIENT_EXIT_USAGE;
+	}
+	if (!p.in_regular)
+		fcntl(p.in, F_SETFL, fcntl(p.in, F_GETFL) | O_NONBLOCK);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (p.url.tls) {
+		memset(&tc, 0, sizeof(tc));
+		tc.noverify = insecure;
+		tc.ca_file = cafile;
+		tc.server_name = p.url.host;
+		if ((p.tls = tls_context_new(&tc, errbuf, sizeof(errbuf))) == NULL)
+			errx(CLIENT_EXIT_TLS, "tls: %s", errbuf);
+	}
+	buf_init(&p.input, MAX_TAG + INPUT_READ);
+	if ((p.loop = loop_new()) == NULL)
+		errx(CLIENT_EXIT_FAILURE, "cannot create the event loop");
+	p.config.url = &p.url;
+	p.config.publish = 1;
+	p.config.tls = p.tls;
+	p.config.timeout_ms = (uint32_t)timeout * 1000;
+	backoff_init(&p.backoff, retries);
+	loop_signal(p.loop, SIGINT, on_signal, &p);
+	loop_signal(p.loop, SIGTERM, on_signal, &p);
+	p.start_ms = loop_now(p.loop);
+	p.progress = !quiet && isatty(STDERR_FILENO);
+	if (p.progress)
+		loop_timer(p.loop, PROGRESS_MS, progress_fire, &p);
+
+	push_connect(&p);
+	if (p.exit_status < 0)
+		loop_run(p.loop);
+	if (p.progress)
+		fputc('\n', stderr);
+	client_free(p.client);
+	loop_free(p.loop);
+	tls_context_free(p.tls);
+	media_unref(p.metadata);
+	media_unref(p.video_header);
+	media_unref(p.audio_header);
+	buf_free(&p.input);
+	return p.exit_status < 0 ? CLIENT_EXIT_FAILURE : p.exit_status;
+}
