@@ -18,14 +18,12 @@
  *    the spec lets the peer put its own time in bytes 4..7.
  * Our server answers a digest C1 in the scheme the client used.
  */
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
 #include "handshake.h"
+#include "sha256.h"
 
 #define DIGEST_LEN		32
 #define SIGNED_LEN		(HANDSHAKE_PACKET_SIZE - DIGEST_LEN)
@@ -66,17 +64,6 @@ make_key(uint8_t *key, int client)
 	}
 }
 
-static void
-hmac(const uint8_t *key, size_t keylen, const uint8_t *data, size_t len,
-    uint8_t out[DIGEST_LEN])
-{
-	unsigned int	 n = DIGEST_LEN;
-
-	/* Cannot fail with SHA-256 and in-memory arguments. */
-	if (HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &n) == NULL)
-		memset(out, 0, DIGEST_LEN);
-}
-
 static size_t
 digest_offset(const uint8_t *p, int scheme)
 {
@@ -86,17 +73,22 @@ digest_offset(const uint8_t *p, int scheme)
 	    728 + base + 4;
 }
 
-/* HMAC of the packet without the 32 bytes at off, keyed with the open key. */
+/*
+ * HMAC of the packet without the 32 bytes at off, keyed with the open key.
+ * out may be p + off: it is written only after both halves are hashed.
+ */
 static void
 packet_digest(const uint8_t *p, size_t off, int client, uint8_t out[DIGEST_LEN])
 {
-	uint8_t	 key[SERVER_KEY_OPEN + 32];
-	uint8_t	 data[SIGNED_LEN];
+	struct hmac_sha256_ctx	 c;
+	uint8_t			 key[SERVER_KEY_OPEN + 32];
 
 	make_key(key, client);
-	memcpy(data, p, off);
-	memcpy(data + off, p + off + DIGEST_LEN, HANDSHAKE_PACKET_SIZE - off - DIGEST_LEN);
-	hmac(key, client ? CLIENT_KEY_OPEN : SERVER_KEY_OPEN, data, sizeof(data), out);
+	hmac_sha256_init(&c, key, client ? CLIENT_KEY_OPEN : SERVER_KEY_OPEN);
+	hmac_sha256_update(&c, p, off);
+	hmac_sha256_update(&c, p + off + DIGEST_LEN,
+	    HANDSHAKE_PACKET_SIZE - off - DIGEST_LEN);
+	hmac_sha256_final(&c, out);
 }
 
 int
@@ -122,9 +114,9 @@ handshake_sign(const uint8_t packet[HANDSHAKE_PACKET_SIZE],
 	uint8_t	 key[SERVER_KEY_OPEN + 32], k[DIGEST_LEN];
 
 	make_key(key, client);
-	hmac(key, client ? CLIENT_KEY_OPEN + 32 : SERVER_KEY_OPEN + 32,
+	hmac_sha256(key, client ? CLIENT_KEY_OPEN + 32 : SERVER_KEY_OPEN + 32,
 	    peer_digest, DIGEST_LEN, k);
-	hmac(k, sizeof(k), packet, SIGNED_LEN, sig);
+	hmac_sha256(k, sizeof(k), packet, SIGNED_LEN, sig);
 }
 
 /* Time, version and, when digest, the digest of our C1/S1 in own[]. */
