@@ -5,6 +5,7 @@
  * across drops, when to stop.  The protocol and I/O are the library's.
  */
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <err.h>
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include "version.h"
 
 #define OUTPUT_FLUSH	(64 * 1024)
+#define OUTPUT_DIRECT	(16 * 1024)
 #define PROGRESS_MS	500
 /* A jump back by more than this is a new publisher, not reordering. */
 #define REBASE_BACKWARD_MS	1000
@@ -71,29 +73,49 @@ dump_stop(struct dump *d, int status)
 	loop_stop(d->loop);
 }
 
-/* Write what is pending; a reader that went away ends us quietly. */
+/* Write iov whole; a reader that went away ends us quietly. */
 static int
-dump_flush(struct dump *d)
+dump_writev(struct dump *d, struct iovec *iov, int iovcnt)
 {
 	ssize_t	 n;
 
-	while (d->pending.len > 0) {
-		n = write(d->out, buf_data(&d->pending), d->pending.len);
+	while (iovcnt > 0) {
+		n = writev(d->out, iov, iovcnt);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EPIPE) {
-				dump_stop(d, CLIENT_EXIT_OK);
-				return -1;
-			}
-			warn("%s", d->out_name);
-			dump_stop(d, CLIENT_EXIT_FAILURE);
+			dump_stop(d, errno == EPIPE ? CLIENT_EXIT_OK : CLIENT_EXIT_FAILURE);
+			if (errno != EPIPE)
+				warn("%s", d->out_name);
 			return -1;
 		}
-		buf_consume(&d->pending, (size_t)n);
 		d->bytes_written += (uint64_t)n;
+		while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			iovcnt--;
+		}
+		if (iovcnt > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
 	}
 	return 0;
+}
+
+static int
+dump_flush(struct dump *d)
+{
+	struct iovec	 iov;
+	int		 rc;
+
+	if (d->pending.len == 0)
+		return 0;
+	iov.iov_base = (void *)buf_data(&d->pending);
+	iov.iov_len = d->pending.len;
+	rc = dump_writev(d, &iov, 1);
+	buf_consume(&d->pending, d->pending.len);
+	return rc;
 }
 
 static void
@@ -182,15 +204,30 @@ on_media(struct client *c, const struct rtmp_event *ev, void *arg)
 	d->last_out = ts;
 	flv_write_tag_header(header, type, (uint32_t)len, ts);
 	flv_write_previous_size(trailer, (uint32_t)len + FLV_TAG_HEADER_SIZE);
-	if (buf_append(&d->pending, header, sizeof(header)) < 0 ||
+	/*
+	 * Small tags gather in one buffer, written once per loop iteration;
+	 * a large one goes out as it is, behind what was gathered, uncopied.
+	 */
+	if ((len >= OUTPUT_DIRECT ||
+	    d->pending.len + sizeof(header) + len + sizeof(trailer) > OUTPUT_FLUSH) &&
+	    dump_flush(d) < 0)
+		return;
+	if (len >= OUTPUT_DIRECT) {
+		struct iovec	 iov[3] = {
+			{ header, sizeof(header) },
+			{ (void *)payload, len },
+			{ trailer, sizeof(trailer) },
+		};
+
+		if (dump_writev(d, iov, 3) < 0)
+			return;
+	} else if (buf_append(&d->pending, header, sizeof(header)) < 0 ||
 	    buf_append(&d->pending, payload, len) < 0 ||
 	    buf_append(&d->pending, trailer, sizeof(trailer)) < 0) {
 		warnx("out of memory");
 		dump_stop(d, CLIENT_EXIT_FAILURE);
 		return;
 	}
-	if (d->pending.len >= OUTPUT_FLUSH && dump_flush(d) < 0)
-		return;
 	if (d->limit_ms > 0 && ts >= d->limit_ms) {
 		dump_flush(d);
 		dump_stop(d, CLIENT_EXIT_OK);

@@ -54,7 +54,7 @@
 
 #define CONN_READ_MIN		4096		/* room asked for per read */
 #define CONN_READ_CHUNK		(64 * 1024)	/* most bytes per read(2) */
-#define CONN_READ_BUDGET	(256 * 1024)	/* most bytes per conn_read() */
+#define CONN_READ_BUDGET	(64 * 1024)	/* most bytes per conn_read() */
 
 #define CONN_AGAIN		1	/* conn_handshake(): in progress */
 
