@@ -104,7 +104,7 @@ uninstall:
 	for m in $(notdir $(MANPAGES)); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$$m; done
 
 clean:
-	rm -rf obj lib/librtmpkit.a $(addprefix ./,$(PROGRAMS)) .san .fuzz
+	rm -rf obj lib/librtmpkit.a $(addprefix ./,$(PROGRAMS)) .san .clang .fuzz
 
 .PHONY: all check check-unit fuzz bench deps demo lint-man install uninstall clean
 .SECONDARY:
