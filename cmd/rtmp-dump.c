@@ -41,6 +41,8 @@ struct dump {
 	uint64_t		 reconnect_timer;
 	uint64_t		 progress_timer;
 	int			 out;		/* output fd */
+	int			 out_seekable;	/* a regular file: patch the duration at the end */
+	off_t			 duration_at;	/* file offset of onMetaData's duration, 0 = none */
 	const char		*out_name;
 	struct buf		 pending;	/* FLV bytes not yet written */
 	int			 header_written;
@@ -116,6 +118,24 @@ dump_flush(struct dump *d)
 	rc = dump_writev(d, &iov, 1);
 	buf_consume(&d->pending, d->pending.len);
 	return rc;
+}
+
+/* A live stream's metadata says 0 or the source's length: say what we recorded. */
+static void
+dump_patch_duration(struct dump *d)
+{
+	uint8_t		 b[8];
+	double		 seconds = d->last_out / 1000.0;
+	uint64_t	 bits;
+	int		 i;
+
+	if (d->duration_at == 0)
+		return;
+	memcpy(&bits, &seconds, sizeof(bits));
+	for (i = 7; i >= 0; i--, bits >>= 8)
+		b[i] = bits & 0xff;
+	if (pwrite(d->out, b, sizeof(b), d->duration_at) != (ssize_t)sizeof(b))
+		warn("%s: cannot record the duration", d->out_name);
 }
 
 static void
@@ -202,6 +222,13 @@ on_media(struct client *c, const struct rtmp_event *ev, void *arg)
 	}
 	ts = dump_timestamp(d, ev->timestamp, type != FLV_TAG_SCRIPT);
 	d->last_out = ts;
+	if (type == FLV_TAG_SCRIPT && d->out_seekable && d->duration_at == 0) {
+		struct flv_metadata	 md;
+
+		if (flv_parse_metadata(payload, len, &md) == 0 && md.duration_offset > 0)
+			d->duration_at = (off_t)(d->bytes_written + d->pending.len +
+			    FLV_TAG_HEADER_SIZE + md.duration_offset);
+	}
 	flv_write_tag_header(header, type, (uint32_t)len, ts);
 	flv_write_previous_size(trailer, (uint32_t)len + FLV_TAG_HEADER_SIZE);
 	/*
@@ -374,6 +401,7 @@ main(int argc, char *argv[])
 {
 	struct dump		 d;
 	struct tls_config	 tc;
+	struct stat		 st;
 	const char		*cafile = NULL, *output = NULL;
 	char			 errbuf[256];
 	int			 ch, insecure = 0, quiet = 0, retries = 10;
@@ -441,6 +469,8 @@ main(int argc, char *argv[])
 			err(CLIENT_EXIT_FAILURE, "%s", output);
 		d.out_name = output;
 	}
+	d.out_seekable = fstat(d.out, &st) == 0 && S_ISREG(st.st_mode) &&
+	    lseek(d.out, 0, SEEK_CUR) == 0;
 	signal(SIGPIPE, SIG_IGN);
 
 	if (d.url.tls) {
@@ -471,6 +501,7 @@ main(int argc, char *argv[])
 	if (d.exit_status < 0)
 		loop_run(d.loop);
 	dump_flush(&d);
+	dump_patch_duration(&d);
 	if (d.progress)
 		fputc('\n', stderr);
 	if (d.out != STDOUT_FILENO && close(d.out) < 0 && d.exit_status == CLIENT_EXIT_OK) {

@@ -210,7 +210,7 @@ remember(struct media **slot, const struct flv_tag *t, uint32_t ts)
 static int
 send_tag(struct push *p, uint32_t ts)
 {
-	struct flv_media_info	 info;
+	struct flv_media_info	 info = { 0 };
 	const struct flv_tag	*t = &p->tag;
 	int			 rc = 0, keyframe = 0, header = 0;
 
@@ -227,6 +227,9 @@ send_tag(struct push *p, uint32_t ts)
 		}
 		if (header)
 			remember(&p->video_header, t, ts);
+		/* A looped file goes on: its end-of-sequence would reset decoders. */
+		if (info.sequence_end && p->loop_file)
+			return 0;
 		if (p->wait_keyframe && !header) {
 			if (!keyframe)
 				return 0;

@@ -473,8 +473,9 @@ flv_parse_metadata(const uint8_t *p, size_t len, struct flv_metadata *md)
 	struct amf0_value v[FLV_METADATA_MAX_VALUES];
 	struct amf0_view name;
 	size_t		 off = 0, n = FLV_METADATA_MAX_VALUES;
-	int		 r;
+	int		 r, i;
 
+	md->duration_offset = 0;
 	md->duration = md->width = md->height = md->framerate = NAN;
 	md->videocodecid = md->audiocodecid = NAN;
 	md->videodatarate = md->audiodatarate = NAN;
@@ -500,6 +501,10 @@ flv_parse_metadata(const uint8_t *p, size_t len, struct flv_metadata *md)
 	if (v[0].type != AMF0_OBJECT && v[0].type != AMF0_ECMA_ARRAY)
 		return RTMP_EPROTO;
 	md->duration = meta_number(v, n, 0, "duration", 0);
+	md->duration_offset = 0;
+	if ((i = amf0_find(v, n, 0, "duration")) >= 0 && v[i].type == AMF0_NUMBER)
+		/* The key is a view into p; its number follows the key and a marker. */
+		md->duration_offset = (size_t)(v[i].key.ptr - p) + v[i].key.len + 1;
 	md->width = meta_number(v, n, 0, "width", 0);
 	md->height = meta_number(v, n, 0, "height", 0);
 	md->framerate = meta_number(v, n, 0, "framerate", 0);

@@ -181,6 +181,11 @@ struct flv_metadata {
 	double		 videodatarate, audiodatarate;	/* kbit/s */
 	int		 set_data_frame;	/* wrapped in "@setDataFrame" */
 	size_t		 offset;	/* where "onMetaData" starts */
+	/*
+	 * Where duration's 8-byte big-endian double sits in p, 0 when there
+	 * is none: a recorder patches it once it knows how long it recorded.
+	 */
+	size_t		 duration_offset;
 };
 
 #define FLV_NOT_METADATA	1

@@ -222,6 +222,20 @@ test_samples(void)
 		    "%s: onMetaData", s->file);
 		CHECK(fabs(md.duration - 6) < 0.1, "%s: duration %.3f", s->file,
 		    md.duration);
+		{
+			/* The offset points at the same double, big-endian. */
+			const uint8_t	*q = c.script_data + md.duration_offset;
+			uint64_t	 bits = 0;
+			double		 d;
+			int		 k;
+
+			for (k = 0; k < 8; k++)
+				bits = bits << 8 | q[k];
+			memcpy(&d, &bits, sizeof(d));
+			CHECK(md.duration_offset > 0 && md.duration_offset + 8 <=
+			    c.script_size && d == md.duration,
+			    "%s: duration offset %zu", s->file, md.duration_offset);
+		}
 		CHECK(md.width == 640 && md.height == 360,
 		    "%s: 640x360", s->file);
 		CHECK(fabs(md.framerate - 30) < 0.01, "%s: 30 fps", s->file);
