@@ -15,8 +15,16 @@ MANDIR ?= $(PREFIX)/share/man
 FUZZ_SECONDS ?= 60
 PKG_CONFIG ?= pkg-config
 
+# OpenSSL gives headers only: lib/tls.c dlopen()s it on the first TLS context,
+# so plain rtmp:// sessions never pay for its relocations.  libbsd is linked
+# statically for the same reason (startup pages).  Unit tests that call
+# OpenSSL themselves (reference HMACs) link it; --as-needed keeps it out of
+# the others, so test_tls/test_conn go through the dlopen() path.
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags openssl libbsd-overlay)
-DEP_LIBS := $(shell $(PKG_CONFIG) --libs openssl libbsd-overlay)
+DEP_LIBS := -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs --static libbsd-overlay) \
+	-Wl,-Bdynamic -ldl
+SSL_LIBS := $(shell $(PKG_CONFIG) --libs openssl)
+UNIT_LIBS := $(DEP_LIBS) -Wl,--as-needed $(SSL_LIBS) -Wl,--no-as-needed
 
 CFLAGS ?= -O2 -g
 WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
@@ -57,7 +65,7 @@ $(O)/cmd/%: $(O)/obj/cmd/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(DEP_LIBS)
 
 $(O)/obj/tests/unit/%: $(O)/obj/tests/unit/%.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(DEP_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(UNIT_LIBS)
 
 $(O)/obj/tests/unit/%.o: tests/unit/%.c tests/unit/unit.h $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
