@@ -87,6 +87,9 @@ chunk_decoder_init(struct chunk_decoder *d, const struct chunk_limits *limits)
 		d->limits.max_chunk_streams = CHUNK_STREAM_IDS;
 	if (d->limits.min_chunk_size == 0)
 		d->limits.min_chunk_size = 1;
+	if (d->limits.max_buffered == 0)
+		d->limits.max_buffered = d->limits.max_message_size > UINT32_MAX - (4u << 20) ?
+		    UINT32_MAX : d->limits.max_message_size + (4u << 20);
 	d->chunk_size = CHUNK_DEFAULT_SIZE;
 	d->streams = calloc(d->limits.max_chunk_streams, sizeof(*d->streams));
 	if (d->streams == NULL)
@@ -134,6 +137,19 @@ chunk_decoder_set_chunk_size(struct chunk_decoder *d, uint32_t size)
 	if (size > d->limits.max_chunk_size || size < d->limits.min_chunk_size)
 		return RTMP_ELIMIT;
 	d->chunk_size = size;
+	return 0;
+}
+
+int
+chunk_decoder_partial(const struct chunk_decoder *d)
+{
+	uint32_t	 i;
+
+	if (d->header_len > 0 || d->current != NULL)
+		return 1;
+	for (i = 0; i < d->nstreams; i++)
+		if (d->streams[i].partial)
+			return 1;
 	return 0;
 }
 
@@ -265,9 +281,36 @@ new_message:
 	return HDR_CHUNK;
 }
 
+/* A delivered message's buffer up to this size is kept for the next one. */
+#define CHUNK_KEEP_BUFFER	(256 * 1024)
+
+static void
+release(struct chunk_decoder *d, struct chunk_stream_state *st)
+{
+	d->buffered -= st->cap;
+	free(st->data);
+	st->data = NULL;
+	st->cap = 0;
+}
+
+/*
+ * Give back the buffers of streams that hold no partial message.  Called
+ * inside a feed, when no earlier message's view is valid any more.
+ */
+static void
+release_idle(struct chunk_decoder *d, struct chunk_stream_state *keep)
+{
+	uint32_t	 i;
+
+	for (i = 0; i < d->nstreams; i++)
+		if (&d->streams[i] != keep && !d->streams[i].partial &&
+		    d->streams[i].data != NULL)
+			release(d, &d->streams[i]);
+}
+
 /* Copy body bytes into the stream's buffer, growing it by what arrived. */
 static int
-append(struct chunk_stream_state *st, const uint8_t *p, size_t n)
+append(struct chunk_decoder *d, struct chunk_stream_state *st, const uint8_t *p, size_t n)
 {
 	size_t	 need = (size_t)st->received + n, cap;
 	uint8_t	*data;
@@ -278,8 +321,14 @@ append(struct chunk_stream_state *st, const uint8_t *p, size_t n)
 			cap *= 2;
 		if (cap > st->length)
 			cap = st->length;
+		if (d->buffered - st->cap + cap > d->limits.max_buffered) {
+			release_idle(d, st);
+			if (d->buffered - st->cap + cap > d->limits.max_buffered)
+				return RTMP_ELIMIT;
+		}
 		if ((data = realloc(st->data, cap)) == NULL)
 			return RTMP_ENOMEM;
+		d->buffered += cap - st->cap;
 		st->data = data;
 		st->cap = cap;
 	}
@@ -312,6 +361,11 @@ chunk_decoder_feed(struct chunk_decoder *d, const uint8_t *buf, size_t len,
 	/* No arithmetic on a null pointer, even for an empty feed. */
 	if (buf == NULL)
 		buf = empty_payload;
+	/* The last message's view is dead now: a big buffer it lived in goes back. */
+	if (d->delivered != NULL && !d->delivered->partial &&
+	    d->delivered->cap > CHUNK_KEEP_BUFFER)
+		release(d, d->delivered);
+	d->delivered = NULL;
 	for (;;) {
 		if (d->current == NULL) {
 			if (d->header_len == 0) {
@@ -364,7 +418,7 @@ chunk_decoder_feed(struct chunk_decoder *d, const uint8_t *buf, size_t len,
 		st = d->current;
 		if (d->header_len > 0) {
 			n = d->header_len < d->body_left ? d->header_len : d->body_left;
-			if ((rc = append(st, d->header, n)) < 0)
+			if ((rc = append(d, st, d->header, n)) < 0)
 				goto out;
 			memmove(d->header, d->header + n, d->header_len - n);
 			d->header_len -= n;
@@ -387,7 +441,7 @@ chunk_decoder_feed(struct chunk_decoder *d, const uint8_t *buf, size_t len,
 			}
 			if (n > d->body_left)
 				n = d->body_left;
-			if ((rc = append(st, buf + pos, n)) < 0)
+			if ((rc = append(d, st, buf + pos, n)) < 0)
 				goto out;
 			pos += n;
 		}
@@ -398,6 +452,7 @@ chunk_decoder_feed(struct chunk_decoder *d, const uint8_t *buf, size_t len,
 		if (st->received == st->length) {
 			st->partial = 0;
 			fill_message(st, st->data, msg);
+			d->delivered = st;
 			rc = CHUNK_MESSAGE;
 			goto out;
 		}

@@ -98,6 +98,12 @@ struct chunk_limits {
 	uint32_t	max_chunk_streams;	/* default 64 */
 	uint32_t	max_chunk_size;		/* largest Set Chunk Size accepted: default 16 MiB */
 	uint32_t	min_chunk_size;		/* smallest accepted: default 1 (spec minimum) */
+	/*
+	 * Most reassembly bytes held across all chunk streams together: 0
+	 * means max_message_size + 4 MiB.  Buffers of delivered messages are
+	 * given back first; past it the peer is refused with RTMP_ELIMIT.
+	 */
+	uint32_t	max_buffered;
 };
 
 void	chunk_limits_default(struct chunk_limits *limits);
@@ -119,6 +125,8 @@ struct chunk_decoder {
 	size_t			 header_len;
 	struct chunk_stream_state *current;	/* stream whose chunk body is being read */
 	size_t			 body_left;	/* bytes of the current chunk's body still to read */
+	size_t			 buffered;	/* capacity of every stream's buffer */
+	struct chunk_stream_state *delivered;	/* buffer the last message's view points into */
 };
 
 int	chunk_decoder_init(struct chunk_decoder *d, const struct chunk_limits *limits);
@@ -138,6 +146,8 @@ int	chunk_decoder_set_chunk_size(struct chunk_decoder *d, uint32_t size);
  * next message may use a type 1-3 header.
  */
 void	chunk_decoder_abort(struct chunk_decoder *d, uint32_t chunk_stream_id);
+/* 1 if a header or a message is half read: input ending now would cut it. */
+int	chunk_decoder_partial(const struct chunk_decoder *d);
 
 struct chunk_encoder_stream {
 	uint32_t	chunk_stream_id;

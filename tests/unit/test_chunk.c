@@ -1360,6 +1360,85 @@ encoder(void)
 	buf_free(&out);
 }
 
+/* One type-0 chunk on csid with a message of length declared, body bytes given. */
+static size_t
+put_chunk0(uint8_t *p, uint32_t csid, uint32_t declared, const uint8_t *body, size_t n)
+{
+	size_t	 k = 0;
+
+	p[k++] = 0x00;	/* fmt 0, 2-byte basic header: csid 64..319 */
+	p[k++] = (uint8_t)(csid - 64);
+	memset(p + k, 0, 3);
+	k += 3;
+	p[k++] = declared >> 16;
+	p[k++] = declared >> 8;
+	p[k++] = declared;
+	p[k++] = 9;
+	memset(p + k, 0, 4);
+	k += 4;
+	memcpy(p + k, body, n);
+	return k + n;
+}
+
+/*
+ * HOSTILE.md: big bodies on many chunk streams.  The total held across
+ * streams is bounded: partial messages past max_buffered are refused,
+ * delivered ones give their buffers back instead.
+ */
+static void
+buffered_total(void)
+{
+	struct chunk_limits	 l;
+	struct chunk_decoder	 d;
+	struct rtmp_message	 m;
+	static uint8_t		 body[65536], wire[65536 + 32];
+	size_t			 n, used, off;
+	uint32_t		 csid;
+	int			 rc = 0, messages = 0, refused_at = -1;
+
+	chunk_limits_default(&l);
+	l.max_message_size = 1 << 20;
+	l.max_buffered = 256 << 10;
+	chunk_decoder_init(&d, &l);
+	chunk_decoder_set_chunk_size(&d, 65536);
+	for (csid = 64; csid < 64 + 32 && refused_at < 0; csid++) {
+		/* 64 KiB of a message declared at 1 MiB: held as a partial. */
+		n = put_chunk0(wire, csid, 1 << 20, body, sizeof(body));
+		rc = chunk_decoder_feed(&d, wire, n, &used, &m);
+		if (rc < 0)
+			refused_at = (int)(csid - 64);
+	}
+	CHECK_EQ(rc, RTMP_ELIMIT, "partials past max_buffered are refused");
+	CHECK(refused_at >= 3 && refused_at <= 5, "after about 256 KiB (stream %d)", refused_at);
+	CHECK(d.buffered <= l.max_buffered, "held %zu <= %u", d.buffered, l.max_buffered);
+	chunk_decoder_free(&d);
+
+	chunk_decoder_init(&d, &l);
+	chunk_decoder_set_chunk_size(&d, 32768);
+	for (csid = 64; csid < 64 + 60; csid++) {
+		/* Whole 64 KiB messages in two chunks, each on its own stream. */
+		n = put_chunk0(wire, csid, sizeof(body), body, 32768);
+		wire[n++] = 0xc0;	/* fmt 3, 2-byte basic header */
+		wire[n++] = (uint8_t)(csid - 64);
+		memcpy(wire + n, body, 32768);
+		n += 32768;
+		for (off = 0; off < n; off += used) {
+			rc = chunk_decoder_feed(&d, wire + off, n - off, &used, &m);
+			if (rc < 0)
+				break;
+			if (rc == CHUNK_MESSAGE)
+				messages++;
+		}
+		if (rc < 0)
+			break;
+	}
+	CHECK(rc >= 0 && messages == 60, "60 whole messages on 60 streams pass (%d, rc %d)",
+	    messages, rc);
+	CHECK(d.buffered <= l.max_buffered, "delivered buffers given back: held %zu",
+	    d.buffered);
+	chunk_decoder_free(&d);
+}
+
 int
 main(void)
 {
@@ -1386,5 +1465,6 @@ main(void)
 	timestamps();
 	views();
 	encoder();
+	buffered_total();
 	return unit_done();
 }
