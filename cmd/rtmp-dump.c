@@ -47,6 +47,7 @@ struct dump {
 	struct buf		 pending;	/* FLV bytes not yet written */
 	int			 header_written;
 	int			 played;	/* reached READY at least once */
+	int			 await_media;	/* reset the backoff on the next media */
 	int			 media_seen;
 	int			 rebase;	/* next timestamp starts a new segment */
 	int64_t			 offset;	/* added to incoming timestamps */
@@ -194,6 +195,10 @@ on_media(struct client *c, const struct rtmp_event *ev, void *arg)
 	(void)c;
 	if (d->exit_status >= 0)
 		return;
+	if (d->await_media && (type == FLV_TAG_AUDIO || type == FLV_TAG_VIDEO)) {
+		d->await_media = 0;
+		backoff_reset(&d->backoff);
+	}
 	if (type == 15) {
 		/* AMF3 data: a format byte, then AMF0. */
 		if (len < 1)
@@ -272,7 +277,8 @@ on_ready(struct client *c, void *arg)
 		warnx("%s: playing %s", client_peer(c), d->url.stream);
 	d->played = 1;
 	d->rebase = 1;
-	backoff_reset(&d->backoff);
+	/* Only media proves the stream is back: a server that accepts and sends nothing must use up the retries. */
+	d->await_media = 1;
 }
 
 static void
@@ -318,17 +324,13 @@ on_closed(struct client *c, int error, const char *reason, void *arg)
 	dump_flush(d);
 	if (d->exit_status >= 0)
 		return;
-	/* Only a stream that played once is worth waiting for again. */
-	if (d->played && error != RTMP_ENOTFOUND && error != RTMP_EREFUSED &&
+	/* Only a stream that gave media once is worth waiting for again. */
+	if (d->media_seen && error != RTMP_ENOTFOUND && error != RTMP_EREFUSED &&
 	    (delay = backoff_next(&d->backoff)) >= 0) {
 		warnx("%s: %s; reconnecting in %lld ms (attempt %d of %d)", client_peer(c),
 		    reason, (long long)delay, d->backoff.used, d->backoff.attempts);
 		d->rebase = 1;
 		d->reconnect_timer = loop_timer(d->loop, (uint64_t)delay, reconnect_fire, d);
-		return;
-	}
-	if (error == RTMP_ECLOSED && d->played && d->backoff.attempts == 0) {
-		dump_stop(d, CLIENT_EXIT_OK);
 		return;
 	}
 	warnx("%s: %s", client_peer(c), reason);

@@ -31,6 +31,7 @@
 #define MAX_TAG		(16u * 1024 * 1024)
 #define PROGRESS_MS	500
 #define DEFAULT_FRAME_MS 33
+#define PROGRESS_BYTES	(64 * 1024)
 
 struct push {
 	struct loop		*loop;
@@ -62,6 +63,7 @@ struct push {
 	int			 sent_any;
 	struct media		*metadata, *video_header, *audio_header;
 	int			 ready;
+	int			 await_progress;	/* reset the backoff once media flows again */
 	int			 wait_keyframe;
 	int			 finishing;
 	int			 anchored;
@@ -350,6 +352,11 @@ push_pump(struct push *p)
 			push_stop(p, CLIENT_EXIT_FAILURE);
 			return;
 		}
+		/* The server took real data: this connection works, retries start over. */
+		if (p->await_progress && client_bytes_out(p->client) >= PROGRESS_BYTES) {
+			p->await_progress = 0;
+			backoff_reset(&p->backoff);
+		}
 		if (!p->sent_any)
 			p->media_start_ts = ts;
 		p->sent_any = 1;
@@ -367,7 +374,7 @@ on_ready(struct client *c, void *arg)
 	if (p->verbose || p->sent_any)
 		warnx("%s: publishing %s", client_peer(c), p->url.stream);
 	p->ready = 1;
-	backoff_reset(&p->backoff);
+	p->await_progress = 1;
 	if (p->sent_any) {
 		if (send_headers(p) < 0) {
 			push_stop(p, CLIENT_EXIT_FAILURE);

@@ -370,6 +370,11 @@ client_read(struct client *c)
 				client_fail(c, RTMP_OK, "finished");
 				return;
 			}
+			if (n == RTMP_ECLOSED && rtmp_session_partial(c->session)) {
+				client_fail(c, RTMP_EPROTO,
+				    "connection closed in the middle of a message");
+				return;
+			}
 			if (n == RTMP_ETLS)
 				snprintf(reason, sizeof(reason), "tls: %s",
 				    conn_strerror(&c->conn, (int)n));
@@ -396,7 +401,8 @@ client_read(struct client *c)
 			if (client_event(c, &ev) < 0)
 				return;
 		}
-	} while (conn_pending(&c->conn));
+		/* Bytes that came with the peer's close were handed over first: now the close. */
+	} while (conn_pending(&c->conn) || c->conn.eof);
 }
 
 static void
@@ -421,10 +427,14 @@ client_write(struct client *c)
 	}
 	if (c->state == CLIENT_FINISHING && !rtmp_session_wants_write(c->session) &&
 	    !c->write_shut) {
-		/* All sent: half-close and let the server hang up. */
+		/*
+		 * All sent: half-close (after TLS's close_notify) and let the
+		 * server hang up, so nothing in flight is cut by a reset.
+		 */
 		c->write_shut = 1;
-		if (c->conn.tls == NULL)
-			shutdown(c->fd, SHUT_WR);
+		if (c->conn.tls != NULL)
+			tls_shutdown(c->conn.tls);
+		shutdown(c->fd, SHUT_WR);
 	}
 }
 

@@ -203,6 +203,12 @@ rtmp_session_bytes_out(const struct rtmp_session *s)
 	return s->bytes_out;
 }
 
+int
+rtmp_session_partial(const struct rtmp_session *s)
+{
+	return !s->handshake_done || chunk_decoder_partial(&s->decoder);
+}
+
 uint32_t
 rtmp_session_stream_id(const struct rtmp_session *s)
 {

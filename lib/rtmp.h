@@ -138,6 +138,8 @@ uint64_t rtmp_session_bytes_out(const struct rtmp_session *s);
  * peer catches up.  Always 1 if the peer never acknowledges.
  */
 int	 rtmp_session_window_open(const struct rtmp_session *s);
+/* 1 if the peer's bytes so far end inside the handshake, a header or a message. */
+int	 rtmp_session_partial(const struct rtmp_session *s);
 /* Message stream id of the play/publish stream (client) once known, else 0. */
 uint32_t rtmp_session_stream_id(const struct rtmp_session *s);
 
