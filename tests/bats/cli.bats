@@ -1,0 +1,88 @@
+#!/usr/bin/env bats
+# Command lines and manual pages of the programs, no peers.
+
+load helpers
+
+MAN=$BATS_TEST_DIRNAME/../../man
+
+setup() {
+	require_programs
+}
+
+# options_of PROGRAM: the option letters the CLI spec gives it.
+options_of() {
+	case $1 in
+	rtmp-dump) echo C d h k o q r t V v ;;
+	rtmp-pushflv) echo C h k l n q r t V v ;;
+	esac
+}
+
+@test "cli: -h prints usage with every option and exits 0" {
+	local p o letters
+	for p in rtmp-dump rtmp-pushflv; do
+		run timeout 10 "$RTMPKIT_BIN/$p" -h
+		echo "$p -h: $status $output"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"usage: $p"* ]]
+		# the letters of every "[-..." group: [-hkqVv] [-C cafile] ...
+		letters=$(printf '%s\n' "$output" | grep -oE '\[-[A-Za-z]+' |
+			tr -d '[\n-')
+		for o in $(options_of "$p"); do
+			[[ "$letters" == *"$o"* ]] ||
+				fail "$p usage lacks -$o" || return 1
+		done
+	done
+}
+
+@test "cli: -V prints the version and exits 0" {
+	local p
+	for p in rtmp-dump rtmp-pushflv; do
+		run timeout 10 "$RTMPKIT_BIN/$p" -V
+		echo "$p -V: $status $output"
+		[ "$status" -eq 0 ]
+		[[ "$output" =~ [0-9]+\.[0-9]+ ]]
+	done
+}
+
+@test "cli: an unknown option or a missing URL is a usage error: exit 2" {
+	local p
+	for p in rtmp-dump rtmp-pushflv; do
+		run timeout 10 "$RTMPKIT_BIN/$p" -Z rtmp://127.0.0.1/live/x
+		echo "$p -Z: $status $output"
+		[ "$status" -eq 2 ]
+		[[ "$output" == *usage* ]]
+		run timeout 10 "$RTMPKIT_BIN/$p"
+		echo "$p: $status $output"
+		[ "$status" -eq 2 ]
+		run timeout 10 "$RTMPKIT_BIN/$p" -t -3 rtmp://127.0.0.1/live/x
+		echo "$p -t -3: $status $output"
+		[ "$status" -eq 2 ]
+	done
+}
+
+@test "cli: every program has a manual page documenting its options" {
+	local b p o page
+	for b in "$RTMPKIT_BIN"/rtmp-*; do
+		[ -x "$b" ] || continue
+		p=${b##*/}
+		page=$MAN/$p.1
+		[ -f "$page" ] || fail "$p has no manual page $page" || return 1
+		grep -q '^\.Sh EXIT STATUS' "$page" || fail "$page: no EXIT STATUS"
+		for o in $(options_of "$p"); do
+			grep -qE "^\.It Fl $o( |$)" "$page" ||
+				fail "$page does not document -$o" || return 1
+		done
+	done
+}
+
+@test "cli: manual pages are mandoc -Tlint clean" {
+	local pages
+	require mandoc
+	pages=$(ls "$MAN"/*.1 "$MAN"/*.7 2>/dev/null)
+	[ -n "$pages" ] || fail "no manual pages in $MAN"
+	# shellcheck disable=SC2086
+	run mandoc -Tlint -W warning $pages
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
