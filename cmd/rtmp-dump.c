@@ -21,25 +21,16 @@
 #include "error.h"
 #include "flv.h"
 #include "loop.h"
-#include "tls.h"
-#include "url.h"
+#include "runner.h"
 #include "version.h"
 
 #define OUTPUT_FLUSH	(64 * 1024)
 #define OUTPUT_DIRECT	(16 * 1024)
-#define PROGRESS_MS	500
 /* A jump back by more than this is a new publisher, not reordering. */
 #define REBASE_BACKWARD_MS	1000
 
 struct dump {
-	struct loop		*loop;
-	struct url		 url;
-	struct client_config	 config;
-	struct client		*client;
-	struct tls_context	*tls;
-	struct backoff		 backoff;
-	uint64_t		 reconnect_timer;
-	uint64_t		 progress_timer;
+	struct runner		 run;
 	int			 out;		/* output fd */
 	int			 out_seekable;	/* a regular file: patch the duration at the end */
 	off_t			 duration_at;	/* file offset of onMetaData's duration, 0 = none */
@@ -54,13 +45,8 @@ struct dump {
 	uint32_t		 last_out;	/* last timestamp written */
 	uint64_t		 limit_ms;	/* -d, 0 = none */
 	uint64_t		 bytes_written;
-	uint64_t		 start_ms;
-	int			 progress;
 	int			 verbose;
-	int			 exit_status;
 };
-
-static void	dump_connect(struct dump *);
 
 static void
 usage(void)
@@ -72,8 +58,7 @@ usage(void)
 static void
 dump_stop(struct dump *d, int status)
 {
-	d->exit_status = status;
-	loop_stop(d->loop);
+	runner_stop(&d->run, status);
 }
 
 /* Write iov whole; a reader that went away ends us quietly. */
@@ -172,7 +157,8 @@ dump_timestamp(struct dump *d, uint32_t in, int media)
 		d->offset = (int64_t)d->last_out - in;
 		ts = d->last_out;
 		if (d->verbose > 1)
-			warnx("%s: timestamps continue at %u ms", d->url.tc_url, d->last_out);
+			warnx("%s: timestamps continue at %u ms", d->run.url.tc_url,
+			    d->last_out);
 	}
 	d->rebase = 0;
 	if (ts < (int64_t)d->last_out)
@@ -193,11 +179,11 @@ on_media(struct client *c, const struct rtmp_event *ev, void *arg)
 	uint32_t	 ts;
 
 	(void)c;
-	if (d->exit_status >= 0)
+	if (runner_stopped(&d->run))
 		return;
 	if (d->await_media && (type == FLV_TAG_AUDIO || type == FLV_TAG_VIDEO)) {
 		d->await_media = 0;
-		backoff_reset(&d->backoff);
+		backoff_reset(&d->run.backoff);
 	}
 	if (type == 15) {
 		/* AMF3 data: a format byte, then AMF0. */
@@ -272,9 +258,9 @@ on_ready(struct client *c, void *arg)
 	struct dump	*d = arg;
 
 	if (d->played)
-		warnx("%s: playing %s again", client_peer(c), d->url.stream);
+		warnx("%s: playing %s again", client_peer(c), d->run.url.stream);
 	else if (d->verbose)
-		warnx("%s: playing %s", client_peer(c), d->url.stream);
+		warnx("%s: playing %s", client_peer(c), d->run.url.stream);
 	d->played = 1;
 	d->rebase = 1;
 	/* Only media proves the stream is back: a server that accepts and sends nothing must use up the retries. */
@@ -303,39 +289,22 @@ on_status(struct client *c, const struct rtmp_event *ev, void *arg)
 	d->rebase = 1;
 }
 
-static uint64_t
-reconnect_fire(struct loop *loop, uint64_t id, void *arg)
-{
-	struct dump	*d = arg;
-
-	(void)loop;
-	(void)id;
-	d->reconnect_timer = 0;
-	dump_connect(d);
-	return LOOP_TIMER_STOP;
-}
-
 static void
 on_closed(struct client *c, int error, const char *reason, void *arg)
 {
 	struct dump	*d = arg;
-	int64_t		 delay;
 
 	dump_flush(d);
-	if (d->exit_status >= 0)
+	if (runner_stopped(&d->run))
 		return;
 	/* Only a stream that gave media once is worth waiting for again. */
 	if (d->media_seen && error != RTMP_ENOTFOUND && error != RTMP_EREFUSED &&
-	    (delay = backoff_next(&d->backoff)) >= 0) {
-		warnx("%s: %s; reconnecting in %lld ms (attempt %d of %d)", client_peer(c),
-		    reason, (long long)delay, d->backoff.used, d->backoff.attempts);
+	    runner_retry(&d->run, reason)) {
 		d->rebase = 1;
-		d->reconnect_timer = loop_timer(d->loop, (uint64_t)delay, reconnect_fire, d);
 		return;
 	}
 	warnx("%s: %s", client_peer(c), reason);
-	dump_stop(d, d->played && error == RTMP_ECLOSED ? CLIENT_EXIT_FAILURE :
-	    client_exit_status(error));
+	dump_stop(d, client_exit_status(error));
 }
 
 static const struct client_events dump_events = {
@@ -346,96 +315,63 @@ static const struct client_events dump_events = {
 };
 
 static void
-dump_connect(struct dump *d)
+dump_count(struct runner *r, uint64_t *media_ms, uint64_t *bytes)
 {
-	int	 rc;
+	struct dump	*d = r->arg;
 
-	client_free(d->client);
-	d->client = client_new(d->loop, &d->config, &dump_events, d);
-	if (d->client == NULL)
-		errx(CLIENT_EXIT_FAILURE, "out of memory");
-	if ((rc = client_start(d->client)) < 0)
-		on_closed(d->client, rc, rc == RTMP_ERESOLVE ? "host not found" :
-		    strerror(errno), d);
-}
-
-static uint64_t
-progress_fire(struct loop *loop, uint64_t id, void *arg)
-{
-	struct dump	*d = arg;
-	char		 line[128];
-
-	(void)id;
-	client_progress(line, sizeof(line), d->last_out,
-	    d->bytes_written + d->pending.len, loop_now(loop) - d->start_ms);
-	fprintf(stderr, "\r%s ", line);
-	return PROGRESS_MS;
+	*media_ms = d->last_out;
+	*bytes = d->bytes_written + d->pending.len;
 }
 
 static void
-on_signal(struct loop *loop, int signo, void *arg)
+dump_interrupted(struct runner *r, int signo)
 {
-	struct dump	*d = arg;
+	struct dump	*d = r->arg;
 
-	(void)loop;
 	(void)signo;
 	dump_flush(d);
 	dump_stop(d, d->media_seen ? CLIENT_EXIT_OK : CLIENT_EXIT_FAILURE);
-}
-
-static long long
-number(const char *arg, long long min, long long max, const char *what)
-{
-	const char	*errstr;
-	long long	 v;
-
-	v = strtonum(arg, min, max, &errstr);
-	if (errstr != NULL) {
-		warnx("%s %s: %s", what, arg, errstr);
-		usage();
-		exit(CLIENT_EXIT_USAGE);
-	}
-	return v;
 }
 
 int
 main(int argc, char *argv[])
 {
 	struct dump		 d;
-	struct tls_config	 tc;
+	struct runner_options	 o;
 	struct stat		 st;
-	const char		*cafile = NULL, *output = NULL;
-	char			 errbuf[256];
-	int			 ch, insecure = 0, quiet = 0, retries = 10;
-	long long		 timeout = 30;
+	const char		*output = NULL;
+	int			 ch, status;
 
 	memset(&d, 0, sizeof(d));
-	d.exit_status = -1;
+	memset(&o, 0, sizeof(o));
+	o.retries = 10;
+	o.timeout_s = 30;
 	while ((ch = getopt(argc, argv, "C:d:hko:qr:t:Vv")) != -1) {
 		switch (ch) {
 		case 'C':
-			cafile = optarg;
+			o.ca_file = optarg;
 			break;
 		case 'd':
-			d.limit_ms = (uint64_t)number(optarg, 1, 100000000, "duration") * 1000;
+			d.limit_ms = (uint64_t)runner_number(optarg, 1, 100000000, "duration",
+			    usage) * 1000;
 			break;
 		case 'h':
 			usage();
 			return CLIENT_EXIT_OK;
 		case 'k':
-			insecure = 1;
+			o.insecure = 1;
 			break;
 		case 'o':
 			output = optarg;
 			break;
 		case 'q':
-			quiet = 1;
+			o.quiet = 1;
 			break;
 		case 'r':
-			retries = (int)number(optarg, 0, 1000000, "retries");
+			o.retries = (int)runner_number(optarg, 0, 1000000, "retries", usage);
 			break;
 		case 't':
-			timeout = number(optarg, 1, 86400, "timeout");
+			o.timeout_s = (uint32_t)runner_number(optarg, 1, 86400, "timeout", usage);
 			break;
 		case 'V':
 			printf("rtmp-dump %s\n", RTMPKIT_VERSION);
@@ -454,65 +390,36 @@ main(int argc, char *argv[])
 		usage();
 		return CLIENT_EXIT_USAGE;
 	}
-	if (url_parse(argv[0], &d.url) < 0) {
-		warnx("%s: not an rtmp:// or rtmps:// URL", argv[0]);
-		return CLIENT_EXIT_USAGE;
-	}
-	if (d.url.stream[0] == '\0') {
-		warnx("%s: the URL names no stream (rtmp://host/app/stream)", argv[0]);
-		return CLIENT_EXIT_USAGE;
-	}
+	o.url = argv[0];
+	if ((status = runner_init(&d.run, &o, &dump_events, &d)) != 0)
+		return status;
+	d.run.count = dump_count;
+	d.run.interrupted = dump_interrupted;
 
 	if (output == NULL || strcmp(output, "-") == 0) {
 		d.out = STDOUT_FILENO;
 		d.out_name = "stdout";
 	} else {
-		if ((d.out = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
-			err(CLIENT_EXIT_FAILURE, "%s", output);
+		if ((d.out = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+			warn("%s", output);
+			runner_free(&d.run);
+			return CLIENT_EXIT_FAILURE;
+		}
 		d.out_name = output;
 	}
 	d.out_seekable = fstat(d.out, &st) == 0 && S_ISREG(st.st_mode) &&
 	    lseek(d.out, 0, SEEK_CUR) == 0;
-	signal(SIGPIPE, SIG_IGN);
-
-	if (d.url.tls) {
-		memset(&tc, 0, sizeof(tc));
-		tc.noverify = insecure;
-		tc.ca_file = cafile;
-		tc.server_name = d.url.host;
-		if ((d.tls = tls_context_new(&tc, errbuf, sizeof(errbuf))) == NULL)
-			errx(CLIENT_EXIT_TLS, "tls: %s", errbuf);
-	}
 	buf_init(&d.pending, 0);
-	if ((d.loop = loop_new()) == NULL)
-		errx(CLIENT_EXIT_FAILURE, "cannot create the event loop");
-	d.config.url = &d.url;
-	d.config.publish = 0;
-	d.config.tls = d.tls;
-	d.config.timeout_ms = (uint32_t)timeout * 1000;
-	backoff_init(&d.backoff, retries);
-	loop_before_sleep(d.loop, dump_before_sleep, &d);
-	loop_signal(d.loop, SIGINT, on_signal, &d);
-	loop_signal(d.loop, SIGTERM, on_signal, &d);
-	d.start_ms = loop_now(d.loop);
-	d.progress = !quiet && isatty(STDERR_FILENO);
-	if (d.progress)
-		d.progress_timer = loop_timer(d.loop, PROGRESS_MS, progress_fire, &d);
+	loop_before_sleep(d.run.loop, dump_before_sleep, &d);
 
-	dump_connect(&d);
-	if (d.exit_status < 0)
-		loop_run(d.loop);
+	status = runner_run(&d.run);
 	dump_flush(&d);
 	dump_patch_duration(&d);
-	if (d.progress)
-		fputc('\n', stderr);
-	if (d.out != STDOUT_FILENO && close(d.out) < 0 && d.exit_status == CLIENT_EXIT_OK) {
+	if (d.out != STDOUT_FILENO && close(d.out) < 0 && status == CLIENT_EXIT_OK) {
 		warn("%s", output);
-		d.exit_status = CLIENT_EXIT_FAILURE;
+		status = CLIENT_EXIT_FAILURE;
 	}
-	client_free(d.client);
-	loop_free(d.loop);
-	tls_context_free(d.tls);
+	runner_free(&d.run);
 	buf_free(&d.pending);
-	return d.exit_status < 0 ? CLIENT_EXIT_FAILURE : d.exit_status;
+	return status;
 }

@@ -23,23 +23,17 @@
 #include "flv.h"
 #include "loop.h"
 #include "media.h"
-#include "tls.h"
-#include "url.h"
+#include "runner.h"
 #include "version.h"
 
 #define INPUT_READ	(256 * 1024)
 #define MAX_TAG		(16u * 1024 * 1024)
-#define PROGRESS_MS	500
 #define DEFAULT_FRAME_MS 33
 #define PROGRESS_BYTES	(64 * 1024)
 
 struct push {
-	struct loop		*loop;
-	struct url		 url;
-	struct client_config	 config;
-	struct client		*client;
-	struct tls_context	*tls;
-	struct backoff		 backoff;
+	struct runner		 run;
+	struct loop		*loop;		/* run.loop */
 	int			 in;
 	const char		*in_name;
 	int			 in_regular;	/* a file we can read without waiting, and rewind */
@@ -70,14 +64,9 @@ struct push {
 	uint64_t		 anchor_ms;
 	uint32_t		 anchor_ts;
 	uint64_t		 pace_timer;
-	uint64_t		 reconnect_timer;
-	int			 progress;
-	uint64_t		 start_ms;
 	uint64_t		 media_start_ts;
-	int			 exit_status;
 };
 
-static void	push_connect(struct push *);
 static void	push_pump(struct push *);
 
 static void
@@ -90,9 +79,7 @@ usage(void)
 static void
 push_stop(struct push *p, int status)
 {
-	if (p->exit_status < 0)
-		p->exit_status = status;
-	loop_stop(p->loop);
+	runner_stop(&p->run, status);
 }
 
 static void
@@ -221,7 +208,7 @@ send_tag(struct push *p, uint32_t ts)
 		if (p->passes > 0 || t->size == 0)
 			return 0;
 		remember(&p->metadata, t, 0);
-		return client_send_metadata(p->client, ts, t->data, t->size);
+		return client_send_metadata(p->run.client, ts, t->data, t->size);
 	case FLV_TAG_VIDEO:
 		if (flv_inspect_video(t->data, t->size, &info) == 0) {
 			keyframe = info.keyframe;
@@ -253,7 +240,7 @@ send_tag(struct push *p, uint32_t ts)
 	}
 	if (t->size == 0)
 		return 0;
-	rc = client_send_media(p->client, t->type, ts, t->data, t->size);
+	rc = client_send_media(p->run.client, t->type, ts, t->data, t->size);
 	return rc;
 }
 
@@ -264,13 +251,13 @@ send_headers(struct push *p)
 	int	 rc = 0;
 
 	if (p->metadata != NULL)
-		rc = client_send_metadata(p->client, p->last_ts, p->metadata->data,
+		rc = client_send_metadata(p->run.client, p->last_ts, p->metadata->data,
 		    p->metadata->len);
 	if (rc == 0 && p->video_header != NULL)
-		rc = client_send_media(p->client, FLV_TAG_VIDEO, p->last_ts,
+		rc = client_send_media(p->run.client, FLV_TAG_VIDEO, p->last_ts,
 		    p->video_header->data, p->video_header->len);
 	if (rc == 0 && p->audio_header != NULL)
-		rc = client_send_media(p->client, FLV_TAG_AUDIO, p->last_ts,
+		rc = client_send_media(p->run.client, FLV_TAG_AUDIO, p->last_ts,
 		    p->audio_header->data, p->audio_header->len);
 	return rc;
 }
@@ -294,8 +281,8 @@ push_finish(struct push *p)
 		return;
 	p->finishing = 1;
 	if (p->verbose)
-		warnx("%s: end of input, unpublishing", client_peer(p->client));
-	if (client_finish(p->client) < 0)
+		warnx("%s: end of input, unpublishing", client_peer(p->run.client));
+	if (client_finish(p->run.client) < 0)
 		push_stop(p, CLIENT_EXIT_OK);
 }
 
@@ -309,7 +296,7 @@ push_pump(struct push *p)
 
 	if (!p->ready || p->finishing || p->pace_timer != 0)
 		return;
-	while (client_can_send(p->client)) {
+	while (client_can_send(p->run.client)) {
 		if (!p->have_tag) {
 			rc = next_tag(p);
 			if (rc == -1 && input_rewind(p) == 0)
@@ -348,14 +335,14 @@ push_pump(struct push *p)
 			}
 		}
 		if ((rc = send_tag(p, ts)) < 0) {
-			warnx("%s: cannot send: %s", client_peer(p->client), rtmp_strerror(rc));
+			warnx("%s: cannot send: %s", client_peer(p->run.client), rtmp_strerror(rc));
 			push_stop(p, CLIENT_EXIT_FAILURE);
 			return;
 		}
 		/* The server took real data: this connection works, retries start over. */
-		if (p->await_progress && client_bytes_out(p->client) >= PROGRESS_BYTES) {
+		if (p->await_progress && client_bytes_out(p->run.client) >= PROGRESS_BYTES) {
 			p->await_progress = 0;
-			backoff_reset(&p->backoff);
+			backoff_reset(&p->run.backoff);
 		}
 		if (!p->sent_any)
 			p->media_start_ts = ts;
@@ -372,7 +359,7 @@ on_ready(struct client *c, void *arg)
 	struct push	*p = arg;
 
 	if (p->verbose || p->sent_any)
-		warnx("%s: publishing %s", client_peer(c), p->url.stream);
+		warnx("%s: publishing %s", client_peer(c), p->run.url.stream);
 	p->ready = 1;
 	p->await_progress = 1;
 	if (p->sent_any) {
@@ -393,42 +380,25 @@ on_drained(struct client *c, void *arg)
 	push_pump(arg);
 }
 
-static uint64_t
-reconnect_fire(struct loop *loop, uint64_t id, void *arg)
-{
-	struct push	*p = arg;
-
-	(void)loop;
-	(void)id;
-	p->reconnect_timer = 0;
-	push_connect(p);
-	return LOOP_TIMER_STOP;
-}
-
 static void
 on_closed(struct client *c, int error, const char *reason, void *arg)
 {
 	struct push	*p = arg;
-	int64_t		 delay;
 
 	p->ready = 0;
 	if (p->pace_timer != 0) {
 		loop_timer_cancel(p->loop, p->pace_timer);
 		p->pace_timer = 0;
 	}
-	if (p->exit_status >= 0)
+	if (runner_stopped(&p->run))
 		return;
 	if (p->finishing && (error == RTMP_OK || error == RTMP_ECLOSED)) {
 		push_stop(p, CLIENT_EXIT_OK);
 		return;
 	}
 	if (p->sent_any && !p->finishing && error != RTMP_EREFUSED &&
-	    error != RTMP_ENOTFOUND && (delay = backoff_next(&p->backoff)) >= 0) {
-		warnx("%s: %s; reconnecting in %lld ms (attempt %d of %d)", client_peer(c),
-		    reason, (long long)delay, p->backoff.used, p->backoff.attempts);
-		p->reconnect_timer = loop_timer(p->loop, (uint64_t)delay, reconnect_fire, p);
+	    error != RTMP_ENOTFOUND && runner_retry(&p->run, reason))
 		return;
-	}
 	warnx("%s: %s", client_peer(c), reason);
 	push_stop(p, client_exit_status(error));
 }
@@ -440,80 +410,39 @@ static const struct client_events push_events = {
 };
 
 static void
-push_connect(struct push *p)
+push_count(struct runner *r, uint64_t *media_ms, uint64_t *bytes)
 {
-	int	 rc;
+	struct push	*p = r->arg;
 
-	client_free(p->client);
-	p->client = client_new(p->loop, &p->config, &push_events, p);
-	if (p->client == NULL)
-		errx(CLIENT_EXIT_FAILURE, "out of memory");
-	if ((rc = client_start(p->client)) < 0)
-		on_closed(p->client, rc, rc == RTMP_ERESOLVE ? "host not found" :
-		    strerror(errno), p);
-}
-
-static uint64_t
-progress_fire(struct loop *loop, uint64_t id, void *arg)
-{
-	struct push	*p = arg;
-	char		 line[128];
-
-	(void)id;
-	client_progress(line, sizeof(line), p->sent_any ? p->last_ts - p->media_start_ts : 0,
-	    p->client != NULL ? client_bytes_out(p->client) : 0, loop_now(loop) - p->start_ms);
-	fprintf(stderr, "\r%s ", line);
-	return PROGRESS_MS;
-}
-
-static void
-on_signal(struct loop *loop, int signo, void *arg)
-{
-	(void)loop;
-	(void)signo;
-	push_stop(arg, CLIENT_EXIT_OK);
-}
-
-static long long
-number(const char *arg, long long min, long long max, const char *what)
-{
-	const char	*errstr;
-	long long	 v;
-
-	v = strtonum(arg, min, max, &errstr);
-	if (errstr != NULL) {
-		warnx("%s %s: %s", what, arg, errstr);
-		usage();
-		exit(CLIENT_EXIT_USAGE);
-	}
-	return v;
+	*media_ms = p->sent_any ? p->last_ts - p->media_start_ts : 0;
+	*bytes = r->client != NULL ? client_bytes_out(r->client) : 0;
 }
 
 int
 main(int argc, char *argv[])
 {
 	struct push		 p;
-	struct tls_config	 tc;
+	struct runner_options	 o;
 	struct stat		 st;
-	const char		*cafile = NULL;
-	char			 errbuf[256];
-	int			 ch, insecure = 0, quiet = 0, retries = 10;
-	long long		 timeout = 30;
+	int			 ch, status;
 
 	memset(&p, 0, sizeof(p));
-	p.exit_status = -1;
+	memset(&o, 0, sizeof(o));
+	o.publish = 1;
+	o.retries = 10;
+	o.timeout_s = 30;
 	p.pace = 1;
 	p.frame_ms = DEFAULT_FRAME_MS;
 	while ((ch = getopt(argc, argv, "C:hklnqr:t:Vv")) != -1) {
 		switch (ch) {
 		case 'C':
-			cafile = optarg;
+			o.ca_file = optarg;
 			break;
 		case 'h':
 			usage();
 			return CLIENT_EXIT_OK;
 		case 'k':
-			insecure = 1;
+			o.insecure = 1;
 			break;
 		case 'l':
 			p.loop_file = 1;
@@ -522,13 +451,13 @@ main(int argc, char *argv[])
 			p.pace = 0;
 			break;
 		case 'q':
-			quiet = 1;
+			o.quiet = 1;
 			break;
 		case 'r':
-			retries = (int)number(optarg, 0, 1000000, "retries");
+			o.retries = (int)runner_number(optarg, 0, 1000000, "retries", usage);
 			break;
 		case 't':
-			timeout = number(optarg, 1, 86400, "timeout");
+			o.timeout_s = (uint32_t)runner_number(optarg, 1, 86400, "timeout", usage);
 			break;
 		case 'V':
 			printf("rtmp-pushflv %s\n", RTMPKIT_VERSION);
@@ -547,14 +476,7 @@ main(int argc, char *argv[])
 		usage();
 		return CLIENT_EXIT_USAGE;
 	}
-	if (url_parse(argv[0], &p.url) < 0) {
-		warnx("%s: not an rtmp:// or rtmps:// URL", argv[0]);
-		return CLIENT_EXIT_USAGE;
-	}
-	if (p.url.stream[0] == '\0') {
-		warnx("%s: the URL names no stream (rtmp://host/app/stream)", argv[0]);
-		return CLIENT_EXIT_USAGE;
-	}
+	o.url = argv[0];
 	if (argc == 1 || strcmp(argv[1], "-") == 0) {
 		p.in = STDIN_FILENO;
 		p.in_name = "stdin";
@@ -570,42 +492,17 @@ main(int argc, char *argv[])
 	}
 	if (!p.in_regular)
 		fcntl(p.in, F_SETFL, fcntl(p.in, F_GETFL) | O_NONBLOCK);
-	signal(SIGPIPE, SIG_IGN);
-
-	if (p.url.tls) {
-		memset(&tc, 0, sizeof(tc));
-		tc.noverify = insecure;
-		tc.ca_file = cafile;
-		tc.server_name = p.url.host;
-		if ((p.tls = tls_context_new(&tc, errbuf, sizeof(errbuf))) == NULL)
-			errx(CLIENT_EXIT_TLS, "tls: %s", errbuf);
-	}
+	if ((status = runner_init(&p.run, &o, &push_events, &p)) != 0)
+		return status;
+	p.loop = p.run.loop;
+	p.run.count = push_count;
 	buf_init(&p.input, MAX_TAG + INPUT_READ);
-	if ((p.loop = loop_new()) == NULL)
-		errx(CLIENT_EXIT_FAILURE, "cannot create the event loop");
-	p.config.url = &p.url;
-	p.config.publish = 1;
-	p.config.tls = p.tls;
-	p.config.timeout_ms = (uint32_t)timeout * 1000;
-	backoff_init(&p.backoff, retries);
-	loop_signal(p.loop, SIGINT, on_signal, &p);
-	loop_signal(p.loop, SIGTERM, on_signal, &p);
-	p.start_ms = loop_now(p.loop);
-	p.progress = !quiet && isatty(STDERR_FILENO);
-	if (p.progress)
-		loop_timer(p.loop, PROGRESS_MS, progress_fire, &p);
 
-	push_connect(&p);
-	if (p.exit_status < 0)
-		loop_run(p.loop);
-	if (p.progress)
-		fputc('\n', stderr);
-	client_free(p.client);
-	loop_free(p.loop);
-	tls_context_free(p.tls);
+	status = runner_run(&p.run);
+	runner_free(&p.run);
 	media_unref(p.metadata);
 	media_unref(p.video_header);
 	media_unref(p.audio_header);
 	buf_free(&p.input);
-	return p.exit_status < 0 ? CLIENT_EXIT_FAILURE : p.exit_status;
+	return status;
 }

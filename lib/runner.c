@@ -1,0 +1,187 @@
+/*
+ * runner.c: the frame of a client program.  See runner.h.
+ */
+#include <err.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "loop.h"
+#include "runner.h"
+#include "tls.h"
+
+#define RUNNER_PROGRESS_MS	500
+
+static void
+runner_signal(struct loop *loop, int signo, void *arg)
+{
+	struct runner	*r = arg;
+
+	(void)loop;
+	if (r->interrupted != NULL)
+		r->interrupted(r, signo);
+	else
+		runner_stop(r, CLIENT_EXIT_OK);
+}
+
+static uint64_t
+runner_progress(struct loop *loop, uint64_t id, void *arg)
+{
+	struct runner	*r = arg;
+	uint64_t	 media_ms = 0, bytes = 0;
+	char		 line[128];
+
+	(void)id;
+	if (r->count != NULL)
+		r->count(r, &media_ms, &bytes);
+	client_progress(line, sizeof(line), media_ms, bytes, loop_now(loop) - r->start_ms);
+	fprintf(stderr, "\r%s ", line);
+	return RUNNER_PROGRESS_MS;
+}
+
+int
+runner_init(struct runner *r, const struct runner_options *o,
+    const struct client_events *events, void *arg)
+{
+	struct tls_config	 tc;
+	char			 errbuf[256];
+
+	memset(r, 0, sizeof(*r));
+	r->exit_status = -1;
+	r->events = events;
+	r->arg = arg;
+	if (url_parse(o->url, &r->url) < 0) {
+		warnx("%s: not an rtmp:// or rtmps:// URL", o->url);
+		return CLIENT_EXIT_USAGE;
+	}
+	if (r->url.stream[0] == '\0') {
+		warnx("%s: the URL names no stream (rtmp://host/app/stream)", o->url);
+		return CLIENT_EXIT_USAGE;
+	}
+	/* OpenSSL writes with write(2): a peer gone away must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	if (r->url.tls) {
+		memset(&tc, 0, sizeof(tc));
+		tc.noverify = o->insecure;
+		tc.ca_file = o->ca_file;
+		tc.server_name = r->url.host;
+		if ((r->tls = tls_context_new(&tc, errbuf, sizeof(errbuf))) == NULL) {
+			warnx("tls: %s", errbuf);
+			return CLIENT_EXIT_TLS;
+		}
+	}
+	if ((r->loop = loop_new()) == NULL) {
+		warnx("cannot create the event loop");
+		return CLIENT_EXIT_FAILURE;
+	}
+	r->config.url = &r->url;
+	r->config.publish = o->publish;
+	r->config.tls = r->tls;
+	r->config.timeout_ms = o->timeout_s * 1000;
+	backoff_init(&r->backoff, o->retries);
+	if (loop_signal(r->loop, SIGINT, runner_signal, r) < 0 ||
+	    loop_signal(r->loop, SIGTERM, runner_signal, r) < 0) {
+		warnx("cannot watch signals");
+		return CLIENT_EXIT_FAILURE;
+	}
+	r->start_ms = loop_now(r->loop);
+	r->progress = !o->quiet && isatty(STDERR_FILENO);
+	if (r->progress)
+		loop_timer(r->loop, RUNNER_PROGRESS_MS, runner_progress, r);
+	return 0;
+}
+
+void
+runner_connect(struct runner *r)
+{
+	int	 rc;
+
+	client_free(r->client);
+	if ((r->client = client_new(r->loop, &r->config, r->events, r->arg)) == NULL)
+		errx(CLIENT_EXIT_FAILURE, "out of memory");
+	if ((rc = client_start(r->client)) < 0 && r->events->closed != NULL)
+		r->events->closed(r->client, rc, rc == RTMP_ERESOLVE ? "host not found" :
+		    rc == RTMP_ESYS ? strerror(errno) : rtmp_strerror(rc), r->arg);
+}
+
+static uint64_t
+runner_reconnect(struct loop *loop, uint64_t id, void *arg)
+{
+	struct runner	*r = arg;
+
+	(void)loop;
+	(void)id;
+	r->reconnect_timer = 0;
+	runner_connect(r);
+	return LOOP_TIMER_STOP;
+}
+
+int
+runner_retry(struct runner *r, const char *reason)
+{
+	int64_t	 delay;
+
+	if (runner_stopped(r) || (delay = backoff_next(&r->backoff)) < 0)
+		return 0;
+	warnx("%s: %s; reconnecting in %lld ms (attempt %d of %d)", client_peer(r->client),
+	    reason, (long long)delay, r->backoff.used, r->backoff.attempts);
+	r->reconnect_timer = loop_timer(r->loop, (uint64_t)delay, runner_reconnect, r);
+	return 1;
+}
+
+void
+runner_stop(struct runner *r, int status)
+{
+	if (r->exit_status < 0)
+		r->exit_status = status;
+	loop_stop(r->loop);
+}
+
+int
+runner_stopped(const struct runner *r)
+{
+	return r->exit_status >= 0;
+}
+
+int
+runner_run(struct runner *r)
+{
+	runner_connect(r);
+	if (!runner_stopped(r))
+		loop_run(r->loop);
+	if (r->progress)
+		fputc('\n', stderr);
+	return r->exit_status < 0 ? CLIENT_EXIT_FAILURE : r->exit_status;
+}
+
+void
+runner_free(struct runner *r)
+{
+	client_free(r->client);
+	r->client = NULL;
+	if (r->loop != NULL)
+		loop_free(r->loop);
+	r->loop = NULL;
+	tls_context_free(r->tls);
+	r->tls = NULL;
+}
+
+long long
+runner_number(const char *arg, long long min, long long max, const char *what,
+    void (*usage)(void))
+{
+	const char	*errstr;
+	long long	 v;
+
+	v = strtonum(arg, min, max, &errstr);
+	if (errstr != NULL) {
+		warnx("%s %s: %s", what, arg, errstr);
+		usage();
+		exit(CLIENT_EXIT_USAGE);
+	}
+	return v;
+}

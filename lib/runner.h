@@ -1,0 +1,79 @@
+/*
+ * runner.h: the frame the client programs share.
+ *
+ * One loop, one URL, TLS made from the command line's -C and -k, one
+ * client connection at a time (client.h), reconnects with backoff, a
+ * progress line on a terminal, SIGINT/SIGTERM, and the exit status.  The
+ * program keeps the policy: it supplies the client_events, decides in its
+ * `closed` callback whether a drop is worth runner_retry(), and says what
+ * the progress line counts.
+ *
+ * Lifetime: runner_init() sets everything up (URL, TLS context, loop,
+ * signals) and returns 0 or the exit status to leave with (usage 2, TLS 4,
+ * failure 1) after printing why.  runner_run() connects, runs the loop
+ * until runner_stop(), and returns the exit status; runner_free() then
+ * releases everything.  runner_connect() replaces the client: call it only
+ * from a timer or the loop's top level, never from inside a callback of
+ * the client it replaces (runner_retry() arms such a timer).
+ *
+ * Messages go to stderr in warnx(3) form, "rtmp-dump: host:port: reason".
+ */
+#ifndef RTMPKIT_RUNNER_H
+#define RTMPKIT_RUNNER_H
+
+#include <stdint.h>
+
+#include "client.h"
+#include "url.h"
+
+struct runner_options {
+	const char	*url;		/* as given on the command line */
+	int		 publish;
+	const char	*ca_file;	/* -C */
+	int		 insecure;	/* -k */
+	int		 retries;	/* -r */
+	uint32_t	 timeout_s;	/* -t */
+	int		 quiet;		/* -q: no progress line even on a terminal */
+};
+
+struct runner {
+	struct loop		*loop;
+	struct url		 url;
+	struct tls_context	*tls;
+	struct client_config	 config;
+	struct client		*client;
+	struct backoff		 backoff;
+	uint64_t		 reconnect_timer;
+	uint64_t		 start_ms;
+	int			 progress;	/* a progress line is shown */
+	int			 exit_status;	/* -1 while running */
+	const struct client_events *events;
+	void			*arg;
+	/* What the progress line counts: media time and bytes so far. */
+	void			(*count)(struct runner *, uint64_t *media_ms, uint64_t *bytes);
+	/* SIGINT or SIGTERM; NULL stops with status 0. */
+	void			(*interrupted)(struct runner *, int signo);
+};
+
+int	 runner_init(struct runner *r, const struct runner_options *o,
+	    const struct client_events *events, void *arg);
+int	 runner_run(struct runner *r);
+void	 runner_free(struct runner *r);
+/* A new client for the URL; a failure to start reaches events->closed. */
+void	 runner_connect(struct runner *r);
+/*
+ * After a drop: 1 if attempts are left and a reconnect is scheduled (it
+ * says so on stderr with the reason), 0 if not.
+ */
+int	 runner_retry(struct runner *r, const char *reason);
+/* Stop the loop with this exit status; the first status given wins. */
+void	 runner_stop(struct runner *r, int status);
+int	 runner_stopped(const struct runner *r);
+/*
+ * strtonum(3) for an option argument: on error prints "what arg: reason"
+ * and the usage, and exits 2.
+ */
+long long runner_number(const char *arg, long long min, long long max, const char *what,
+	    void (*usage)(void));
+
+#endif
