@@ -1,0 +1,69 @@
+#!/usr/bin/env bats
+# VLC, the player operators reach for first, against what our programs
+# publish, and rtmp-dump recording a payload-exact copy of a recorded file.
+
+load helpers
+
+setup() {
+	require_programs
+	require ffmpeg ffprobe nginx python3 ss cvlc runuser
+	T=$BATS_TEST_TMPDIR
+}
+
+teardown() {
+	stop_all
+	[ -z "${VLC_DIR:-}" ] || rm -rf "$VLC_DIR"
+}
+
+@test "interop: plays what rtmp-pushflv publishes through nginx-rtmp" {
+	local port url out
+	port=$(free_port)
+	start_nginx "$port"
+	url=rtmp://127.0.0.1:$port/live/v
+	spawn push "$PUSH" -l "$url" "$CLIP"
+	wait_publishing "$port" v
+	# VLC refuses to run as root: it runs as nobody into a folder of its own.
+	out=$(mktemp -d)
+	VLC_DIR=$out
+	chmod 777 "$out"
+	run timeout -k 5 20 runuser -u nobody -- cvlc -q "$url" \
+		--sout "#std{access=file,mux=ts,dst=$out/vlc.ts}" --run-time=5 vlc://quit
+	echo "vlc: $status $output"
+	alive "$SPAWNED"
+	[ -s "$out/vlc.ts" ]
+	# MPEG-TS lists its streams in its own order.
+	[ "$(ffprobe -v error -show_entries stream=codec_name -of csv=p=0 "$out/vlc.ts" |
+		grep . | sort -u | paste -sd ' ')" = "aac h264" ]
+	check_decodes "$out/vlc.ts"
+}
+
+@test "interop: rtmp-dump of a recorded stream keeps every audio and video payload byte for byte" {
+	local port vod
+	vod=$T/vod
+	mkdir -p "$vod"
+	cp "$RTMPKIT_SHARED/media/h264-aac.flv" "$vod/clip.flv"
+	chmod -R a+rX "$vod"
+	port=$(free_port)
+	start_nginx "$port" "application vod { play $vod; }"
+	run timeout 30 "$DUMP" -o "$T/copy.flv" "rtmp://127.0.0.1:$port/vod/clip.flv"
+	echo "dump: $status $output"
+	[ "$status" -eq 0 ]
+	run python3 - "$vod/clip.flv" "$T/copy.flv" <<'PY'
+import sys
+def tags(path):
+    b = open(path, 'rb').read()
+    off = int.from_bytes(b[5:9], 'big') + 4
+    out = []
+    while off + 11 <= len(b):
+        size = int.from_bytes(b[off + 1:off + 4], 'big')
+        if b[off] & 0x1f in (8, 9):
+            out.append(b[off + 11:off + 11 + size])
+        off += 11 + size + 4
+    return out
+a, b = tags(sys.argv[1]), tags(sys.argv[2])
+print(len(a), len(b), sum(x != y for x, y in zip(a, b)))
+sys.exit(0 if len(a) == len(b) and a == b else 1)
+PY
+	echo "source tags, copy tags, differing: $output"
+	[ "$status" -eq 0 ]
+}
