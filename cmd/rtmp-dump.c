@@ -26,6 +26,8 @@
 
 #define OUTPUT_FLUSH	(64 * 1024)
 #define OUTPUT_DIRECT	(16 * 1024)
+/* How long after Play.Stop a live stream may take to come back. */
+#define END_GRACE_MS	2000
 /* A jump back by more than this is a new publisher, not reordering. */
 #define REBASE_BACKWARD_MS	1000
 
@@ -39,6 +41,7 @@ struct dump {
 	int			 header_written;
 	int			 played;	/* reached READY at least once */
 	int			 await_media;	/* reset the backoff on the next media */
+	uint64_t		 end_timer;	/* Play.Stop seen: the end unless media comes back */
 	int			 media_seen;
 	int			 rebase;	/* next timestamp starts a new segment */
 	int64_t			 offset;	/* added to incoming timestamps */
@@ -47,6 +50,8 @@ struct dump {
 	uint64_t		 bytes_written;
 	int			 verbose;
 };
+
+static void	dump_not_ended(struct dump *);
 
 static void
 usage(void)
@@ -181,9 +186,12 @@ on_media(struct client *c, const struct rtmp_event *ev, void *arg)
 	(void)c;
 	if (runner_stopped(&d->run))
 		return;
-	if (d->await_media && (type == FLV_TAG_AUDIO || type == FLV_TAG_VIDEO)) {
-		d->await_media = 0;
-		backoff_reset(&d->run.backoff);
+	if (type == FLV_TAG_AUDIO || type == FLV_TAG_VIDEO) {
+		dump_not_ended(d);
+		if (d->await_media) {
+			d->await_media = 0;
+			backoff_reset(&d->run.backoff);
+		}
 	}
 	if (type == 15) {
 		/* AMF3 data: a format byte, then AMF0. */
@@ -267,6 +275,31 @@ on_ready(struct client *c, void *arg)
 	d->await_media = 1;
 }
 
+static uint64_t
+end_fire(struct loop *loop, uint64_t id, void *arg)
+{
+	struct dump	*d = arg;
+
+	(void)loop;
+	(void)id;
+	d->end_timer = 0;
+	if (d->verbose)
+		warnx("%s: stream ended", client_peer(d->run.client));
+	dump_flush(d);
+	dump_stop(d, CLIENT_EXIT_OK);
+	return LOOP_TIMER_STOP;
+}
+
+/* The stream goes on after all (a live publisher came back). */
+static void
+dump_not_ended(struct dump *d)
+{
+	if (d->end_timer != 0) {
+		loop_timer_cancel(d->run.loop, d->end_timer);
+		d->end_timer = 0;
+	}
+}
+
 static void
 on_status(struct client *c, const struct rtmp_event *ev, void *arg)
 {
@@ -274,19 +307,28 @@ on_status(struct client *c, const struct rtmp_event *ev, void *arg)
 
 	if (d->verbose > 1 && ev->code.len > 0)
 		warnx("%s: status %.*s", client_peer(c), (int)ev->code.len, ev->code.ptr);
-	if (ev->type != RTMP_EVENT_STREAM_EOF && ev->type != RTMP_EVENT_STREAM_BEGIN &&
-	    !amf0_view_eq(ev->code, "NetStream.Play.PublishNotify"))
-		return;
-	/* A recorded stream ends with Play.Stop or Play.Complete; a live one goes on. */
-	if (amf0_view_eq(ev->code, "NetStream.Play.Stop") ||
-	    amf0_view_eq(ev->code, "NetStream.Play.Complete")) {
-		if (d->verbose)
-			warnx("%s: stream ended", client_peer(c));
-		dump_flush(d);
-		dump_stop(d, CLIENT_EXIT_OK);
+	if (amf0_view_eq(ev->code, "NetStream.Play.Complete")) {
+		end_fire(d->run.loop, 0, d);
 		return;
 	}
-	d->rebase = 1;
+	/*
+	 * Play.Stop ends a recorded stream, but nginx-rtmp with play_restart
+	 * also sends it when a live publisher stops: wait a little for the
+	 * stream to come back before calling it the end.
+	 */
+	if (amf0_view_eq(ev->code, "NetStream.Play.Stop")) {
+		if (d->end_timer == 0)
+			d->end_timer = loop_timer(d->run.loop, END_GRACE_MS, end_fire, d);
+		d->rebase = 1;
+		return;
+	}
+	if (ev->type == RTMP_EVENT_STREAM_EOF || ev->type == RTMP_EVENT_STREAM_BEGIN ||
+	    amf0_view_eq(ev->code, "NetStream.Play.PublishNotify") ||
+	    amf0_view_eq(ev->code, "NetStream.Play.Start")) {
+		if (ev->type != RTMP_EVENT_STREAM_EOF)
+			dump_not_ended(d);
+		d->rebase = 1;
+	}
 }
 
 static void

@@ -51,7 +51,10 @@ struct push {
 	int64_t			 ts_offset;	/* added to file timestamps on later loops */
 	uint32_t		 first_file_ts;
 	int			 first_file_ts_set;
-	uint32_t		 last_ts;	/* last timestamp sent */
+	uint32_t		 last_ts;	/* highest timestamp sent */
+	uint32_t		 track_ts[3];	/* last sent per track: audio, video, data */
+	int			 track_sent[3];
+	unsigned		 pass_media;	/* audio and video tags sent in this pass */
 	uint32_t		 last_video_ts;
 	uint32_t		 frame_ms;
 	int			 sent_any;
@@ -135,8 +138,11 @@ input_fill(struct push *p)
 static int
 input_rewind(struct push *p)
 {
-	if (!p->loop_file || !p->in_regular || lseek(p->in, 0, SEEK_SET) < 0)
+	/* A pass that had no audio or video would loop without end. */
+	if (!p->loop_file || !p->in_regular || p->pass_media == 0 ||
+	    lseek(p->in, 0, SEEK_SET) < 0)
 		return -1;
+	p->pass_media = 0;
 	buf_consume(&p->input, p->input.len);
 	p->input_eof = 0;
 	p->header_done = 0;
@@ -204,11 +210,20 @@ send_tag(struct push *p, uint32_t ts)
 	int			 rc = 0, keyframe = 0, header = 0;
 
 	switch (t->type) {
-	case FLV_TAG_SCRIPT:
-		if (p->passes > 0 || t->size == 0)
+	case FLV_TAG_SCRIPT: {
+		struct flv_metadata	 md;
+
+		if (t->size == 0)
+			return 0;
+		/* Cue points and text go out as they are, every pass. */
+		if (flv_parse_metadata(t->data, t->size, &md) != 0)
+			break;
+		/* onMetaData goes out once, as @setDataFrame, and again after reconnects. */
+		if (p->passes > 0)
 			return 0;
 		remember(&p->metadata, t, 0);
 		return client_send_metadata(p->run.client, ts, t->data, t->size);
+	}
 	case FLV_TAG_VIDEO:
 		if (flv_inspect_video(t->data, t->size, &info) == 0) {
 			keyframe = info.keyframe;
@@ -292,7 +307,7 @@ push_pump(struct push *p)
 	uint64_t	 now, due;
 	int64_t		 ts64;
 	uint32_t	 ts;
-	int		 rc;
+	int		 rc, track;
 
 	if (!p->ready || p->finishing || p->pace_timer != 0)
 		return;
@@ -319,8 +334,10 @@ push_pump(struct push *p)
 		}
 		ts64 = (int64_t)p->tag.timestamp + p->ts_offset;
 		ts = ts64 < 0 ? 0 : ts64 > UINT32_MAX ? UINT32_MAX : (uint32_t)ts64;
-		if (p->sent_any && ts < p->last_ts)
-			ts = p->last_ts;	/* never step back, even on a bad file */
+		/* A track never steps back, even in a bad file; tracks may interleave. */
+		track = p->tag.type == FLV_TAG_AUDIO ? 0 : p->tag.type == FLV_TAG_VIDEO ? 1 : 2;
+		if (p->track_sent[track] && ts < p->track_ts[track])
+			ts = p->track_ts[track];
 		now = loop_now(p->loop);
 		if (!p->anchored) {
 			p->anchored = 1;
@@ -346,8 +363,13 @@ push_pump(struct push *p)
 		}
 		if (!p->sent_any)
 			p->media_start_ts = ts;
+		if (!p->sent_any || ts > p->last_ts)
+			p->last_ts = ts;
 		p->sent_any = 1;
-		p->last_ts = ts;
+		p->track_ts[track] = ts;
+		p->track_sent[track] = 1;
+		if (track < 2)
+			p->pass_media++;
 		buf_consume(&p->input, p->tag_bytes);
 		p->have_tag = 0;
 	}
@@ -424,7 +446,7 @@ main(int argc, char *argv[])
 	struct push		 p;
 	struct runner_options	 o;
 	struct stat		 st;
-	int			 ch, status;
+	int			 ch, status, in_flags;
 
 	memset(&p, 0, sizeof(p));
 	memset(&o, 0, sizeof(o));
@@ -490,8 +512,9 @@ main(int argc, char *argv[])
 		warnx("%s: -l needs a regular file to rewind", p.in_name);
 		return CLIENT_EXIT_USAGE;
 	}
-	if (!p.in_regular)
-		fcntl(p.in, F_SETFL, fcntl(p.in, F_GETFL) | O_NONBLOCK);
+	in_flags = fcntl(p.in, F_GETFL);
+	if (!p.in_regular && in_flags >= 0)
+		fcntl(p.in, F_SETFL, in_flags | O_NONBLOCK);
 	if ((status = runner_init(&p.run, &o, &push_events, &p)) != 0)
 		return status;
 	p.loop = p.run.loop;
@@ -499,6 +522,9 @@ main(int argc, char *argv[])
 	buf_init(&p.input, MAX_TAG + INPUT_READ);
 
 	status = runner_run(&p.run);
+	/* The descriptor may be shared with a shell: leave it as we found it. */
+	if (!p.in_regular && in_flags >= 0)
+		fcntl(p.in, F_SETFL, in_flags);
 	runner_free(&p.run);
 	media_unref(p.metadata);
 	media_unref(p.video_header);

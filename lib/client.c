@@ -113,9 +113,10 @@ client_deadline(struct loop *loop, uint64_t id, void *arg)
 		return LOOP_TIMER_STOP;
 	}
 	if (c->ready) {
-		/* A publisher with nothing queued is not stalled, only quiet. */
+		/* A publisher with nothing queued and room to send is quiet, not stalled. */
 		if (c->config.publish && c->session != NULL &&
-		    !rtmp_session_wants_write(c->session))
+		    !rtmp_session_wants_write(c->session) &&
+		    rtmp_session_window_open(c->session))
 			c->last_progress = now;
 		idle = now - c->last_progress;
 		if (idle < c->config.timeout_ms)
@@ -220,7 +221,13 @@ client_update_interest(struct client *c)
 	if (c->state != CLIENT_RUNNING && c->state != CLIENT_FINISHING)
 		return;
 	want = conn_wants(&c->conn);
-	if (rtmp_session_wants_write(c->session))
+	/*
+	 * Queued output makes a plain socket worth watching for writes; with
+	 * TLS only when the handshake is done and no write waits for input,
+	 * or a writable socket would wake the loop for nothing, again and again.
+	 */
+	if (rtmp_session_wants_write(c->session) && (c->conn.tls == NULL ||
+	    (tls_handshake_done(c->conn.tls) && c->conn.wwant != LOOP_READ)))
 		want |= LOOP_WRITE;
 	loop_modify(c->loop, c->fd, want);
 }
@@ -290,6 +297,12 @@ client_session_start(struct client *c)
 	 * recorded streams to the buffer length, and live ones ignore it.
 	 */
 	rc.buffer_ms = 36000000;
+	/*
+	 * A player queues only control answers: a server that floods pings
+	 * and never reads must not grow it far.  A publisher queues up to
+	 * low water plus one tag.
+	 */
+	rc.output_limit = c->config.publish ? c->config.low_water + (17u << 20) : 1u << 20;
 	if ((c->session = rtmp_session_new(&rc)) == NULL)
 		return RTMP_ENOMEM;
 	net_addrs_free(&c->addrs);
@@ -299,10 +312,13 @@ client_session_start(struct client *c)
 }
 
 static void
-status_reason(const struct rtmp_event *ev, const char *stream, char *out, size_t size)
+status_reason(const struct rtmp_event *ev, const char *app, const char *stream, char *out,
+    size_t size)
 {
+	/* app/stream as the user knows it, without a ?key= that logs must not show. */
 	if (rtmp_status_error(ev) == RTMP_ENOTFOUND)
-		snprintf(out, size, "stream not found: %.300s", stream);
+		snprintf(out, size, "stream not found: %.200s/%.*s", app,
+		    (int)strcspn(stream, "?"), stream);
 	else if (ev->description.len > 0)
 		snprintf(out, size, "refused: %.*s: %.*s", (int)ev->code.len,
 		    (const char *)ev->code.ptr, (int)ev->description.len,
@@ -310,6 +326,19 @@ status_reason(const struct rtmp_event *ev, const char *stream, char *out, size_t
 	else
 		snprintf(out, size, "refused: %.*s", (int)ev->code.len,
 		    (const char *)ev->code.ptr);
+}
+
+static void
+client_became_ready(struct client *c)
+{
+	c->ready = 1;
+	c->last_progress = loop_now(c->loop);
+	/* From here the deadline is an idle timer. */
+	if (c->timer != 0)
+		loop_timer_cancel(c->loop, c->timer);
+	c->timer = loop_timer(c->loop, c->config.timeout_ms, client_deadline, c);
+	if (c->events.ready != NULL)
+		c->events.ready(c, c->arg);
 }
 
 /* Act on one session event; -1 if the client closed meanwhile. */
@@ -320,22 +349,28 @@ client_event(struct client *c, struct rtmp_event *ev)
 
 	switch (ev->type) {
 	case RTMP_EVENT_READY:
-		c->ready = 1;
-		c->last_progress = loop_now(c->loop);
-		/* From here the deadline is an idle timer. */
-		if (c->timer != 0)
-			loop_timer_cancel(c->loop, c->timer);
-		c->timer = loop_timer(c->loop, c->config.timeout_ms, client_deadline, c);
-		if (c->events.ready != NULL)
-			c->events.ready(c, c->arg);
+		if (!c->ready)
+			client_became_ready(c);
 		break;
 	case RTMP_EVENT_MEDIA:
+		/*
+		 * Some servers never say Play.Start: media is the proof, as
+		 * for librtmp.  Only audio and video count, not data.
+		 */
+		if (!c->ready && !c->config.publish &&
+		    (ev->message_type == RTMP_MSG_AUDIO || ev->message_type == RTMP_MSG_VIDEO)) {
+			client_became_ready(c);
+			if (c->state == CLIENT_CLOSED)
+				return -1;
+		}
+		if (ev->message_type == RTMP_MSG_AUDIO || ev->message_type == RTMP_MSG_VIDEO)
+			c->last_progress = loop_now(c->loop);
 		if (c->events.media != NULL)
 			c->events.media(c, ev, c->arg);
 		break;
 	case RTMP_EVENT_STATUS:
 		if (ev->error) {
-			status_reason(ev, c->url.stream, reason, sizeof(reason));
+			status_reason(ev, c->url.app, c->url.stream, reason, sizeof(reason));
 			client_fail(c, rtmp_status_error(ev), reason);
 			return -1;
 		}
@@ -384,9 +419,9 @@ client_read(struct client *c)
 			client_fail(c, (int)n, reason);
 			return;
 		}
-		if (n > 0 && !c->config.publish)
-			c->last_progress = loop_now(c->loop);
-		while (c->conn.rbuf.len > 0) {
+		/* Feed until the session wants more, even with rbuf empty: an
+		 * aggregate's sub-messages come out of calls that use no input. */
+		for (;;) {
 			rc = rtmp_session_feed(c->session, buf_data(&c->conn.rbuf),
 			    c->conn.rbuf.len, loop_now(c->loop), &used, &ev);
 			buf_consume(&c->conn.rbuf, used);

@@ -75,7 +75,12 @@ struct rtmp_session {
 	uint32_t		 publish_stream;	/* 0: not publishing */
 	uint32_t		 play_stream;		/* 0: not playing */
 
-	/* an aggregate message being split */
+	/*
+	 * An aggregate message being split, in the session's own copy: its
+	 * sub-messages come out over several feed calls, and the caller's
+	 * input (where a single-chunk message's view points) is gone by then.
+	 */
+	struct buf		 aggregate_copy;
 	const uint8_t		*aggregate;
 	size_t			 aggregate_len;
 	uint32_t		 aggregate_delta;
@@ -139,6 +144,7 @@ rtmp_session_new(const struct rtmp_config *config)
 	}
 	chunk_encoder_init(&s->encoder);
 	buf_init(&s->out, s->config.output_limit);
+	buf_init(&s->aggregate_copy, 0);
 	s->our_window = s->config.window_ack_size;
 	s->next_transaction = 1;
 
@@ -162,6 +168,7 @@ rtmp_session_free(struct rtmp_session *s)
 		return;
 	chunk_decoder_free(&s->decoder);
 	buf_free(&s->out);
+	buf_free(&s->aggregate_copy);
 	free(s->app);
 	free(s->tc_url);
 	free(s->stream);
@@ -206,7 +213,8 @@ rtmp_session_bytes_out(const struct rtmp_session *s)
 int
 rtmp_session_partial(const struct rtmp_session *s)
 {
-	return !s->handshake_done || chunk_decoder_partial(&s->decoder);
+	return !s->handshake_done || s->aggregate_len > 0 ||
+	    chunk_decoder_partial(&s->decoder);
 }
 
 uint32_t
@@ -655,7 +663,9 @@ handle_control(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp
 			chunk_decoder_abort(&s->decoder, get_u32(p));
 		return 0;
 	case RTMP_MSG_ACK:
-		if (m->length >= 4) {
+		/* An ack for bytes we never sent would shut the window for good. */
+		if (m->length >= 4 &&
+		    (uint32_t)((uint32_t)s->bytes_out - get_u32(p)) < 0x80000000u) {
 			s->peer_ack = get_u32(p);
 			s->peer_acks = 1;
 		}
@@ -962,7 +972,10 @@ handle_message(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp
 	case RTMP_MSG_AGGREGATE:
 		if (!media_allowed(s, m))
 			return 0;
-		s->aggregate = m->payload;
+		buf_consume(&s->aggregate_copy, s->aggregate_copy.len);
+		if (buf_append(&s->aggregate_copy, m->payload, m->length) < 0)
+			return RTMP_ENOMEM;
+		s->aggregate = buf_data(&s->aggregate_copy);
 		s->aggregate_len = m->length;
 		s->aggregate_delta = m->timestamp;
 		s->aggregate_stream = m->stream_id;
