@@ -828,6 +828,9 @@ server_command(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp
 
 		if (s->pending != PENDING_NONE || s->publish_stream != 0 || s->play_stream != 0)
 			return RTMP_EPROTO;
+		/* Stream 0 is the connection itself, and 0 means "none" here. */
+		if (m->stream_id == 0 || m->stream_id > s->streams_created)
+			return RTMP_EPROTO;
 		if (!amf0_get_string(v, n, amf0_top(v, n, 3), &ev->stream))
 			return RTMP_EPROTO;
 		ev->stream_id = m->stream_id;
@@ -855,8 +858,11 @@ server_command(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp
 			s->publish_stream = 0;
 			return RTMP_EVENT_UNPUBLISH;
 		}
-		if (s->play_stream != 0 && id == s->play_stream)
+		if (s->play_stream != 0 && id == s->play_stream) {
+			ev->stream_id = s->play_stream;
 			s->play_stream = 0;
+			return RTMP_EVENT_PLAY_STOP;
+		}
 		return 0;
 	}
 	if (amf0_view_eq(ev->name, "releaseStream") || amf0_view_eq(ev->name, "FCPublish") ||

@@ -13,7 +13,7 @@ struct tally;
 static int	feed_all(struct rtmp_session *, const uint8_t *, size_t, struct tally *, int);
 
 struct tally {
-	int	 handshake, connect, publish, play, connected, ready, unpublish;
+	int	 handshake, connect, publish, play, connected, ready, unpublish, play_stop;
 	int	 audio, video, data, eof, status, errors;
 	char	 app[64], stream[64];
 	uint32_t last_video_ts;
@@ -87,6 +87,9 @@ feed_all(struct rtmp_session *s, const uint8_t *in, size_t len, struct tally *t,
 			break;
 		case RTMP_EVENT_UNPUBLISH:
 			t->unpublish++;
+			break;
+		case RTMP_EVENT_PLAY_STOP:
+			t->play_stop++;
 			break;
 		case RTMP_EVENT_STREAM_EOF:
 			t->eof++;
@@ -308,6 +311,9 @@ test_loopback(int publish, int plain)
 		CHECK_EQ(rtmp_server_end_play(server), 0, "server ends the play");
 		pump(client, &tc, server, &ts);
 		CHECK(tc.eof >= 1, "client saw the end of the stream");
+		CHECK_EQ(rtmp_session_close_stream(client), 0, "client deletes its stream");
+		pump(client, &tc, server, &ts);
+		CHECK_EQ(ts.play_stop, 1, "server is told the player stopped");
 	}
 	rtmp_session_free(client);
 	rtmp_session_free(server);
