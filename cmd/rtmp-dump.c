@@ -22,7 +22,6 @@
 #include "flv.h"
 #include "loop.h"
 #include "runner.h"
-#include "version.h"
 
 #define OUTPUT_FLUSH	(64 * 1024)
 #define OUTPUT_DIRECT	(16 * 1024)
@@ -388,44 +387,25 @@ main(int argc, char *argv[])
 	memset(&o, 0, sizeof(o));
 	o.retries = 10;
 	o.timeout_s = 30;
-	while ((ch = getopt(argc, argv, "C:d:hko:qr:t:Vv")) != -1) {
+	o.progname = "rtmp-dump";
+	o.usage = usage;
+	while ((ch = getopt(argc, argv, RUNNER_OPTIONS "d:o:")) != -1) {
 		switch (ch) {
-		case 'C':
-			o.ca_file = optarg;
-			break;
 		case 'd':
 			d.limit_ms = (uint64_t)runner_number(optarg, 1, 100000000, "duration",
 			    usage) * 1000;
 			break;
-		case 'h':
-			usage();
-			return CLIENT_EXIT_OK;
-		case 'k':
-			o.insecure = 1;
-			break;
 		case 'o':
 			output = optarg;
 			break;
-		case 'q':
-			o.quiet = 1;
-			break;
-		case 'r':
-			o.retries = (int)runner_number(optarg, 0, 1000000, "retries", usage);
-			break;
-		case 't':
-			o.timeout_s = (uint32_t)runner_number(optarg, 1, 86400, "timeout", usage);
-			break;
-		case 'V':
-			printf("rtmp-dump %s\n", RTMPKIT_VERSION);
-			return CLIENT_EXIT_OK;
-		case 'v':
-			d.verbose++;
-			break;
 		default:
+			if (runner_option(&o, ch, optarg))
+				break;
 			usage();
 			return CLIENT_EXIT_USAGE;
 		}
 	}
+	d.verbose = o.verbose;
 	argc -= optind;
 	argv += optind;
 	if (argc != 1) {

@@ -24,7 +24,6 @@
 #include "loop.h"
 #include "media.h"
 #include "runner.h"
-#include "version.h"
 
 #define INPUT_READ	(256 * 1024)
 #define MAX_TAG		(16u * 1024 * 1024)
@@ -455,43 +454,24 @@ main(int argc, char *argv[])
 	o.timeout_s = 30;
 	p.pace = 1;
 	p.frame_ms = DEFAULT_FRAME_MS;
-	while ((ch = getopt(argc, argv, "C:hklnqr:t:Vv")) != -1) {
+	o.progname = "rtmp-pushflv";
+	o.usage = usage;
+	while ((ch = getopt(argc, argv, RUNNER_OPTIONS "ln")) != -1) {
 		switch (ch) {
-		case 'C':
-			o.ca_file = optarg;
-			break;
-		case 'h':
-			usage();
-			return CLIENT_EXIT_OK;
-		case 'k':
-			o.insecure = 1;
-			break;
 		case 'l':
 			p.loop_file = 1;
 			break;
 		case 'n':
 			p.pace = 0;
 			break;
-		case 'q':
-			o.quiet = 1;
-			break;
-		case 'r':
-			o.retries = (int)runner_number(optarg, 0, 1000000, "retries", usage);
-			break;
-		case 't':
-			o.timeout_s = (uint32_t)runner_number(optarg, 1, 86400, "timeout", usage);
-			break;
-		case 'V':
-			printf("rtmp-pushflv %s\n", RTMPKIT_VERSION);
-			return CLIENT_EXIT_OK;
-		case 'v':
-			p.verbose++;
-			break;
 		default:
+			if (runner_option(&o, ch, optarg))
+				break;
 			usage();
 			return CLIENT_EXIT_USAGE;
 		}
 	}
+	p.verbose = o.verbose;
 	argc -= optind;
 	argv += optind;
 	if (argc < 1 || argc > 2) {

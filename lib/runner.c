@@ -13,6 +13,7 @@
 #include "loop.h"
 #include "runner.h"
 #include "tls.h"
+#include "version.h"
 
 #define RUNNER_PROGRESS_MS	500
 
@@ -168,6 +169,38 @@ runner_free(struct runner *r)
 	r->loop = NULL;
 	tls_context_free(r->tls);
 	r->tls = NULL;
+}
+
+int
+runner_option(struct runner_options *o, int ch, const char *arg)
+{
+	switch (ch) {
+	case 'C':
+		o->ca_file = arg;
+		return 1;
+	case 'h':
+		o->usage();
+		exit(CLIENT_EXIT_OK);
+	case 'k':
+		o->insecure = 1;
+		return 1;
+	case 'q':
+		o->quiet = 1;
+		return 1;
+	case 'r':
+		o->retries = (int)runner_number(arg, 0, 1000000, "retries", o->usage);
+		return 1;
+	case 't':
+		o->timeout_s = (uint32_t)runner_number(arg, 1, 86400, "timeout", o->usage);
+		return 1;
+	case 'V':
+		printf("%s %s\n", o->progname, RTMPKIT_VERSION);
+		exit(CLIENT_EXIT_OK);
+	case 'v':
+		o->verbose++;
+		return 1;
+	}
+	return 0;
 }
 
 long long

@@ -27,6 +27,9 @@
 #include "url.h"
 
 struct runner_options {
+	const char	*progname;	/* for -V */
+	void		(*usage)(void);
+	int		 verbose;	/* -v, counted */
 	const char	*url;		/* as given on the command line */
 	int		 publish;
 	const char	*ca_file;	/* -C */
@@ -69,6 +72,15 @@ int	 runner_retry(struct runner *r, const char *reason);
 /* Stop the loop with this exit status; the first status given wins. */
 void	 runner_stop(struct runner *r, int status);
 int	 runner_stopped(const struct runner *r);
+/*
+ * The options every client program shares: -C -h -k -q -r -t -V -v.
+ * Call it from getopt's default case: 1 if ch was one of them (-h and -V
+ * print and exit 0), 0 if not.  Set o->progname, o->usage and the
+ * defaults (retries, timeout_s) first.
+ */
+int	 runner_option(struct runner_options *o, int ch, const char *arg);
+#define RUNNER_OPTIONS	"C:hkqr:t:Vv"
+
 /*
  * strtonum(3) for an option argument: on error prints "what arg: reason"
  * and the usage, and exits 2.
