@@ -299,3 +299,57 @@ has_progress() {
 	printf '%s\n' "$output" >"$T/q.out"
 	refute has_progress "$T/q.out"
 }
+
+# nginx-rtmp with play_restart sends Play.Stop to its players whenever the
+# publisher stops, and Play.Start when one comes back.
+PLAY_RESTART='application restart { live on; play_restart on; }'
+
+@test "dump: Play.Stop followed by a new publisher within 2 s is not the end (play_restart)" {
+	local port url dump
+	port=$(free_port)
+	start_nginx "$port" "$PLAY_RESTART"
+	url=rtmp://127.0.0.1:$port/restart/x
+	spawn dump "$DUMP" -v -t 5 -r 2 -d 9 -o "$T/out.flv" "$url"
+	dump=$SPAWNED
+	wait_playing "$port" x
+	# -n: as fast as nginx takes it; each run is 6 s of media
+	run timeout 20 "$PUSH" -n "$url" "$CLIP"
+	echo "first: $status $output"
+	[ "$status" -eq 0 ]
+	sleep 0.5
+	alive "$dump" || fail "rtmp-dump ended at the first publisher's Play.Stop"
+	run timeout 20 "$PUSH" -n "$url" "$CLIP"
+	echo "second: $status $output"
+	[ "$status" -eq 0 ]
+	# -d 9 is reached only with the second publisher's media
+	wait_status "$dump" 10 || fail "rtmp-dump did not reach -d 9"
+	sed 's/^/# dump: /' "$T/dump.log"
+	[ "$STATUS" -eq 0 ]
+	wait_publishing "$port" x 1 2
+	[ "$(count_flv_headers "$T/out.flv")" -eq 1 ]
+	valid_av "$T/out.flv"
+	within "$(probe_duration "$T/out.flv")" 7.5 9.5
+}
+
+@test "dump: Play.Stop with no publisher back ends the recording 2 s later, exit 0" {
+	local port url dump start took
+	port=$(free_port)
+	start_nginx "$port" "$PLAY_RESTART"
+	url=rtmp://127.0.0.1:$port/restart/x
+	spawn dump "$DUMP" -v -t 10 -r 2 -o "$T/out.flv" "$url"
+	dump=$SPAWNED
+	wait_playing "$port" x
+	run timeout 20 "$PUSH" -n "$url" "$CLIP"
+	echo "publisher: $status $output"
+	[ "$status" -eq 0 ]
+	start=$(now)
+	wait_status "$dump" 8 || fail "rtmp-dump still running 8 s after the publisher left"
+	took=$(elapsed_since "$start")
+	sed 's/^/# dump: /' "$T/dump.log"
+	echo "# rtmp-dump ended $took s after the publisher"
+	[ "$STATUS" -eq 0 ]
+	grep -q 'stream ended' "$T/dump.log"
+	within "$took" 1.5 4
+	valid_av "$T/out.flv"
+	within "$(probe_duration "$T/out.flv")" 5 6.5
+}

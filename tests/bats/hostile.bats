@@ -40,14 +40,20 @@ teardown() {
 	stop_all
 }
 
-# hostile PROGRAM MODE: runs PROGRAM (dump or push) with -t 3 -r 0 against
-# a fresh server.py in MODE.  Sets STATUS, TOOK (seconds), RSS (peak, KiB),
-# PORT, ERR (the program's stderr file), SRV (the server's log file) and,
-# for dump, OUT (the FLV it wrote).
+# hostile PROGRAM MODE [OPTION...]: runs PROGRAM (dump or push) with
+# OPTIONs (default -t 3 -r 0) against a fresh server.py in MODE, at
+# $HOSTILE_SCHEME://127.0.0.1:PORT/$HOSTILE_PATH (rtmp, live/x); push
+# publishes $HOSTILE_INPUT (the clip).  Prefix a call with these to change
+# them.  Sets STATUS, TOOK (seconds), RSS (peak, KiB), CPU (user + system
+# seconds), PORT, ERR (the program's stderr file), SRV (the server's log
+# file) and, for dump, OUT (the FLV it wrote).
 hostile() {
 	local prog=$1 mode=$2 pf i start url
-	local -a cmd=() limit=() publish=()
+	local -a cmd=() limit=() publish=() opts=(-t 3 -r 0)
+	shift 2
+	[ $# -gt 0 ] && opts=("$@")
 	pf=$T/port-$prog-$mode
+	rm -f "$pf"
 	[ "$prog" = push ] && publish=(--publish)
 	spawn "server-$prog-$mode" "$PYTHON" "$SERVER" --port-file "$pf" \
 		"${publish[@]}" "$mode"
@@ -60,13 +66,14 @@ hostile() {
 	done
 	[ -s "$pf" ] || fail "server.py $mode did not start: $(cat "$SRV")"
 	PORT=$(cat "$pf")
-	url=rtmp://127.0.0.1:$PORT/live/x
+	url=${HOSTILE_SCHEME:-rtmp}://127.0.0.1:$PORT/${HOSTILE_PATH:-live/x}
 	ERR=$T/$prog-$mode.err
 	OUT=$T/$prog-$mode.flv
+	rm -f "$OUT"
 	if [ "$prog" = push ]; then
-		cmd=("$PUSH" -t 3 -r 0 "$url" "$CLIP")
+		cmd=("$PUSH" "${opts[@]}" "$url" "${HOSTILE_INPUT:-$CLIP}")
 	else
-		cmd=("$DUMP" -t 3 -r 0 -o "$OUT" "$url")
+		cmd=("$DUMP" "${opts[@]}" -o "$OUT" "$url")
 	fi
 	if grep -aq __asan_init "${cmd[0]}"; then
 		export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}$HOSTILE_ASAN_OPTIONS
@@ -75,15 +82,16 @@ hostile() {
 	fi
 	start=$(now)
 	STATUS=0
-	/usr/bin/time -f %M -o "$T/rss-$prog-$mode" \
+	/usr/bin/time -f '%M %U %S' -o "$T/rss-$prog-$mode" \
 		timeout 30 "${limit[@]}" "${cmd[@]}" </dev/null >"$T/$prog-$mode.out" \
 		2>"$ERR" || STATUS=$?
 	TOOK=$(elapsed_since "$start")
-	RSS=$(tail -n 1 "$T/rss-$prog-$mode")
+	RSS=$(tail -n 1 "$T/rss-$prog-$mode" | cut -d' ' -f1)
+	CPU=$(tail -n 1 "$T/rss-$prog-$mode" | awk '{ printf "%.2f\n", $2 + $3 }')
 	# The server ends once the client hung up; one still waiting (for a
 	# client that never came, say) is not what is under test.
 	wait_exit "$SERVER_PID" 5 || stop "$SERVER_PID"
-	echo "# $prog vs $mode: exit $STATUS after $TOOK s, peak RSS $RSS KiB"
+	echo "# $prog vs $mode: exit $STATUS after $TOOK s, peak RSS $RSS KiB, CPU $CPU s"
 	sed 's/^/# stderr: /' "$ERR"
 	sed 's/^/# server: /' "$SRV"
 }
@@ -254,4 +262,112 @@ ended() {
 @test "hostile pushflv: a connection closed in the middle of a message fails, exit 1" {
 	hostile push close-mid-message
 	ended 1 'clos'
+}
+
+# ---- regressions from a review of the client path -------------------------
+
+# video_tags FILE: the video tags of the FLV FILE as "TS:WHAT", TS relative
+# to the first one, WHAT "seq" for an AVC sequence header, the letter that
+# fills the body of one of server.py's marked tags, or "?".
+video_tags() {
+	python3 - "$1" <<-'PYEOF'
+		import sys
+		data = open(sys.argv[1], "rb").read()
+		off, out, first = 13, [], None
+		while off + 11 <= len(data):
+		    size = int.from_bytes(data[off + 1:off + 4], "big")
+		    ts = int.from_bytes(data[off + 4:off + 7], "big") | data[off + 7] << 24
+		    body = data[off + 11:off + 11 + size]
+		    if data[off] & 0x1f == 9:
+		        first = ts if first is None else first
+		        what = "?"
+		        if body[1:2] == b"\x00":
+		            what = "seq"
+		        elif len(body) > 5 and body[5:] == body[5:6] * (len(body) - 5) and \
+		            body[5:6].isalpha():
+		            what = body[5:6].decode()
+		        out.append("%d:%s" % (ts - first, what))
+		    off += 15 + size
+		print(" ".join(out))
+	PYEOF
+}
+
+# same_tags FILE EXPECTED: video_tags FILE is EXPECTED.
+same_tags() {
+	local got
+	got=$(video_tags "$1")
+	[ "$got" = "$2" ] || fail "video tags: '$got'" "want:       '$2'"
+}
+
+@test "hostile dump: every tag of an aggregate is written, though the close comes next" {
+	hostile dump aggregate-tail
+	# The server hung up without Play.Stop: a drop, and -r 0 allows no retry.
+	ended 1 'closed by peer'
+	same_tags "$OUT" "0:seq 0:A 40:B 80:C"
+}
+
+@test "hostile dump: a one-chunk aggregate is intact after the next read reuses the buffer" {
+	hostile dump agg-small
+	ended 1 'closed by peer'
+	same_tags "$OUT" "0:seq 0:A 40:B 80:C 120:Z"
+}
+
+@test "hostile dump: a one-chunk aggregate is intact after the read buffer grows (no use after free)" {
+	local want="0:seq 0:A 40:B 80:C" i
+	hostile dump agg-uaf
+	ended 1 'closed by peer'
+	for ((i = 120; i < 180; i++)); do
+		want="$want $i:D"
+	done
+	same_tags "$OUT" "$want"
+}
+
+@test "hostile dump: media without Play.Start is recorded: -d 4 reached, exit 0" {
+	local n
+	hostile dump no-play-start -t 3 -r 0 -d 4
+	survived
+	[ "$STATUS" -eq 0 ] || fail "exit status $STATUS, want 0"
+	within "$TOOK" 3.5 8
+	# 25 fps for 4 s, the sequence header first
+	n=$(video_tags "$OUT" | wc -w)
+	within "$n" 95 106
+	video_tags "$OUT" | grep -q '^0:seq ' || fail "no sequence header first"
+	within "$(video_tags "$OUT" | awk '{ sub(/:.*/, "", $NF); print $NF }')" 3900 4100
+}
+
+@test "hostile dump: a ping flood it cannot answer stays small: exit 1 or 5, no hang" {
+	hostile dump ping-flood
+	survived
+	[ "$STATUS" -eq 1 ] || [ "$STATUS" -eq 5 ] || fail "exit status $STATUS, want 1 or 5"
+	# The answers queue up to 1 MiB; the ASan build runs near 22 MB.
+	[ "$RSS" -lt 32768 ] || fail "peak RSS $RSS KiB: the pongs piled up"
+}
+
+@test "hostile dump: stream not found names app/stream, never the ?key= query, exit 3" {
+	local v
+	for v in -q -vv; do
+		HOSTILE_PATH='live/nope?key=s3cret' hostile dump not-found "$v" -t 3 -r 0
+		ended 3 'stream not found: live/nope$'
+		refute grep -q s3cret "$ERR"
+	done
+}
+
+@test "hostile dump: rtmps to a silent server waits without spinning: exit 5 at -t" {
+	HOSTILE_SCHEME=rtmps hostile dump silent -k -t 3 -r 0
+	ended 5 'no answer within 3 s'
+	within "$TOOK" 2.5 6
+	within "$CPU" 0 0.5
+}
+
+@test "hostile pushflv: rtmps to a silent server waits without spinning: exit 5 at -t" {
+	HOSTILE_SCHEME=rtmps hostile push silent -k -t 3 -r 0
+	ended 5 'no answer within 3 s'
+	within "$TOOK" 2.5 6
+	within "$CPU" 0 0.5
+}
+
+@test "hostile pushflv: a server that stops acknowledging times out at -t: exit 5, no hang" {
+	hostile push window-stall -n -l -t 3 -r 0
+	ended 5 'no progress sending for 3 s'
+	within "$TOOK" 2.5 8
 }

@@ -235,3 +235,36 @@ clip_bounds() {
 	[ "$status" -eq 3 ]
 	alive "$PUBLISHER_PID"
 }
+
+@test "pushflv: -l on a file without audio or video ends by itself, exit 0" {
+	local port url f rc cpu took start
+	port=$(free_port)
+	start_nginx "$port"
+	url=rtmp://127.0.0.1:$port/live/empty
+	# an FLV header and nothing else; the header and the clip's onMetaData
+	printf 'FLV\x01\x05\0\0\0\x09\0\0\0\0' >"$T/header.flv"
+	python3 -c 'import sys
+d = open(sys.argv[1], "rb").read()
+assert d[13] == 18, "the clip does not open with a script tag"
+size = int.from_bytes(d[14:17], "big")
+open(sys.argv[2], "wb").write(d[:13 + 11 + size + 4])' "$CLIP" "$T/meta.flv"
+	for f in header meta; do
+		# A pass with nothing to send used to loop at once, forever, at
+		# 100 % CPU: timeout's SIGTERM after 6 s bounds that, its
+		# SIGKILL 3 s later one that ignores SIGTERM too.
+		start=$(now)
+		rc=0
+		/usr/bin/time -f '%U %S' -o "$T/cpu-$f" \
+			timeout -k 3 6 "$PUSH" -l -t 3 -r 0 "$url" "$T/$f.flv" \
+			</dev/null >"$T/push-$f.log" 2>&1 || rc=$?
+		took=$(elapsed_since "$start")
+		cpu=$(tail -n 1 "$T/cpu-$f" | awk '{ printf "%.2f\n", $1 + $2 }')
+		echo "# $f.flv: exit $rc after $took s, CPU $cpu s"
+		sed 's/^/# /' "$T/push-$f.log"
+		[ "$rc" -ne 137 ] || fail "$f.flv: did not end, and ignored SIGTERM"
+		[ "$rc" -ne 124 ] || fail "$f.flv: did not end by itself in 6 s"
+		[ "$rc" -eq 0 ] || fail "$f.flv: exit status $rc, want 0"
+		within "$took" 0 4
+		within "$cpu" 0 0.5
+	done
+}

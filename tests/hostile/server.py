@@ -37,6 +37,10 @@ MODES = (
 	"chunk-size-16m", "chunk-size-zero", "csid-sweep", "partial-flood",
 	"message-flood", "type1-unseen", "bad-s0", "stall-handshake", "dribble",
 	"ack-window-1", "close-mid-message",
+	# Regressions from a review of the client path (the servers that
+	# the review reproduced its bugs with).
+	"aggregate-tail", "agg-small", "agg-uaf", "window-stall", "ping-flood",
+	"not-found", "no-play-start", "silent",
 )
 
 received = 0		# bytes from the client, for the report
@@ -466,6 +470,158 @@ def mode_close_mid_message(c, publish):
 	# A FIN, not close(): closing with unread input would reset the
 	# connection and could discard what the client has not read yet.
 	c.sock.shutdown(socket.SHUT_WR)
+
+
+# ---- regressions from a review of the client path ------------------------
+#
+# Not attacks on a limit but servers that behave oddly, even legally, and
+# that rtmpkit's clients once mishandled: each mode's comment names what
+# went wrong.
+
+SEQ_HEADER = b"\x17\x00\x00\x00\x00" + b"\x01\x64\x00\x1f\xff\xe1\x00\x04abcd"
+
+
+def video(key, n=300):
+	return bytes([0x17 if key else 0x27, 1, 0, 0, 0]) + os.urandom(n)
+
+
+def aggregate(subs):
+	"""An aggregate body (type 22): FLV tags, each with its back pointer."""
+	out = b""
+	for ts, payload in subs:
+		out += bytes([9]) + len(payload).to_bytes(3, "big") + \
+		    (ts & 0xffffff).to_bytes(3, "big") + bytes([ts >> 24 & 0xff]) + \
+		    b"\x00\x00\x00" + payload + struct.pack(">I", 11 + len(payload))
+	return out
+
+
+def marked(key, letter, n=15):
+	# A video tag whose body says which one it is: the test reads it back.
+	return bytes([0x17 if key else 0x27, 1, 0, 0, 0]) + letter * n
+
+
+SMALL_AGGREGATE = ((0, marked(True, b"A")), (40, marked(False, b"B")),
+    (80, marked(False, b"C")))
+
+
+def mode_aggregate_tail(c, publish):
+	plain_handshake(c)
+	until_started(c, publish)
+	c.send_msg(6, 9, 1, SEQ_HEADER)
+	# The last media before the close: a client that splits aggregates
+	# only while unread input remains kept its second and third tag until
+	# the next read, which brought the close instead.
+	strike(c, "an aggregate of 3 video tags, then 1 s of silence and FIN")
+	c.send_msg(6, 22, 1, aggregate(((0, marked(True, b"A", 300)),
+	    (40, marked(False, b"B", 300)), (80, marked(False, b"C", 300)))))
+	time.sleep(1)
+	c.sock.shutdown(socket.SHUT_WR)
+
+
+def mode_agg_small(c, publish):
+	plain_handshake(c)
+	until_started(c, publish)
+	c.send_msg(6, 9, 1, SEQ_HEADER)
+	time.sleep(0.5)
+	# 105 bytes: one chunk, so the decoder hands out a view into the
+	# client's read buffer, which the next read (132 bytes, from the same
+	# offset) overwrites with Z.
+	strike(c, "a 3-tag aggregate in one chunk, 1 s later a video tag")
+	c.send_msg(6, 22, 1, aggregate(SMALL_AGGREGATE))
+	time.sleep(1)
+	c.send_msg(6, 9, 1, marked(False, b"Z", 115), ts=120)
+	time.sleep(1)
+	c.sock.shutdown(socket.SHUT_WR)
+
+
+def mode_agg_uaf(c, publish):
+	plain_handshake(c)
+	until_started(c, publish)
+	c.send_msg(6, 9, 1, SEQ_HEADER)
+	time.sleep(0.5)
+	# As agg-small, but the next read is 180 KB: the read buffer grows
+	# (moves), and a view into the old one is a use after free.
+	strike(c, "a 3-tag aggregate in one chunk, 1 s later 60 video tags at once")
+	c.send_msg(6, 22, 1, aggregate(SMALL_AGGREGATE))
+	time.sleep(1)
+	c.send(b"".join(c.chunks(6, 9, 1, marked(False, b"D", 3000), ts=120 + i)
+	    for i in range(60)))
+	time.sleep(1)
+	c.sock.shutdown(socket.SHUT_WR)
+
+
+def mode_window_stall(c, publish):
+	plain_handshake(c)
+	c.wait_command("connect")
+	c.send_msg(2, 5, 0, struct.pack(">I", 2500000))
+	c.send_msg(2, 6, 0, struct.pack(">IB", 100000, 2))	# peer bandwidth 100 kB
+	c.send_msg(3, 20, 0, connect_result())
+	txn = c.wait_command("createStream")
+	c.send_msg(3, 20, 0, amf_str("_result") + amf_num(txn) + AMF_NULL + amf_num(1))
+	c.wait_command("publish")
+	c.send_msg(5, 20, 1, on_status("NetStream.Publish.Start"))
+	# A publisher waits for acks once 100 kB are unacknowledged; with none
+	# coming, nothing it could send counted as stalled and it hung.
+	strike(c, "one Acknowledgement of 0, then reading without acking")
+	c.send_msg(2, 3, 0, struct.pack(">I", 0))
+
+
+def mode_ping_flood(c, publish):
+	plain_handshake(c)
+	until_started(c, publish)
+	# Each ping wants a pong, which the client queues for a server that
+	# never reads: an unbounded queue grew by ~100 MB a second.
+	strike(c, "Ping Requests as fast as possible, never reading")
+	unit = c.chunks(2, 4, 0, struct.pack(">HI", 6, 12345)) * 4096
+	sent = 0
+	t0 = time.monotonic()
+	try:
+		while sent < 200 * 1024 * 1024 and time.monotonic() - t0 < 12:
+			c.send(unit)
+			sent += len(unit)
+	finally:
+		sys.stderr.write("server: sent %d bytes of pings\n" % sent)
+
+
+def mode_not_found(c, publish):
+	plain_handshake(c)
+	c.wait_command("connect")
+	c.send_msg(3, 20, 0, connect_result())
+	txn = c.wait_command("createStream")
+	c.send_msg(3, 20, 0, amf_str("_result") + amf_num(txn) + AMF_NULL + amf_num(1))
+	c.wait_command("play")
+	strike(c, "Play.StreamNotFound")
+	c.send_msg(5, 20, 1, on_status("NetStream.Play.StreamNotFound", "error"))
+
+
+def mode_no_play_start(c, publish):
+	plain_handshake(c)
+	c.wait_command("connect")
+	c.send_msg(2, 5, 0, struct.pack(">I", 2500000))
+	c.send_msg(2, 6, 0, struct.pack(">IB", 2500000, 2))
+	c.send_msg(3, 20, 0, connect_result())
+	txn = c.wait_command("createStream")
+	c.send_msg(3, 20, 0, amf_str("_result") + amf_num(txn) + AMF_NULL + amf_num(1))
+	c.wait_command("play")
+	c.send_msg(2, 4, 0, struct.pack(">HI", 0, 1))
+	# Play.Reset but never Play.Start, as some servers do: media is the
+	# proof that the stream plays (librtmp takes it as such).
+	strike(c, "Play.Reset only, then 8 s of video at 25 fps")
+	c.send_msg(5, 20, 1, on_status("NetStream.Play.Reset"))
+	c.send_msg(6, 9, 1, SEQ_HEADER)
+	t0 = time.monotonic()
+	i = 0
+	while time.monotonic() - t0 < 8:
+		c.send_msg(6, 9, 1, video(i % 25 == 0), ts=i * 40)
+		i += 1
+		time.sleep(0.04)
+	c.sock.shutdown(socket.SHUT_WR)
+
+
+def mode_silent(c, publish):
+	# Accepts and never says a word: an rtmps client waits for the
+	# ServerHello, and once looped on a writable socket while it did.
+	strike(c, "silence from the start")
 
 
 def main():
