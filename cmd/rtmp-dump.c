@@ -41,6 +41,7 @@ struct dump {
 	int			 played;	/* reached READY at least once */
 	int			 await_media;	/* reset the backoff on the next media */
 	uint64_t		 end_timer;	/* Play.Stop seen: the end unless media comes back */
+	int			 recorded;	/* the server said StreamIsRecorded */
 	int			 media_seen;
 	int			 rebase;	/* next timestamp starts a new segment */
 	int64_t			 offset;	/* added to incoming timestamps */
@@ -306,14 +307,18 @@ on_status(struct client *c, const struct rtmp_event *ev, void *arg)
 
 	if (d->verbose > 1 && ev->code.len > 0)
 		warnx("%s: status %.*s", client_peer(c), (int)ev->code.len, ev->code.ptr);
-	if (amf0_view_eq(ev->code, "NetStream.Play.Complete")) {
+	if (ev->type == RTMP_EVENT_STREAM_RECORDED)
+		d->recorded = 1;
+	if (amf0_view_eq(ev->code, "NetStream.Play.Complete") ||
+	    (d->recorded && amf0_view_eq(ev->code, "NetStream.Play.Stop"))) {
 		end_fire(d->run.loop, 0, d);
 		return;
 	}
 	/*
-	 * Play.Stop ends a recorded stream, but nginx-rtmp with play_restart
-	 * also sends it when a live publisher stops: wait a little for the
-	 * stream to come back before calling it the end.
+	 * Play.Stop ends a recorded stream (the server said StreamIsRecorded),
+	 * but nginx-rtmp with play_restart also sends it when a live publisher
+	 * stops: wait a little for the stream to come back before calling it
+	 * the end.
 	 */
 	if (amf0_view_eq(ev->code, "NetStream.Play.Stop")) {
 		if (d->end_timer == 0)

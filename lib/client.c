@@ -377,6 +377,7 @@ client_event(struct client *c, struct rtmp_event *ev)
 		/* FALLTHROUGH */
 	case RTMP_EVENT_STREAM_EOF:
 	case RTMP_EVENT_STREAM_BEGIN:
+	case RTMP_EVENT_STREAM_RECORDED:
 		if (c->events.status != NULL)
 			c->events.status(c, ev, c->arg);
 		break;

@@ -47,7 +47,7 @@ struct client_events {
 	void	(*ready)(struct client *, void *arg);
 	/* A media message (play); views valid during the call only. */
 	void	(*media)(struct client *, const struct rtmp_event *, void *arg);
-	/* Non-error onStatus, Stream Begin/EOF: ev->type tells which. */
+	/* Non-error onStatus, Stream Begin/EOF/IsRecorded: ev->type tells which. */
 	void	(*status)(struct client *, const struct rtmp_event *, void *arg);
 	/* The output queue fell below low_water. */
 	void	(*drained)(struct client *, void *arg);

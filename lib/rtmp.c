@@ -25,6 +25,7 @@
 #define UC_STREAM_BEGIN		0
 #define UC_STREAM_EOF		1
 #define UC_SET_BUFFER_LENGTH	3
+#define UC_STREAM_IS_RECORDED	4
 #define UC_PING_REQUEST		6
 #define UC_PING_RESPONSE	7
 
@@ -702,6 +703,9 @@ handle_control(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp
 		case UC_STREAM_EOF:
 			ev->stream_id = v;
 			return RTMP_EVENT_STREAM_EOF;
+		case UC_STREAM_IS_RECORDED:
+			ev->stream_id = v;
+			return RTMP_EVENT_STREAM_RECORDED;
 		default:
 			return 0;
 		}

@@ -73,6 +73,7 @@ enum rtmp_event_type {
 	RTMP_EVENT_COMMAND,		/* any other command (ev.name, ev.values) */
 	RTMP_EVENT_CLOSE,		/* peer asked to close the connection */
 	RTMP_EVENT_PLAY_STOP,		/* server: the player closed or deleted its stream */
+	RTMP_EVENT_STREAM_RECORDED,	/* user control StreamIsRecorded: not live */
 };
 
 struct rtmp_event {
