@@ -10,7 +10,6 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,9 +76,9 @@ dump_writev(struct dump *d, struct iovec *iov, int iovcnt)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			dump_stop(d, errno == EPIPE ? CLIENT_EXIT_OK : CLIENT_EXIT_FAILURE);
 			if (errno != EPIPE)
 				warn("%s", d->out_name);
+			dump_stop(d, errno == EPIPE ? CLIENT_EXIT_OK : CLIENT_EXIT_FAILURE);
 			return -1;
 		}
 		d->bytes_written += (uint64_t)n;
