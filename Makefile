@@ -80,13 +80,15 @@ check-unit: all $(UNIT_BINS)
 
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -std=c11 -g -O1 -D_GNU_SOURCE -Ilib $(DEP_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-fuzz:
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(patsubst tests/fuzz/%.c,.fuzz/%,$(FUZZ_SRC))
+
+fuzz-build:
 	@mkdir -p .fuzz
 	@set -e; for f in $(FUZZ_SRC); do \
 		n=$$(basename $$f .c); \
 		$(FUZZ_CC) $(FUZZ_FLAGS) -o .fuzz/$$n $$f $(LIB_SRC) $(DEP_LIBS); \
 	done
-	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(patsubst tests/fuzz/%.c,.fuzz/%,$(FUZZ_SRC))
 
 bench: all
 	RTMPKIT_BIN=$(abspath $(O))/cmd tests/bench/run
@@ -114,5 +116,5 @@ uninstall:
 clean:
 	rm -rf obj lib/librtmpkit.a $(addprefix ./,$(PROGRAMS)) .san .clang .fuzz
 
-.PHONY: all check check-unit fuzz bench deps demo lint-man install uninstall clean
+.PHONY: all check check-unit fuzz fuzz-build bench deps demo lint-man install uninstall clean
 .SECONDARY:

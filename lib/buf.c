@@ -30,10 +30,11 @@ buf_reserve(struct buf *b, size_t n)
 	need = b->len + n;
 	if (b->limit != 0 && need > b->limit)
 		return RTMP_ELIMIT;
-	if (b->off + need <= b->cap)
+	/* Allocates even for n == 0 so buf_space() never returns NULL + offset. */
+	if (b->data != NULL && b->off + need <= b->cap)
 		return 0;
 	/* Sliding the unread bytes down is cheaper than growing when half is free. */
-	if (need <= b->cap && b->off >= b->cap / 2) {
+	if (b->data != NULL && need <= b->cap && b->off >= b->cap / 2) {
 		buf_compact(b);
 		return 0;
 	}

@@ -31,7 +31,16 @@ uint8_t	*buf_space(struct buf *b, size_t *avail);
 /* Count n bytes written into buf_space() as unread. */
 void	 buf_commit(struct buf *b, size_t n);
 int	 buf_append(struct buf *b, const void *p, size_t n);
-static inline const uint8_t *buf_data(const struct buf *b) { return b->data + b->off; }
+/*
+ * Never NULL: an empty buffer that never allocated gives a pointer to an
+ * empty literal, so callers may do arithmetic on it without the undefined
+ * NULL + 0.
+ */
+static inline const uint8_t *
+buf_data(const struct buf *b)
+{
+	return b->data != NULL ? b->data + b->off : (const uint8_t *)"";
+}
 /* Drop n bytes from the front. */
 void	 buf_consume(struct buf *b, size_t n);
 /* Move the unread bytes to the front of the allocation. */

@@ -315,6 +315,8 @@ append(struct chunk_decoder *d, struct chunk_stream_state *st, const uint8_t *p,
 	size_t	 need = (size_t)st->received + n, cap;
 	uint8_t	*data;
 
+	if (n == 0)		/* st->data may still be NULL: no NULL + 0 */
+		return 0;
 	if (need > st->cap) {
 		cap = st->cap < 256 ? 256 : st->cap;
 		while (cap < need)
