@@ -343,8 +343,7 @@ on_closed(struct client *c, int error, const char *reason, void *arg)
 	if (runner_stopped(&d->run))
 		return;
 	/* Only a stream that gave media once is worth waiting for again. */
-	if (d->media_seen && error != RTMP_ENOTFOUND && error != RTMP_EREFUSED &&
-	    runner_retry(&d->run, reason)) {
+	if (d->media_seen && runner_retry(&d->run, error, reason)) {
 		d->rebase = 1;
 		return;
 	}

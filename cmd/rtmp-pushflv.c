@@ -416,8 +416,7 @@ on_closed(struct client *c, int error, const char *reason, void *arg)
 		push_stop(p, CLIENT_EXIT_OK);
 		return;
 	}
-	if (p->sent_any && !p->finishing && error != RTMP_EREFUSED &&
-	    error != RTMP_ENOTFOUND && runner_retry(&p->run, reason))
+	if (p->sent_any && !p->finishing && runner_retry(&p->run, error, reason))
 		return;
 	warnx("%s: %s", client_peer(c), reason);
 	push_stop(p, client_exit_status(error));

@@ -122,10 +122,12 @@ runner_reconnect(struct loop *loop, uint64_t id, void *arg)
 }
 
 int
-runner_retry(struct runner *r, const char *reason)
+runner_retry(struct runner *r, int error, const char *reason)
 {
 	int64_t	 delay;
 
+	if (error == RTMP_EREFUSED || error == RTMP_ENOTFOUND)
+		return 0;
 	if (runner_stopped(r) || (delay = backoff_next(&r->backoff)) < 0)
 		return 0;
 	warnx("%s: %s; reconnecting in %lld ms (attempt %d of %d)", client_peer(r->client),

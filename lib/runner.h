@@ -65,10 +65,12 @@ void	 runner_free(struct runner *r);
 /* A new client for the URL; a failure to start reaches events->closed. */
 void	 runner_connect(struct runner *r);
 /*
- * After a drop: 1 if attempts are left and a reconnect is scheduled (it
- * says so on stderr with the reason), 0 if not.
+ * After a drop with this error: 1 if a reconnect is scheduled (it says so
+ * on stderr with the reason), 0 if not: no attempts left, already
+ * stopping, or an error a retry cannot fix (the server refused us or has
+ * no such stream: asking again would get the same answer).
  */
-int	 runner_retry(struct runner *r, const char *reason);
+int	 runner_retry(struct runner *r, int error, const char *reason);
 /* Stop the loop with this exit status; the first status given wins. */
 void	 runner_stop(struct runner *r, int status);
 int	 runner_stopped(const struct runner *r);
