@@ -2,7 +2,8 @@
 #   make                 lib/librtmpkit.a and every program in cmd/
 #   make check           unit tests, then the bats tests of the programs; ends "N passed, N failed"
 #   make check SANITIZE=1  the same, built with ASan+UBSan into .san/
-#   make fuzz            every libFuzzer target for FUZZ_SECONDS (default 60) each
+#   make fuzz            every libFuzzer target for FUZZ_SECONDS (default 60) each;
+#                        FUZZ_SEED=n pins the seed (CI does), make fuzz-build only builds
 #   make bench           side-by-side CPU/RSS against rtmpdump and ffmpeg
 #   make deps            install the Debian packages the tests and the demo need
 #   make demo            the main job, in the foreground
@@ -81,7 +82,7 @@ check-unit: all $(UNIT_BINS)
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -std=c11 -g -O1 -D_GNU_SOURCE -Ilib $(DEP_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 fuzz: fuzz-build
-	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(patsubst tests/fuzz/%.c,.fuzz/%,$(FUZZ_SRC))
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEED=$(FUZZ_SEED) tests/fuzz/run $(patsubst tests/fuzz/%.c,.fuzz/%,$(FUZZ_SRC))
 
 fuzz-build:
 	@mkdir -p .fuzz

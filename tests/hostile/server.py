@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A deliberately hostile RTMP server, one misbehaviour per run.
 
-    server.py --port-file FILE [--publish] MODE
+    server.py --port-file FILE [--publish] [--record FILE] MODE
 
 binds 127.0.0.1:0, writes its port to FILE (the caller's readiness
 signal: the file appears, by rename, only once the socket listens),
@@ -16,6 +16,12 @@ before it.  It waits for the client to hang up, ends by itself within
 ~20 s whatever the client does, and prints "client-bytes N" on stdout:
 every byte the client sent, which is how the ack-window test sees an ack
 storm.
+
+Mode "record" is the one well-behaved mode: it takes a publisher's stream
+and writes every audio and video message to --record FILE as it arrived
+(type byte, 4-byte length, payload), so a test can compare the payloads a
+client sent with its source where no real server understands them (the
+Enhanced RTMP codecs: Debian's nginx-rtmp drops their video).
 
 Python stdlib only; no third-party RTMP code, so the bytes on the wire are
 exactly the ones written here.
@@ -41,6 +47,8 @@ MODES = (
 	# the review reproduced its bugs with).
 	"aggregate-tail", "agg-small", "agg-uaf", "window-stall", "ping-flood",
 	"not-found", "no-play-start", "silent",
+	# Not hostile: a publisher's audio and video payloads, recorded.
+	"record",
 )
 
 received = 0		# bytes from the client, for the report
@@ -624,13 +632,40 @@ def mode_silent(c, publish):
 	strike(c, "silence from the start")
 
 
+def mode_record(c, publish):
+	plain_handshake(c)
+	until_started(c, publish)
+	strike(c, "none: recording the published audio and video")
+	with open(ARGS.record, "wb") as out:
+		try:
+			while True:
+				for mtype, sid, payload in c.messages():
+					if mtype in (8, 9):
+						out.write(bytes([mtype]) +
+						    struct.pack(">I", len(payload)) + payload)
+						out.flush()
+				b = c.recv_some(HARD_LIMIT)
+				if b is not None:
+					c.inbuf += b
+		except Gone:
+			pass
+
+
+ARGS = None
+
+
 def main():
+	global ARGS
 	ap = argparse.ArgumentParser()
 	ap.add_argument("--port-file", required=True)
 	ap.add_argument("--publish", action="store_true",
 	    help="expect the client to publish, not play")
+	ap.add_argument("--record", help="where mode record writes what it got")
 	ap.add_argument("mode", choices=MODES)
 	args = ap.parse_args()
+	ARGS = args
+	if args.mode == "record" and not args.record:
+		ap.error("mode record needs --record FILE")
 
 	signal.signal(signal.SIGALRM, on_signal)
 	signal.alarm(HARD_LIMIT)
