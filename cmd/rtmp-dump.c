@@ -44,6 +44,7 @@ struct dump {
 	int			 media_seen;
 	int			 rebase;	/* next timestamp starts a new segment */
 	int64_t			 offset;	/* added to incoming timestamps */
+	uint32_t		 last_in;	/* last incoming audio/video timestamp */
 	uint32_t		 last_out;	/* last timestamp written */
 	uint64_t		 limit_ms;	/* -d, 0 = none */
 	uint64_t		 bytes_written;
@@ -154,7 +155,18 @@ dump_timestamp(struct dump *d, uint32_t in, int media)
 		d->media_seen = 1;
 		d->rebase = 0;
 		d->offset = -(int64_t)in;
+		d->last_in = in;
 		return 0;
+	}
+	/*
+	 * RTMP's milliseconds wrap after 49.7 days: a step back by more than
+	 * half the range is the wrap, and time goes on.  Script data may say
+	 * 0 at any time, so only media counts.
+	 */
+	if (media) {
+		if (!d->rebase && in < d->last_in && d->last_in - in > UINT32_MAX / 2)
+			d->offset += (int64_t)UINT32_MAX + 1;
+		d->last_in = in;
 	}
 	ts = (int64_t)in + d->offset;
 	if (d->rebase || ts + REBASE_BACKWARD_MS < (int64_t)d->last_out) {

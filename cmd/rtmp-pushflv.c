@@ -49,11 +49,15 @@ struct push {
 	int64_t			 ts_offset;	/* added to file timestamps on later loops */
 	uint32_t		 first_file_ts;
 	int			 first_file_ts_set;
-	uint32_t		 last_ts;	/* highest timestamp sent */
-	uint32_t		 track_ts[3];	/* last sent per track: audio, video, data */
+	/*
+	 * The timeline is kept in 64 bits: a looped file outlives RTMP's 32-bit
+	 * milliseconds (49.7 days), and on the wire they wrap, as RTMP says.
+	 */
+	uint64_t		 last_ts;	/* highest timestamp sent */
+	uint64_t		 track_ts[3];	/* last sent per track: audio, video, data */
 	int			 track_sent[3];
 	unsigned		 pass_media;	/* audio and video tags sent in this pass */
-	uint32_t		 last_video_ts;
+	uint64_t		 last_video_ts;
 	uint32_t		 frame_ms;
 	int			 sent_any;
 	struct media		*metadata, *video_header, *audio_header;
@@ -63,7 +67,7 @@ struct push {
 	int			 finishing;
 	int			 anchored;
 	uint64_t		 anchor_ms;
-	uint32_t		 anchor_ts;
+	uint64_t		 anchor_ts;
 	uint64_t		 pace_timer;
 	uint64_t		 media_start_ts;
 };
@@ -201,7 +205,7 @@ remember(struct media **slot, const struct flv_tag *t, uint32_t ts)
 
 /* Send the tag in p->tag: 0 sent or dropped, <0 error. */
 static int
-send_tag(struct push *p, uint32_t ts)
+send_tag(struct push *p, uint64_t ts)
 {
 	struct flv_media_info	 info = { 0 };
 	const struct flv_tag	*t = &p->tag;
@@ -220,7 +224,7 @@ send_tag(struct push *p, uint32_t ts)
 		if (p->passes > 0)
 			return 0;
 		remember(&p->metadata, t, 0);
-		return client_send_metadata(p->run.client, ts, t->data, t->size);
+		return client_send_metadata(p->run.client, (uint32_t)ts, t->data, t->size);
 	}
 	case FLV_TAG_VIDEO:
 		if (flv_inspect_video(t->data, t->size, &info) == 0) {
@@ -228,7 +232,7 @@ send_tag(struct push *p, uint32_t ts)
 			header = info.sequence_header;
 		}
 		if (header)
-			remember(&p->video_header, t, ts);
+			remember(&p->video_header, t, (uint32_t)ts);
 		/* A looped file goes on: its end-of-sequence would reset decoders. */
 		if (info.sequence_end && p->loop_file)
 			return 0;
@@ -240,20 +244,20 @@ send_tag(struct push *p, uint32_t ts)
 		if (!header && t->size > 0) {
 			if (p->last_video_ts != 0 && ts > p->last_video_ts &&
 			    ts - p->last_video_ts < 1000)
-				p->frame_ms = ts - p->last_video_ts;
+				p->frame_ms = (uint32_t)(ts - p->last_video_ts);
 			p->last_video_ts = ts;
 		}
 		break;
 	case FLV_TAG_AUDIO:
 		if (flv_inspect_audio(t->data, t->size, &info) == 0 && info.sequence_header)
-			remember(&p->audio_header, t, ts);
+			remember(&p->audio_header, t, (uint32_t)ts);
 		break;
 	default:
 		return 0;	/* unknown tag types are skipped */
 	}
 	if (t->size == 0)
 		return 0;
-	rc = client_send_media(p->run.client, t->type, ts, t->data, t->size);
+	rc = client_send_media(p->run.client, t->type, (uint32_t)ts, t->data, t->size);
 	return rc;
 }
 
@@ -264,13 +268,13 @@ send_headers(struct push *p)
 	int	 rc = 0;
 
 	if (p->metadata != NULL)
-		rc = client_send_metadata(p->run.client, p->last_ts, p->metadata->data,
+		rc = client_send_metadata(p->run.client, (uint32_t)p->last_ts, p->metadata->data,
 		    p->metadata->len);
 	if (rc == 0 && p->video_header != NULL)
-		rc = client_send_media(p->run.client, FLV_TAG_VIDEO, p->last_ts,
+		rc = client_send_media(p->run.client, FLV_TAG_VIDEO, (uint32_t)p->last_ts,
 		    p->video_header->data, p->video_header->len);
 	if (rc == 0 && p->audio_header != NULL)
-		rc = client_send_media(p->run.client, FLV_TAG_AUDIO, p->last_ts,
+		rc = client_send_media(p->run.client, FLV_TAG_AUDIO, (uint32_t)p->last_ts,
 		    p->audio_header->data, p->audio_header->len);
 	return rc;
 }
@@ -302,9 +306,8 @@ push_finish(struct push *p)
 static void
 push_pump(struct push *p)
 {
-	uint64_t	 now, due;
+	uint64_t	 now, due, ts;
 	int64_t		 ts64;
-	uint32_t	 ts;
 	int		 rc, track;
 
 	if (!p->ready || p->finishing || p->pace_timer != 0)
@@ -331,7 +334,7 @@ push_pump(struct push *p)
 			}
 		}
 		ts64 = (int64_t)p->tag.timestamp + p->ts_offset;
-		ts = ts64 < 0 ? 0 : ts64 > UINT32_MAX ? UINT32_MAX : (uint32_t)ts64;
+		ts = ts64 < 0 ? 0 : (uint64_t)ts64;
 		/* A track never steps back, even in a bad file; tracks may interleave. */
 		track = p->tag.type == FLV_TAG_AUDIO ? 0 : p->tag.type == FLV_TAG_VIDEO ? 1 : 2;
 		if (p->track_sent[track] && ts < p->track_ts[track])
