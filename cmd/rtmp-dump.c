@@ -193,6 +193,7 @@ on_media(struct client *c, const struct rtmp_event *ev, void *arg)
 	uint8_t		 header[FLV_TAG_HEADER_SIZE], trailer[FLV_PREVIOUS_SIZE];
 	uint8_t		 type = ev->message_type;
 	uint32_t	 ts;
+	int		 rc;
 
 	(void)c;
 	if (runner_stopped(&d->run))
@@ -243,21 +244,25 @@ on_media(struct client *c, const struct rtmp_event *ev, void *arg)
 	flv_write_previous_size(trailer, (uint32_t)len + FLV_TAG_HEADER_SIZE);
 	/*
 	 * Small tags gather in one buffer, written once per loop iteration;
-	 * a large one goes out as it is, behind what was gathered, uncopied.
+	 * a large one goes out as it is, uncopied, in the same writev as what
+	 * was gathered before it.
 	 */
-	if ((len >= OUTPUT_DIRECT ||
-	    d->pending.len + sizeof(header) + len + sizeof(trailer) > OUTPUT_FLUSH) &&
-	    dump_flush(d) < 0)
-		return;
 	if (len >= OUTPUT_DIRECT) {
-		struct iovec	 iov[3] = {
+		struct iovec	 iov[4] = {
+			{ (void *)buf_data(&d->pending), d->pending.len },
 			{ header, sizeof(header) },
 			{ (void *)payload, len },
 			{ trailer, sizeof(trailer) },
 		};
+		int		 gathered = d->pending.len > 0;
 
-		if (dump_writev(d, iov, 3) < 0)
+		rc = dump_writev(d, iov + !gathered, 3 + gathered);
+		buf_consume(&d->pending, d->pending.len);
+		if (rc < 0)
 			return;
+	} else if (d->pending.len + sizeof(header) + len + sizeof(trailer) > OUTPUT_FLUSH &&
+	    dump_flush(d) < 0) {
+		return;
 	} else if (buf_append(&d->pending, header, sizeof(header)) < 0 ||
 	    buf_append(&d->pending, payload, len) < 0 ||
 	    buf_append(&d->pending, trailer, sizeof(trailer)) < 0) {
