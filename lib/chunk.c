@@ -15,6 +15,7 @@
 
 #include "chunk.h"
 #include "error.h"
+#include "media.h"
 
 #define EXTENDED		0xffffffu
 #define MAX_CHUNK_STREAM_ID	65599u
@@ -647,4 +648,23 @@ chunk_encode_buf(struct chunk_encoder *e, const struct rtmp_message *msg, struct
 	if ((rc = chunk_encode(e, msg, p, avail)) > 0)
 		buf_commit(out, (size_t)rc);
 	return rc;
+}
+
+struct media *
+chunk_encode_block(const struct rtmp_message *msg, uint32_t chunk_size)
+{
+	struct chunk_encoder	 e;
+	struct media		*m;
+	size_t			 size;
+
+	chunk_encoder_init(&e);
+	chunk_encoder_set_chunk_size(&e, chunk_size);
+	if ((size = chunk_encoded_size(&e, msg)) == 0 ||
+	    (m = media_new(msg->type, msg->timestamp, NULL, size)) == NULL)
+		return NULL;
+	if (chunk_encode(&e, msg, m->data, size) != (int)size) {
+		media_unref(m);
+		return NULL;
+	}
+	return m;
 }

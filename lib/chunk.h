@@ -197,5 +197,17 @@ int	chunk_encode(struct chunk_encoder *e, const struct rtmp_message *msg,
 	    uint8_t *out, size_t outsize);
 /* chunk_encode() appended to a buf. */
 int	chunk_encode_buf(struct chunk_encoder *e, const struct rtmp_message *msg, struct buf *out);
+/*
+ * Chunk msg on its own into a new block for many connections to share
+ * (media.h): a type 0 header, then type 3 continuations, as a fresh
+ * encoder writes it.  The bytes depend only on msg and chunk_size, so one
+ * block is right for every connection that uses chunk_size and sends
+ * nothing else on msg's chunk stream id (not one the session's own
+ * encoder uses: its type 1/2 headers would be read against the block's); a relay chunks each media
+ * message once this way and queues the block to all its players
+ * (outq.h).  The block's type and timestamp are msg's, flags 0, one
+ * reference for the caller.  NULL for an invalid msg or out of memory.
+ */
+struct media	*chunk_encode_block(const struct rtmp_message *msg, uint32_t chunk_size);
 
 #endif
