@@ -242,6 +242,31 @@ has_progress() {
 	within "$(probe_duration "$T/out.flv")" 5.5 8.5
 }
 
+@test "dump: a publisher restarting after 35 days of stream time is spliced, not a jump of weeks" {
+	local port url dump n span min max
+	# 3e9 ms is past half of RTMP's 32-bit range: a step back from there
+	# to 0 must not be taken for the wrap (a jump forward of ~15 days).
+	shift_clip "$CLIP" "$T/late.flv" 3000000000
+	port=$(free_port)
+	start_nginx "$port"
+	url=rtmp://127.0.0.1:$port/live/x
+	spawn dump "$DUMP" -v -v -r 0 -t 20 -o "$T/out.flv" "$url"
+	dump=$SPAWNED
+	wait_playing "$port" x
+	run timeout 20 "$PUSH" -q "$url" "$T/late.flv"
+	[ "$status" -eq 0 ]
+	run timeout 20 "$PUSH" -q "$url" "$CLIP"
+	[ "$status" -eq 0 ]
+	kill -TERM "$dump"
+	wait_status "$dump" 10
+	[ "$STATUS" -eq 0 ]
+	flv_check "$T/out.flv"
+	grep "timestamps continue" "$T/dump.log"
+	read -r n span min max < <(video_steps "$T/out.flv")
+	echo "video frames $n, span $span ms, steps $min..$max ms"
+	[ "$span" -ge 10000 ] && [ "$span" -le 16000 ] && [ "$max" -le 2000 ]
+}
+
 @test "dump: -r reconnects when nginx is killed and restarted, in one monotonic FLV" {
 	local port url dump
 	port=$(free_port)

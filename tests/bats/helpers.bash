@@ -474,6 +474,44 @@ flv_check() {
 	EOF
 }
 
+# shift_clip IN OUT END_MS: IN with every tag's timestamp moved so the last
+# one is at END_MS (up to 2^32 - 1): a stream that has run for weeks.
+shift_clip() {
+	python3 - "$1" "$2" "$3" <<-'EOF'
+		import sys
+		b = bytearray(open(sys.argv[1], "rb").read())
+		off, tags = int.from_bytes(b[5:9], "big") + 4, []
+		while off + 11 <= len(b):
+		    tags.append(off)
+		    off += 11 + int.from_bytes(b[off + 1:off + 4], "big") + 4
+		ts = lambda o: int.from_bytes(b[o + 4:o + 7], "big") | b[o + 7] << 24
+		shift = int(sys.argv[3]) - max(ts(o) for o in tags)
+		for o in tags:
+		    t = ts(o) + shift
+		    b[o + 4:o + 7] = (t & 0xffffff).to_bytes(3, "big")
+		    b[o + 7] = t >> 24
+		open(sys.argv[2], "wb").write(b)
+	EOF
+}
+
+# video_steps FILE: "N SPAN MIN MAX" of the FLV's video frames (sequence
+# headers left out): how many, first to last ms, smallest and largest step.
+video_steps() {
+	python3 - "$1" <<-'EOF'
+		import sys
+		b = open(sys.argv[1], "rb").read()
+		off, video = 13, []
+		while off + 11 <= len(b):
+		    size = int.from_bytes(b[off + 1:off + 4], "big")
+		    # frames, not AVC sequence headers (they share the next frame's time)
+		    if b[off] & 0x1f == 9 and size > 5 and b[off + 12] != 0:
+		        video.append(int.from_bytes(b[off + 4:off + 7], "big") | b[off + 7] << 24)
+		    off += 11 + size + 4
+		steps = [y - x for x, y in zip(video, video[1:])] or [0]
+		print(len(video), video[-1] - video[0] if video else 0, min(steps), max(steps))
+	EOF
+}
+
 # count_flv_headers FILE: how many FLV file headers the bytes contain.
 count_flv_headers() {
 	python3 -c 'import re, sys

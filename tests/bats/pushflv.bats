@@ -115,21 +115,7 @@ clip_bounds() {
 	# The clip moved in time to end 200 ms before 2^32 ms (49.7 days): the
 	# second pass crosses the wrap.  Timestamps that stuck at the top
 	# would stop pacing and time; the dump must go on at frame pace.
-	python3 - "$CLIP" "$T/late.flv" <<-'EOF'
-		import sys
-		b = bytearray(open(sys.argv[1], "rb").read())
-		off, tags = int.from_bytes(b[5:9], "big") + 4, []
-		while off + 11 <= len(b):
-		    tags.append(off)
-		    off += 11 + int.from_bytes(b[off + 1:off + 4], "big") + 4
-		ts = lambda o: int.from_bytes(b[o + 4:o + 7], "big") | b[o + 7] << 24
-		shift = 2**32 - 200 - max(ts(o) for o in tags)
-		for o in tags:
-		    t = ts(o) + shift
-		    b[o + 4:o + 7] = (t & 0xffffff).to_bytes(3, "big")
-		    b[o + 7] = t >> 24
-		open(sys.argv[2], "wb").write(b)
-	EOF
+	shift_clip "$CLIP" "$T/late.flv" $((2**32 - 200))
 	port=$(free_port)
 	start_nginx "$port"
 	url=rtmp://127.0.0.1:$port/live/wrap
@@ -148,24 +134,10 @@ clip_bounds() {
 	flv_check "$T/wrap.flv"
 	# The wrap is time going on, not a new publisher to splice in.
 	refute grep "timestamps continue" "$T/dump.log"
-	run python3 - "$T/wrap.flv" <<-'EOF'
-		import sys
-		b = open(sys.argv[1], "rb").read()
-		off, video = 13, []
-		while off + 11 <= len(b):
-		    size = int.from_bytes(b[off + 1:off + 4], "big")
-		    # frames, not AVC sequence headers (they share the next frame's time)
-		    if b[off] & 0x1f == 9 and size > 5 and b[off + 12] != 0:
-		        video.append(int.from_bytes(b[off + 4:off + 7], "big") | b[off + 7] << 24)
-		    off += 11 + size + 4
-		steps = [y - x for x, y in zip(video, video[1:])]
-		print("video tags %d, span %d ms, steps %d..%d ms" %
-		    (len(video), video[-1] - video[0], min(steps), max(steps)))
-		ok = video[-1] - video[0] >= 7000 and min(steps) > 0 and max(steps) <= 200
-		sys.exit(0 if ok else 1)
-	EOF
-	echo "$output"
-	[ "$status" -eq 0 ]
+	local n span min max
+	read -r n span min max < <(video_steps "$T/wrap.flv")
+	echo "video frames $n, span $span ms, steps $min..$max ms"
+	[ "$span" -ge 7000 ] && [ "$min" -gt 0 ] && [ "$max" -le 200 ]
 }
 
 @test "pushflv: reads FLV from a pipe on stdin and from -" {
