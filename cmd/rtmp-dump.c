@@ -20,6 +20,7 @@
 #include "error.h"
 #include "flv.h"
 #include "loop.h"
+#include "media.h"
 #include "runner.h"
 
 #define OUTPUT_FLUSH	(64 * 1024)
@@ -28,8 +29,6 @@
 #define END_GRACE_MS	2000
 /* A jump back by more than this is a new publisher, not reordering. */
 #define REBASE_BACKWARD_MS	1000
-/* Largest step across the 2^32 ms wrap still taken as time going on. */
-#define WRAP_STEP_MS		60000
 
 struct dump {
 	struct runner		 run;
@@ -161,13 +160,12 @@ dump_timestamp(struct dump *d, uint32_t in, int media)
 		return 0;
 	}
 	/*
-	 * RTMP's milliseconds wrap after 49.7 days: a step back that is a
-	 * small step forward modulo 2^32 is the wrap, and time goes on.  Any
-	 * other step back is a new publisher, spliced below.  Script data may
-	 * say 0 at any time, so only media counts.
+	 * RTMP's milliseconds wrap after 49.7 days and time goes on; any other
+	 * step back is a new publisher, spliced below.  Script data may say 0
+	 * at any time, so only media counts.
 	 */
 	if (media) {
-		if (!d->rebase && in < d->last_in && (uint32_t)(in - d->last_in) <= WRAP_STEP_MS)
+		if (!d->rebase && media_timestamp_wrapped(d->last_in, in))
 			d->offset += (int64_t)UINT32_MAX + 1;
 		d->last_in = in;
 	}

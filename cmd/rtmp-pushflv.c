@@ -48,6 +48,8 @@ struct push {
 	unsigned		 passes;	/* completed loops over the file */
 	int64_t			 ts_offset;	/* added to file timestamps on later loops */
 	uint32_t		 first_file_ts;
+	uint32_t		 input_last_ts;	/* last audio/video time read */
+	int			 input_ts_seen;
 	int			 first_file_ts_set;
 	/*
 	 * The timeline is kept in 64 bits: a looped file outlives RTMP's 32-bit
@@ -149,9 +151,29 @@ input_rewind(struct push *p)
 	p->input_eof = 0;
 	p->header_done = 0;
 	p->passes++;
+	p->input_ts_seen = 0;
 	/* The next pass starts one frame after the last tag we sent. */
 	p->ts_offset = (int64_t)p->last_ts + p->frame_ms - p->first_file_ts;
 	return 0;
+}
+
+/*
+ * FLV's milliseconds are 32-bit too: a long pipe on stdin wraps after
+ * 49.7 days, and the timeline goes on; other steps back are a bad file,
+ * which push_pump() holds at the track's last time.  Script data may say
+ * 0 at any time, so only audio and video count.
+ */
+static void
+input_unwrap(struct push *p)
+{
+	uint32_t	 ts = p->tag.timestamp;
+
+	if (p->tag.type != FLV_TAG_AUDIO && p->tag.type != FLV_TAG_VIDEO)
+		return;
+	if (p->input_ts_seen && media_timestamp_wrapped(p->input_last_ts, ts))
+		p->ts_offset += (int64_t)UINT32_MAX + 1;
+	p->input_last_ts = ts;
+	p->input_ts_seen = 1;
 }
 
 /* 1 a tag is ready in p->tag, 0 wait, -1 end of input, -2 error. */
@@ -332,6 +354,7 @@ push_pump(struct push *p)
 				p->first_file_ts = p->tag.timestamp;
 				p->first_file_ts_set = 1;
 			}
+			input_unwrap(p);
 		}
 		ts64 = (int64_t)p->tag.timestamp + p->ts_offset;
 		ts = ts64 < 0 ? 0 : (uint64_t)ts64;

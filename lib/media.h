@@ -27,6 +27,19 @@ struct media {
 #define MEDIA_KEYFRAME		0x01
 #define MEDIA_SEQUENCE_HEADER	0x02
 
+/*
+ * RTMP and FLV count milliseconds in 32 bits, which wrap after 49.7 days.
+ * A step back that is a small step forward modulo 2^32 (at most a minute)
+ * is that wrap: time goes on.  Any other step back is a discontinuity (a
+ * new publisher, a bad file) for the caller to splice.
+ */
+#define MEDIA_WRAP_STEP_MS	60000
+static inline int
+media_timestamp_wrapped(uint32_t previous, uint32_t current)
+{
+	return current < previous && (uint32_t)(current - previous) <= MEDIA_WRAP_STEP_MS;
+}
+
 /* NULL when out of memory. */
 struct media	*media_new(uint8_t type, uint32_t timestamp, const void *data, size_t len);
 struct media	*media_ref(struct media *m);

@@ -475,7 +475,8 @@ flv_check() {
 }
 
 # shift_clip IN OUT END_MS: IN with every tag's timestamp moved so the last
-# one is at END_MS (up to 2^32 - 1): a stream that has run for weeks.
+# one is at END_MS: a stream that has run for weeks.  Past 2^32 - 1 the
+# timestamps wrap, as FLV's 32 bits do.
 shift_clip() {
 	python3 - "$1" "$2" "$3" <<-'EOF'
 		import sys
@@ -487,7 +488,7 @@ shift_clip() {
 		ts = lambda o: int.from_bytes(b[o + 4:o + 7], "big") | b[o + 7] << 24
 		shift = int(sys.argv[3]) - max(ts(o) for o in tags)
 		for o in tags:
-		    t = ts(o) + shift
+		    t = (ts(o) + shift) % 2**32
 		    b[o + 4:o + 7] = (t & 0xffffff).to_bytes(3, "big")
 		    b[o + 7] = t >> 24
 		open(sys.argv[2], "wb").write(b)

@@ -140,6 +140,28 @@ clip_bounds() {
 	[ "$span" -ge 7000 ] && [ "$min" -gt 0 ] && [ "$max" -le 200 ]
 }
 
+@test "pushflv: FLV on stdin whose timestamps wrap at 2^32 ms plays on at frame pace" {
+	local port url dump n span min max
+	# A pipe that has run 49.7 days: its FLV timestamps wrap mid-clip.
+	shift_clip "$CLIP" "$T/wrapping.flv" $((2**32 + 3000))
+	port=$(free_port)
+	start_nginx "$port"
+	url=rtmp://127.0.0.1:$port/live/w
+	spawn dump "$DUMP" -q -r 0 -t 20 -o "$T/out.flv" "$url"
+	dump=$SPAWNED
+	wait_playing "$port" w
+	run timeout 20 sh -c 'cat "$1" | "$2" -q "$3"' sh "$T/wrapping.flv" "$PUSH" "$url"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	kill -TERM "$dump"
+	wait_status "$dump" 10
+	[ "$STATUS" -eq 0 ]
+	flv_check "$T/out.flv"
+	read -r n span min max < <(video_steps "$T/out.flv")
+	echo "video frames $n, span $span ms, steps $min..$max ms"
+	[ "$n" -ge 140 ] && [ "$span" -ge 5500 ] && [ "$min" -gt 0 ] && [ "$max" -le 200 ]
+}
+
 @test "pushflv: reads FLV from a pipe on stdin and from -" {
 	local port url
 	port=$(free_port)

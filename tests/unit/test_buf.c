@@ -75,5 +75,13 @@ main(void)
 	m = media_new(8, 0, NULL, 0);
 	CHECK(m != NULL && m->len == 0, "an empty payload is allowed");
 	media_unref(m);
+
+	CHECK(media_timestamp_wrapped(UINT32_MAX - 20, 13), "34 ms across 2^32 is the wrap");
+	CHECK(media_timestamp_wrapped(UINT32_MAX - 59999, 0), "a minute across 2^32 is the wrap");
+	CHECK(!media_timestamp_wrapped(UINT32_MAX - 60000, 0), "more than a minute is not");
+	CHECK(!media_timestamp_wrapped(3000000000u, 0), "a restart at 0 after 35 days is not");
+	CHECK(!media_timestamp_wrapped(5000, 4000), "a second back is not");
+	CHECK(!media_timestamp_wrapped(4000, 5000), "forward is not");
+	CHECK(!media_timestamp_wrapped(7, 7), "standing still is not");
 	return unit_done();
 }
