@@ -416,14 +416,18 @@ check_monotonic() {
 		END { if (n == 0) { print "# no packets"; exit 1 }; exit bad > 0 }'
 }
 
-# check_decodes FILE: ffmpeg decodes every stream without an error.  The
+# check_decodes FILE [SECONDS]: ffmpeg decodes every stream without an error.  The
 # null muxer's complaints about frame timestamps are left out: where two
 # streams are spliced (reconnect, publisher restart) the B-frame
 # presentation times of one may overlap the next although the tag
 # timestamps (dts) are monotonic, which check_monotonic checks.
 check_decodes() {
 	local err
-	err=$(timeout 60 ffmpeg -nostdin -v error -i "$1" -f null - 2>&1) ||
+	local -a limit=()
+	# SECONDS: decode only that much, for a recording its tool cut off
+	# mid-packet when it stopped (VLC's --run-time).
+	[ -n "${2:-}" ] && limit=(-t "$2")
+	err=$(timeout 60 ffmpeg -nostdin -v error "${limit[@]}" -i "$1" -f null - 2>&1) ||
 		fail "ffmpeg failed to decode $1: $err" || return 1
 	err=$(printf '%s\n' "$err" | grep -v \
 		-e 'non monotonically increasing dts to muxer' \
