@@ -14,16 +14,6 @@
 #include "guard.h"
 #include "unit.h"
 
-/*
- * CHECK_EQ for statement use: unit.h's CHECK_EQ is a bare `a || b`
- * expression, which gcc -Wall -Werror refuses as a statement.
- */
-#define EQ(a, b, ...) do {						\
-	long long eq_a_ = (long long)(a), eq_b_ = (long long)(b);	\
-	if (!CHECK(eq_a_ == eq_b_, __VA_ARGS__))			\
-		printf("#   got %lld, want %lld\n", eq_a_, eq_b_);	\
-} while (0)
-
 #define NVAL	256
 
 static struct guard g;
@@ -154,7 +144,7 @@ check_truncations(const char *what, const uint8_t *buf, size_t len)
 				printf("# %s: cut %zu gave %d\n", what, cut, r);
 		}
 	}
-	EQ(bad, 0, "%s: all %zu truncations fail cleanly", what,
+	CHECK_EQ(bad, 0, "%s: all %zu truncations fail cleanly", what,
 	    len);
 }
 
@@ -177,7 +167,7 @@ test_round_trip(void)
 
 	n = NVAL;
 	r = amf0_decode(buf, len, v, &n, AMF0_DEFAULT_MAX_DEPTH);
-	EQ(r, (long long)len, "decode every type");
+	CHECK_EQ(r, (long long)len, "decode every type");
 	CHECK(reencode_equal(buf, len, v, n), "re-encode is byte-identical");
 
 	CHECK(amf0_get_number(v, n, amf0_top(v, n, 0), &d) && d == 1.5,
@@ -194,8 +184,8 @@ test_round_trip(void)
 	CHECK(i >= 0 && v[i].type == AMF0_LONG_STRING &&
 	    v[i].u.string.len == longlen, "70000 bytes become a long string");
 	CHECK(amf0_get_string(v, n, i, &s), "long string via accessor");
-	EQ(v[amf0_top(v, n, 7)].type, AMF0_NULL, "null");
-	EQ(v[amf0_top(v, n, 8)].type, AMF0_UNDEFINED, "undefined");
+	CHECK_EQ(v[amf0_top(v, n, 7)].type, AMF0_NULL, "null");
+	CHECK_EQ(v[amf0_top(v, n, 8)].type, AMF0_UNDEFINED, "undefined");
 	i = amf0_top(v, n, 9);
 	CHECK(v[i].type == AMF0_DATE && v[i].u.number == 1700000000000.0 &&
 	    v[i].timezone == -120, "date with negative timezone");
@@ -211,7 +201,7 @@ test_round_trip(void)
 	    b == 0, "find fpad");
 	CHECK(!amf0_get_number(v, n, amf0_find(v, n, obj, "app"), &d),
 	    "wrong type gives 0");
-	EQ(amf0_find(v, n, obj, "k"), -1,
+	CHECK_EQ(amf0_find(v, n, obj, "k"), -1,
 	    "find does not descend into children");
 	inner = amf0_find(v, n, obj, "inner");
 	CHECK(inner >= 0 && v[inner].type == AMF0_OBJECT &&
@@ -221,11 +211,11 @@ test_round_trip(void)
 	i = amf0_find(v, n, inner, "empty");
 	CHECK(i >= 0 && v[i].count == 0 && v[i].end == (uint32_t)i + 1,
 	    "empty nested object");
-	EQ(v[amf0_find(v, n, obj, "n")].type, AMF0_NULL,
+	CHECK_EQ(v[amf0_find(v, n, obj, "n")].type, AMF0_NULL,
 	    "null property after nested objects");
-	EQ(amf0_find(v, n, obj, "missing"), -1, "missing key");
+	CHECK_EQ(amf0_find(v, n, obj, "missing"), -1, "missing key");
 	CHECK(!amf0_get_number(v, n, -1, &d), "index -1 gives 0");
-	EQ(amf0_find(v, n, amf0_top(v, n, 0), "x"), -1,
+	CHECK_EQ(amf0_find(v, n, amf0_top(v, n, 0), "x"), -1,
 	    "find in a number gives -1");
 
 	i = amf0_top(v, n, 11);
@@ -237,9 +227,9 @@ test_round_trip(void)
 	CHECK(v[i].type == AMF0_STRICT_ARRAY && v[i].count == 3 &&
 	    v[i + 1].key.len == 0 && v[i + 3].type == AMF0_STRICT_ARRAY &&
 	    v[i + 3].count == 0, "strict array holding an empty one");
-	EQ(amf0_find(v, n, i, ""), -1,
+	CHECK_EQ(amf0_find(v, n, i, ""), -1,
 	    "find in a strict array gives -1");
-	EQ(amf0_top(v, n, 14), -1, "no 15th value");
+	CHECK_EQ(amf0_top(v, n, 14), -1, "no 15th value");
 
 	/* The same message with a short string, for every truncation. */
 	p = build_all(buf, buf + sizeof(buf), longstr, 10);
@@ -248,14 +238,14 @@ test_round_trip(void)
 
 	n = NVAL;
 	r = amf0_decode(handmade, sizeof(handmade), v, &n, 32);
-	EQ(r, (long long)sizeof(handmade), "decode handmade types");
+	CHECK_EQ(r, (long long)sizeof(handmade), "decode handmade types");
 	CHECK(v[0].type == AMF0_TYPED_OBJECT &&
 	    amf0_view_eq(v[0].u.string, "cls") && v[0].count == 1 &&
 	    amf0_find(v, n, 0, "x") == 1, "typed object");
 	i = amf0_top(v, n, 1);
 	CHECK(v[i].type == AMF0_XML_DOCUMENT &&
 	    amf0_view_eq(v[i].u.string, "<a>"), "XML document");
-	EQ(v[amf0_top(v, n, 2)].type, AMF0_UNSUPPORTED,
+	CHECK_EQ(v[amf0_top(v, n, 2)].type, AMF0_UNSUPPORTED,
 	    "unsupported");
 	i = amf0_top(v, n, 3);
 	CHECK(v[i].type == AMF0_LONG_STRING && amf0_view_eq(v[i].u.string,
@@ -285,15 +275,15 @@ test_connect_capture(void)
 	    "read ffmpeg-publish.c2s.bin"))
 		return;
 	off = 3073;
-	EQ(cap[off], 0x03, "fmt 0 on chunk stream 3");
+	CHECK_EQ(cap[off], 0x03, "fmt 0 on chunk stream 3");
 	mlen = (size_t)cap[off + 4] << 16 | cap[off + 5] << 8 | cap[off + 6];
-	EQ(cap[off + 7], 20, "message type 20 (AMF0 command)");
+	CHECK_EQ(cap[off + 7], 20, "message type 20 (AMF0 command)");
 	CHECK(mlen > 0 && mlen < sizeof(msg), "message length %zu", mlen);
 	off += 12;
 	/* Chunk size 128: a 0xc3 basic header before each further 128 bytes. */
 	for (len = 0; len < mlen && off < caplen; len += chunk) {
 		if (len > 0) {
-			EQ(cap[off], 0xc3, "continuation header");
+			CHECK_EQ(cap[off], 0xc3, "continuation header");
 			off++;
 		}
 		chunk = mlen - len < 128 ? mlen - len : 128;
@@ -308,7 +298,7 @@ test_connect_capture(void)
 
 	n = NVAL;
 	r = decode_guarded(msg, len, v, &n, AMF0_DEFAULT_MAX_DEPTH);
-	EQ(r, (long long)len, "decode connect");
+	CHECK_EQ(r, (long long)len, "decode connect");
 	CHECK(amf0_get_string(v, n, amf0_top(v, n, 0), &s) &&
 	    amf0_view_eq(s, "connect"), "command name connect");
 	CHECK(amf0_get_number(v, n, amf0_top(v, n, 1), &d) && d == 1,
@@ -331,11 +321,11 @@ test_connect_capture(void)
 	r = amf0_decode_one(msg, len, v, &n, 32);
 	CHECK(r == 10 && n == 1, "decode_one reads only the name");
 	n = 3;
-	EQ(amf0_decode(msg, len, v, &n, 32), RTMP_ELIMIT,
+	CHECK_EQ(amf0_decode(msg, len, v, &n, 32), RTMP_ELIMIT,
 	    "too few values: RTMP_ELIMIT");
-	EQ(n, 0, "nvalues 0 on error");
+	CHECK_EQ(n, 0, "nvalues 0 on error");
 	n = NVAL;
-	EQ(amf0_decode(msg, len, v, &n, 0), RTMP_ELIMIT,
+	CHECK_EQ(amf0_decode(msg, len, v, &n, 0), RTMP_ELIMIT,
 	    "max_depth 0 refuses the object");
 }
 
@@ -362,14 +352,14 @@ test_nesting_bomb(void)
 	/* An unterminated bomb first: what an attacker sends. */
 	n = depth + 1;
 	r = amf0_decode(buf, (size_t)(p - buf), v, &n, AMF0_DEFAULT_MAX_DEPTH);
-	EQ(r, RTMP_ELIMIT, "100000 nested objects: RTMP_ELIMIT");
+	CHECK_EQ(r, RTMP_ELIMIT, "100000 nested objects: RTMP_ELIMIT");
 	n = 64;
 	r = amf0_decode(buf, (size_t)(p - buf), v, &n, UINT_MAX);
-	EQ(r, RTMP_ELIMIT,
+	CHECK_EQ(r, RTMP_ELIMIT,
 	    "bomb against a small array: RTMP_ELIMIT");
 	n = depth + 1;
 	r = amf0_decode(buf, (size_t)(p - buf), v, &n, UINT_MAX);
-	EQ(r, RTMP_EPROTO,
+	CHECK_EQ(r, RTMP_EPROTO,
 	    "unterminated bomb, no limits: RTMP_EPROTO");
 
 	/* Terminated and allowed: decoding must not recurse. */
@@ -380,14 +370,14 @@ test_nesting_bomb(void)
 	CHECK(p == end, "bomb built");
 	n = depth + 1;
 	r = amf0_decode(buf, len, v, &n, UINT_MAX);
-	EQ(r, (long long)len, "100000 deep decodes when allowed");
+	CHECK_EQ(r, (long long)len, "100000 deep decodes when allowed");
 	CHECK(n == depth + 1 && v[0].end == depth + 1 &&
 	    v[depth - 1].count == 1 && v[depth].type == AMF0_NULL,
 	    "deep tree shape");
 	CHECK(amf0_put_value(out, out + sizeof(out), v, n, 0) == NULL,
 	    "re-encoding past AMF0_PUT_MAX_DEPTH gives NULL");
 	n = depth + 1;
-	EQ(amf0_decode(buf, len, v, &n, (unsigned)depth - 1),
+	CHECK_EQ(amf0_decode(buf, len, v, &n, (unsigned)depth - 1),
 	    RTMP_ELIMIT,
 	    "one level over max_depth: RTMP_ELIMIT");
 
@@ -396,7 +386,7 @@ test_nesting_bomb(void)
 	for (i = 0; i < 1000; i++)
 		p = amf0_put_strict_array_start(p, end, 1);
 	n = depth + 1;
-	EQ(amf0_decode(buf, (size_t)(p - buf), v, &n, 32),
+	CHECK_EQ(amf0_decode(buf, (size_t)(p - buf), v, &n, 32),
 	    RTMP_ELIMIT,
 	    "nested strict arrays: RTMP_ELIMIT");
 	free(buf);
@@ -460,7 +450,7 @@ test_malformed(void)
 	for (i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
 		n = NVAL;
 		r = decode_guarded(bads[i].buf, bads[i].len, v, &n, 32);
-		EQ(r, bads[i].want, "%s", bads[i].what);
+		CHECK_EQ(r, bads[i].want, "%s", bads[i].what);
 	}
 
 	/* Every marker, followed by zeros: unknown ones are refused. */
@@ -488,7 +478,7 @@ test_malformed(void)
 				bad++;
 		}
 	}
-	EQ(bad, 0, "unknown markers refused, known ones accepted");
+	CHECK_EQ(bad, 0, "unknown markers refused, known ones accepted");
 
 	n = NVAL;
 	r = decode_guarded((const uint8_t[]){ 0x08, 0xff, 0xff, 0xff, 0xff,
@@ -496,11 +486,11 @@ test_malformed(void)
 	CHECK(r == 8 && n == 1 && v[0].count == 0,
 	    "ECMA count is only a hint");
 	n = NVAL;
-	EQ(decode_guarded(buf, 0, v, &n, 32), 0,
+	CHECK_EQ(decode_guarded(buf, 0, v, &n, 32), 0,
 	    "empty input: 0 values");
-	EQ(n, 0, "no values");
+	CHECK_EQ(n, 0, "no values");
 	n = NVAL;
-	EQ(amf0_decode_one(guard_end(&g), 0, v, &n, 32),
+	CHECK_EQ(amf0_decode_one(guard_end(&g), 0, v, &n, 32),
 	    RTMP_EPROTO,
 	    "decode_one on empty input");
 }
@@ -547,11 +537,11 @@ test_encoder_overflow(void)
 		    memcmp(out, ref, len) != 0)
 			bad++;
 	}
-	EQ(bad, 0, "encoder gives NULL at each of %zu short sizes",
+	CHECK_EQ(bad, 0, "encoder gives NULL at each of %zu short sizes",
 	    len);
 
 	n = NVAL;
-	EQ(amf0_decode(ref, len, v, &n, 32), (long long)len,
+	CHECK_EQ(amf0_decode(ref, len, v, &n, 32), (long long)len,
 	    "encoded message decodes");
 	for (size = 0; size < len; size++) {
 		out = guard_end(&g) - size;
@@ -561,7 +551,7 @@ test_encoder_overflow(void)
 		if (p != NULL)
 			badv++;
 	}
-	EQ(badv, 0,
+	CHECK_EQ(badv, 0,
 	    "amf0_put_value gives NULL at every short size");
 
 	CHECK(amf0_put_number(NULL, ref + 16, 1) == NULL, "NULL p propagates");

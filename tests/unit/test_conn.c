@@ -20,13 +20,6 @@
 #include "unit.h"
 #include "certs.h"
 
-/* CHECK_EQ as a statement: unit.h's expression form trips -Wunused-value. */
-#define EQ(a, b, ...) do {						\
-	long long a_ = (long long)(a), b_ = (long long)(b);		\
-	if (!unit_check(a_ == b_, __FILE__, __LINE__, __VA_ARGS__))	\
-		printf("#   got %lld, want %lld\n", a_, b_);		\
-} while (0)
-
 static void
 pair(int sv[2])
 {
@@ -55,9 +48,9 @@ test_plain(void)
 	pair(sv);
 	conn_init(&a, sv[0], NULL, 1024 * 1024);
 	conn_init(&b, sv[1], NULL, 0);
-	EQ(conn_handshake(&a), 0, "plain handshake is a no-op");
-	EQ(conn_wants(&a), LOOP_READ, "a fresh conn wants to read");
-	EQ(conn_read(&a), 0, "nothing to read is 0");
+	CHECK_EQ(conn_handshake(&a), 0, "plain handshake is a no-op");
+	CHECK_EQ(conn_wants(&a), LOOP_READ, "a fresh conn wants to read");
+	CHECK_EQ(conn_read(&a), 0, "nothing to read is 0");
 
 	iov[0].iov_base = "hello ";
 	iov[0].iov_len = 6;
@@ -65,9 +58,9 @@ test_plain(void)
 	iov[1].iov_len = 5;
 	iov[2].iov_base = "world";
 	iov[2].iov_len = 5;
-	EQ(conn_writev(&b, iov, 3), 16, "writev 3 iovecs");
-	EQ(conn_wants(&b), LOOP_READ, "complete write wants no LOOP_WRITE");
-	EQ(conn_read(&a), 16, "read them");
+	CHECK_EQ(conn_writev(&b, iov, 3), 16, "writev 3 iovecs");
+	CHECK_EQ(conn_wants(&b), LOOP_READ, "complete write wants no LOOP_WRITE");
+	CHECK_EQ(conn_read(&a), 16, "read them");
 	CHECK(a.rbuf.len == 16 && memcmp(buf_data(&a.rbuf), "hello rtmp world",
 	    16) == 0, "bytes land in rbuf");
 	buf_consume(&a.rbuf, 16);
@@ -103,8 +96,8 @@ test_plain(void)
 	n = conn_write(&b, big, total);
 	CHECK(n >= 0 && (size_t)n < total && (conn_wants(&b) & LOOP_WRITE),
 	    "a blocked write wants LOOP_WRITE");
-	EQ(conn_writev(&b, NULL, 0), 0, "writev of nothing");
-	EQ(conn_wants(&b), LOOP_READ, "and clears LOOP_WRITE");
+	CHECK_EQ(conn_writev(&b, NULL, 0), 0, "writev of nothing");
+	CHECK_EQ(conn_wants(&b), LOOP_READ, "and clears LOOP_WRITE");
 	while (conn_read(&a) > 0)
 		buf_consume(&a.rbuf, a.rbuf.len);
 
@@ -114,25 +107,25 @@ test_plain(void)
 		many[i].iov_base = ten;
 		many[i].iov_len = sizeof(ten);
 	}
-	EQ(conn_writev(&b, many, 3000), 30000, "3000 iovecs written");
+	CHECK_EQ(conn_writev(&b, many, 3000), 30000, "3000 iovecs written");
 	got = 0;
 	while ((n = conn_read(&a)) > 0) {
 		got += (size_t)n;
 		buf_consume(&a.rbuf, (size_t)n);
 	}
-	EQ(got, 30000, "and read");
+	CHECK_EQ(got, 30000, "and read");
 
 	/* End of stream: bytes first, then RTMP_ECLOSED. */
 	conn_write(&b, "bye", 3);
 	conn_close(&b);
-	EQ(conn_read(&a), 3, "bytes before the close");
-	EQ(conn_read(&a), RTMP_ECLOSED, "then RTMP_ECLOSED");
-	EQ(conn_wants(&a) & LOOP_READ, 0, "a closed conn wants no reading");
+	CHECK_EQ(conn_read(&a), 3, "bytes before the close");
+	CHECK_EQ(conn_read(&a), RTMP_ECLOSED, "then RTMP_ECLOSED");
+	CHECK_EQ(conn_wants(&a) & LOOP_READ, 0, "a closed conn wants no reading");
 	CHECK(strcmp(conn_strerror(&a, RTMP_ECLOSED),
 	    "connection closed by peer") == 0, "closed: %s",
 	    conn_strerror(&a, RTMP_ECLOSED));
 	/* Writing to it: EPIPE without SIGPIPE (not ignored here). */
-	EQ(conn_write(&a, "x", 1), RTMP_ECLOSED, "write after the peer left");
+	CHECK_EQ(conn_write(&a, "x", 1), RTMP_ECLOSED, "write after the peer left");
 	CHECK(strstr(conn_strerror(&a, RTMP_ECLOSED), "pipe") != NULL ||
 	    strstr(conn_strerror(&a, RTMP_ECLOSED), "reset") != NULL,
 	    "write error: %s", conn_strerror(&a, RTMP_ECLOSED));
@@ -145,8 +138,8 @@ test_plain(void)
 	conn_init(&a, sv[0], NULL, 1000);
 	conn_init(&b, sv[1], NULL, 0);
 	conn_write(&b, big, 3000);
-	EQ(conn_read(&a), 1000, "read up to the limit");
-	EQ(conn_read(&a), RTMP_ELIMIT, "then RTMP_ELIMIT");
+	CHECK_EQ(conn_read(&a), 1000, "read up to the limit");
+	CHECK_EQ(conn_read(&a), RTMP_ELIMIT, "then RTMP_ELIMIT");
 	conn_close(&a);
 	conn_close(&b);
 
@@ -155,7 +148,7 @@ test_plain(void)
 		char	 out[32];
 
 		conn_init(&b, pfd[1], NULL, 0);
-		EQ(conn_writev(&b, iov, 3), 16, "writev to a pipe");
+		CHECK_EQ(conn_writev(&b, iov, 3), 16, "writev to a pipe");
 		CHECK(read(pfd[0], out, sizeof(out)) == 16 &&
 		    memcmp(out, "hello rtmp world", 16) == 0, "pipe bytes");
 		conn_close(&b);
@@ -314,7 +307,7 @@ test_loop_echo(int with_tls)
 		if (!CHECK(sctx && cctx && badctx, "tls contexts"))
 			return;
 	}
-	EQ(echo_run(cctx, sctx, &cs, &ss), 0, "%s: echo through the loop "
+	CHECK_EQ(echo_run(cctx, sctx, &cs, &ss), 0, "%s: echo through the loop "
 	    "without error", what);
 	if (cs.failed)
 		printf("# client: %s\n", cs.why);
@@ -322,7 +315,7 @@ test_loop_echo(int with_tls)
 	    "%s: %zu bytes echoed intact", what, echo_total);
 	if (with_tls) {
 		echo_run(badctx, sctx, &cs, &ss);
-		EQ(cs.failed, RTMP_ETLS, "tls: a failed verification ends the "
+		CHECK_EQ(cs.failed, RTMP_ETLS, "tls: a failed verification ends the "
 		    "conn with RTMP_ETLS");
 		CHECK(strstr(cs.why, "certificate") != NULL, "tls: reason %s",
 		    cs.why);

@@ -14,16 +14,6 @@
 #include "guard.h"
 #include "unit.h"
 
-/*
- * CHECK_EQ for statement use: unit.h's CHECK_EQ is a bare `a || b`
- * expression, which gcc -Wall -Werror refuses as a statement.
- */
-#define EQ(a, b, ...) do {						\
-	long long eq_a_ = (long long)(a), eq_b_ = (long long)(b);	\
-	if (!CHECK(eq_a_ == eq_b_, __VA_ARGS__))			\
-		printf("#   got %lld, want %lld\n", eq_a_, eq_b_);	\
-} while (0)
-
 static struct guard g;
 
 struct counts {
@@ -153,7 +143,7 @@ test_cuts(const char *name, const uint8_t *buf, size_t len,
 				printf("# %s: cut %zu gave %d\n", name, cut, r);
 		}
 	}
-	EQ(bad, 0, "%s: every cut of the first 2 KB asks for more",
+	CHECK_EQ(bad, 0, "%s: every cut of the first 2 KB asks for more",
 	    name);
 
 	extra[0] = len / 3;
@@ -170,7 +160,7 @@ test_cuts(const char *name, const uint8_t *buf, size_t len,
 		    c.tags >= whole->tags))
 			bad++;
 	}
-	EQ(bad, 0, "%s: later cuts ask for more", name);
+	CHECK_EQ(bad, 0, "%s: later cuts ask for more", name);
 }
 
 static void
@@ -193,28 +183,28 @@ test_samples(void)
 		r = scan(buf, len, &c);
 		CHECK(r == 0 && c.consumed == len, "%s: read to the end",
 		    s->file);
-		EQ(c.inspect_errors, 0, "%s: every tag inspects",
+		CHECK_EQ(c.inspect_errors, 0, "%s: every tag inspects",
 		    s->file);
-		EQ(c.bad_prev, 0, "%s: PreviousTagSize all right",
+		CHECK_EQ(c.bad_prev, 0, "%s: PreviousTagSize all right",
 		    s->file);
-		EQ(c.ts_backwards, 0, "%s: timestamps in order",
+		CHECK_EQ(c.ts_backwards, 0, "%s: timestamps in order",
 		    s->file);
-		EQ(c.vcodec, s->vcodec, "%s: video codec %s",
+		CHECK_EQ(c.vcodec, s->vcodec, "%s: video codec %s",
 		    s->file,
 		    flv_codec_name(s->vcodec));
-		EQ(c.acodec, s->acodec, "%s: audio codec %s",
+		CHECK_EQ(c.acodec, s->acodec, "%s: audio codec %s",
 		    s->file,
 		    flv_codec_name(s->acodec));
-		EQ(c.video, s->video, "%s: video frames", s->file);
-		EQ(c.keyframes, s->keyframes, "%s: keyframes",
+		CHECK_EQ(c.video, s->video, "%s: video frames", s->file);
+		CHECK_EQ(c.keyframes, s->keyframes, "%s: keyframes",
 		    s->file);
-		EQ(c.audio, s->audio, "%s: audio frames", s->file);
+		CHECK_EQ(c.audio, s->audio, "%s: audio frames", s->file);
 		CHECK(c.video_seq == 1 && c.audio_seq == 1,
 		    "%s: one video and one audio sequence header", s->file);
-		EQ(c.seq_end, 1, "%s: one sequence end", s->file);
+		CHECK_EQ(c.seq_end, 1, "%s: one sequence end", s->file);
 		CHECK(c.script == 1 && c.unknown == 0 && c.commands == 0,
 		    "%s: one script tag, nothing else", s->file);
-		EQ(c.tags, 1 + 2 + s->video + s->audio + 1,
+		CHECK_EQ(c.tags, 1 + 2 + s->video + s->audio + 1,
 		    "%s: tag count", s->file);
 
 		r = flv_parse_metadata(c.script_data, c.script_size, &md);
@@ -248,7 +238,7 @@ test_samples(void)
 			CHECK(c.cts_nonzero > 0 && c.coded_x > 0,
 			    "%s: B-frame offsets and CodedFramesX", s->file);
 		if (s->vcodec == FLV_CODEC_AV1 || s->vcodec == FLV_CODEC_VP9)
-			EQ(c.cts_nonzero, 0, "%s: no offsets",
+			CHECK_EQ(c.cts_nonzero, 0, "%s: no offsets",
 			    s->file);
 
 		test_cuts(s->file, buf, len, &c);
@@ -347,15 +337,15 @@ test_writer(void)
 	CHECK(r == 15 && t.type == 15 && t.filter == 1,
 	    "unknown type and filter bit returned as-is");
 	tag[13] = 0x49;		/* reserved bit */
-	EQ(flv_parse_tag(tag + 13, 15, 0, &t), RTMP_EPROTO,
+	CHECK_EQ(flv_parse_tag(tag + 13, 15, 0, &t), RTMP_EPROTO,
 	    "reserved bits set: RTMP_EPROTO");
 	flv_write_tag_header(tag + 13, FLV_TAG_AUDIO, 1000, 0);
-	EQ(flv_parse_tag(tag + 13, 11, 999, &t), RTMP_ELIMIT,
+	CHECK_EQ(flv_parse_tag(tag + 13, 11, 999, &t), RTMP_ELIMIT,
 	    "size over max_size: RTMP_ELIMIT from the header alone");
-	EQ(flv_parse_tag(tag + 13, 11, 1000, &t), 0,
+	CHECK_EQ(flv_parse_tag(tag + 13, 11, 1000, &t), 0,
 	    "size at max_size: need more");
 	flv_write_tag_header(tag + 13, FLV_TAG_AUDIO, FLV_MAX_TAG_SIZE, 0);
-	EQ(flv_parse_tag(tag + 13, 11, FLV_MAX_TAG_SIZE, &t), 0,
+	CHECK_EQ(flv_parse_tag(tag + 13, 11, FLV_MAX_TAG_SIZE, &t), 0,
 	    "largest tag: need more");
 }
 
@@ -366,25 +356,25 @@ test_headers(void)
 	uint8_t			 b[32];
 
 	flv_write_header(b, 1, 1);
-	EQ(flv_parse_header(b, 0, &h), 0, "empty: need more");
-	EQ(flv_parse_header(b, 12, &h), 0, "12 bytes: need more");
-	EQ(flv_parse_header((const uint8_t *)"GET / HTTP", 3, &h),
+	CHECK_EQ(flv_parse_header(b, 0, &h), 0, "empty: need more");
+	CHECK_EQ(flv_parse_header(b, 12, &h), 0, "12 bytes: need more");
+	CHECK_EQ(flv_parse_header((const uint8_t *)"GET / HTTP", 3, &h),
 	    RTMP_EPROTO, "wrong signature refused at once");
-	EQ(flv_parse_header((const uint8_t *)"FLX", 3, &h),
+	CHECK_EQ(flv_parse_header((const uint8_t *)"FLX", 3, &h),
 	    RTMP_EPROTO, "wrong third byte");
 	b[3] = 2;
-	EQ(flv_parse_header(b, 13, &h), RTMP_EPROTO, "version 2");
+	CHECK_EQ(flv_parse_header(b, 13, &h), RTMP_EPROTO, "version 2");
 	flv_write_header(b, 1, 1);
 	b[8] = 8;
-	EQ(flv_parse_header(b, 13, &h), RTMP_EPROTO,
+	CHECK_EQ(flv_parse_header(b, 13, &h), RTMP_EPROTO,
 	    "data offset 8");
 	b[5] = 0xff;
 	b[8] = 9;
-	EQ(flv_parse_header(b, 13, &h), RTMP_EPROTO,
+	CHECK_EQ(flv_parse_header(b, 13, &h), RTMP_EPROTO,
 	    "data offset 0xff000009");
 	b[5] = 0;
 	b[8] = 12;
-	EQ(flv_parse_header(b, 15, &h), 0,
+	CHECK_EQ(flv_parse_header(b, 15, &h), 0,
 	    "data offset 12: need more");
 	memset(b + 13, 0, 4);
 	CHECK(flv_parse_header(b, 17, &h) == 16 && h.data_offset == 12,
@@ -435,16 +425,16 @@ test_metadata(void)
 	for (i = 0; i < mlen; i++)
 		if (flv_parse_metadata(guard_put(&g, msg, i), i, &md2) == 0)
 			break;
-	EQ(i, mlen, "no truncation of it parses");
+	CHECK_EQ(i, mlen, "no truncation of it parses");
 out:
 	free(cap);
 
-	EQ(flv_parse_metadata(cue, sizeof(cue), &md),
+	CHECK_EQ(flv_parse_metadata(cue, sizeof(cue), &md),
 	    FLV_NOT_METADATA,
 	    "onCuePoint is not metadata");
-	EQ(flv_parse_metadata(num, sizeof(num), &md), RTMP_EPROTO,
+	CHECK_EQ(flv_parse_metadata(num, sizeof(num), &md), RTMP_EPROTO,
 	    "a number first: RTMP_EPROTO");
-	EQ(flv_parse_metadata(notobj, sizeof(notobj), &md),
+	CHECK_EQ(flv_parse_metadata(notobj, sizeof(notobj), &md),
 	    RTMP_EPROTO,
 	    "onMetaData with null: RTMP_EPROTO");
 	r = flv_parse_metadata(strid, sizeof(strid), &md);
@@ -622,7 +612,7 @@ test_inspect(void)
 
 		r = flv_inspect_video(guard_put(&g, c->p, c->len), c->len, &m);
 		if (c->want != 0)
-			EQ(r, c->want, "video: %s", c->what);
+			CHECK_EQ(r, c->want, "video: %s", c->what);
 		else
 			CHECK(r == 0 && m.codec == c->codec &&
 			    m.keyframe == c->key &&
@@ -646,10 +636,10 @@ test_inspect(void)
 				bad++;
 		}
 		if (r == 0)
-			EQ(bad, 0,
+			CHECK_EQ(bad, 0,
 			    "video: %s, every cut header refused", c->what);
 	}
-	EQ(flv_inspect_video(guard_end(&g), 0, &m), RTMP_EPROTO,
+	CHECK_EQ(flv_inspect_video(guard_end(&g), 0, &m), RTMP_EPROTO,
 	    "empty video message");
 	r = flv_inspect_video((const uint8_t *)"\x97\x00\xaa\x01" "av01", 8,
 	    &m);
@@ -664,7 +654,7 @@ test_inspect(void)
 
 		r = flv_inspect_audio(guard_put(&g, c->p, c->len), c->len, &m);
 		if (c->want != 0)
-			EQ(r, c->want, "audio: %s", c->what);
+			CHECK_EQ(r, c->want, "audio: %s", c->what);
 		else
 			CHECK(r == 0 && m.codec == c->codec &&
 			    m.sequence_header == c->seq &&
@@ -681,7 +671,7 @@ test_inspect(void)
 				bad++;
 		}
 		if (r == 0)
-			EQ(bad, 0,
+			CHECK_EQ(bad, 0,
 			    "audio: %s, every cut header refused",
 			    c->what);
 	}

@@ -9,13 +9,6 @@
 #include "loop.h"
 #include "unit.h"
 
-/* CHECK_EQ as a statement: unit.h's expression form trips -Wunused-value. */
-#define EQ(a, b, ...) do {						\
-	long long a_ = (long long)(a), b_ = (long long)(b);		\
-	if (!unit_check(a_ == b_, __FILE__, __LINE__, __VA_ARGS__))	\
-		printf("#   got %lld, want %lld\n", a_, b_);		\
-} while (0)
-
 /* Run iterations until *flag reaches want or max_ms pass. */
 static void
 run_until(struct loop *l, const int *flag, int want, uint64_t max_ms)
@@ -76,7 +69,7 @@ test_timer_order(void)
 	loop_timer(l, 10, on_timer, &b);
 	loop_timer(l, 20, on_timer, &c);
 	run_until(l, &r.n, 3, 2000);
-	EQ(r.n, 3, "three timers fired");
+	CHECK_EQ(r.n, 3, "three timers fired");
 	CHECK(r.order[0] == 10 && r.order[1] == 20 && r.order[2] == 30,
 	    "timers fire in deadline order");
 	for (i = 0; i < 3; i++)
@@ -107,13 +100,13 @@ test_timer_repeat_cancel(void)
 	end = loop_now(l) + 200;
 	while (loop_now(l) < end)
 		loop_once(l, 20);
-	EQ(r.n, 3, "repeating timer fired 3 times then stopped");
+	CHECK_EQ(r.n, 3, "repeating timer fired 3 times then stopped");
 	CHECK(r.at[1] >= r.at[0] + 5 && r.at[2] >= r.at[1] + 5,
 	    "repeat delays honoured");
-	EQ(s.n, 1, "self-cancelled timer fired once");
-	EQ(u.n, 1, "timer cancelled by another in the same iteration "
+	CHECK_EQ(s.n, 1, "self-cancelled timer fired once");
+	CHECK_EQ(u.n, 1, "timer cancelled by another in the same iteration "
 	    "did not fire");
-	EQ(u.order[0], 4, "the cancelling timer fired");
+	CHECK_EQ(u.order[0], 4, "the cancelling timer fired");
 	loop_timer_cancel(l, id);	/* stale: no effect, no crash */
 	loop_timer_cancel(l, 12345);
 	loop_timer_cancel(l, 0);
@@ -143,10 +136,10 @@ test_timer_zero(void)
 
 	loop_timer(l, 0, on_zero, NULL);
 	n = loop_once(l, 0);
-	EQ(n, 1, "one timer per iteration when a callback re-arms at 0");
+	CHECK_EQ(n, 1, "one timer per iteration when a callback re-arms at 0");
 	loop_once(l, 0);
 	loop_once(l, 0);
-	EQ(zero_fired, 3, "re-armed zero timers fire in later iterations");
+	CHECK_EQ(zero_fired, 3, "re-armed zero timers fire in later iterations");
 	loop_free(l);
 }
 
@@ -202,12 +195,12 @@ test_timer_heap(void)
 		if (i % 3 != 0)
 			want++;
 	run_until(l, &hr.n, want, 3000);
-	EQ(hr.n, want, "10000 timers: every uncancelled one fired");
-	EQ(hr.bad, 0, "10000 timers fired in deadline order, none early");
+	CHECK_EQ(hr.n, want, "10000 timers: every uncancelled one fired");
+	CHECK_EQ(hr.bad, 0, "10000 timers fired in deadline order, none early");
 	for (i = 0; i < N; i++)
 		if (hr.fired[i] != (i % 3 != 0))
 			wrong++;
-	EQ(wrong, 0, "cancelled timers never fired, others once");
+	CHECK_EQ(wrong, 0, "cancelled timers never fired, others once");
 	free(hr.delay);
 	free(hr.fired);
 	free(ids);
@@ -282,19 +275,19 @@ test_fds(void)
 	int		 sv[2], n;
 
 	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
-	EQ(loop_add(l, sv[0], LOOP_READ, on_fd, &r), 0, "loop_add");
-	EQ(loop_add(l, sv[0], LOOP_READ, on_fd, &r), RTMP_EINVAL,
+	CHECK_EQ(loop_add(l, sv[0], LOOP_READ, on_fd, &r), 0, "loop_add");
+	CHECK_EQ(loop_add(l, sv[0], LOOP_READ, on_fd, &r), RTMP_EINVAL,
 	    "adding an fd twice is refused");
-	EQ(loop_remove(l, 1000), RTMP_EINVAL, "removing unknown fd");
+	CHECK_EQ(loop_remove(l, 1000), RTMP_EINVAL, "removing unknown fd");
 	loop_once(l, 0);
-	EQ(r.calls, 0, "no callback without data");
+	CHECK_EQ(r.calls, 0, "no callback without data");
 	write(sv[1], "x", 1);
 	loop_once(l, 100);
 	CHECK(r.calls == 1 && r.events == LOOP_READ && r.fd == sv[0],
 	    "readable fd reported LOOP_READ");
 	loop_once(l, 0);
-	EQ(r.calls, 1, "drained fd not reported again");
-	EQ(loop_modify(l, sv[0], LOOP_READ | LOOP_WRITE), 0,
+	CHECK_EQ(r.calls, 1, "drained fd not reported again");
+	CHECK_EQ(loop_modify(l, sv[0], LOOP_READ | LOOP_WRITE), 0,
 	    "loop_modify");
 	loop_once(l, 0);
 	CHECK(r.calls == 2 && r.events == LOOP_WRITE, "writable fd reported");
@@ -308,7 +301,7 @@ test_fds(void)
 	CHECK(r.calls == 3 && (r.events & LOOP_READ),
 	    "hang-up reported readable");
 	CHECK(!(r.events & LOOP_WRITE), "only registered directions reported");
-	EQ(loop_remove(l, sv[0]), 0, "loop_remove");
+	CHECK_EQ(loop_remove(l, sv[0]), 0, "loop_remove");
 	close(sv[0]);
 	loop_free(l);
 }
@@ -327,7 +320,7 @@ test_remove_in_callback(int reopen)
 	loop_add(l, sp_a[0], LOOP_READ, on_fd_remove_other, NULL);
 	loop_add(l, sp_b[0], LOOP_READ, on_fd_remove_other, NULL);
 	loop_once(l, 100);
-	EQ(shared.calls, 1, "fd removed%s by an earlier callback in the "
+	CHECK_EQ(shared.calls, 1, "fd removed%s by an earlier callback in the "
 	    "same iteration got no event", reopen ? ", closed and reused" : "");
 	if (reopen) {
 		CHECK(sp_c[0] == sp_a[0] || sp_c[0] == sp_b[0],
@@ -391,13 +384,13 @@ test_misc(void)
 	loop_before_sleep(l, on_sleep, NULL);
 	for (i = 0; i < 5; i++)
 		loop_once(l, 0);
-	EQ(sleeps, 5, "before_sleep called every iteration");
+	CHECK_EQ(sleeps, 5, "before_sleep called every iteration");
 	loop_before_sleep(l, NULL, NULL);
 	loop_once(l, 0);
-	EQ(sleeps, 5, "before_sleep cleared");
+	CHECK_EQ(sleeps, 5, "before_sleep cleared");
 
-	EQ(loop_signal(l, SIGUSR1, on_signal, &calls), 0, "loop_signal");
-	EQ(loop_signal(l, SIGKILL, on_signal, &calls), RTMP_EINVAL,
+	CHECK_EQ(loop_signal(l, SIGUSR1, on_signal, &calls), 0, "loop_signal");
+	CHECK_EQ(loop_signal(l, SIGKILL, on_signal, &calls), RTMP_EINVAL,
 	    "SIGKILL refused");
 	sigprocmask(SIG_BLOCK, NULL, &cur);
 	CHECK(sigismember(&cur, SIGUSR1), "SIGUSR1 blocked");
@@ -405,18 +398,18 @@ test_misc(void)
 	run_until(l, &got_count, 1, 1000);
 	CHECK(calls == 1 && got_signo == SIGUSR1, "SIGUSR1 delivered through "
 	    "the loop");
-	EQ(loop_signal(l, SIGUSR2, on_signal, &calls), 0,
+	CHECK_EQ(loop_signal(l, SIGUSR2, on_signal, &calls), 0,
 	    "second signal");
 	raise(SIGUSR2);
 	raise(SIGUSR1);
 	run_until(l, &got_count, 3, 1000);
-	EQ(calls, 3, "both signals delivered");
+	CHECK_EQ(calls, 3, "both signals delivered");
 	loop_signal(l, SIGUSR2, NULL, NULL);
 	sigprocmask(SIG_BLOCK, NULL, &cur);
 	CHECK(!sigismember(&cur, SIGUSR2), "SIGUSR2 unblocked on removal");
 
 	loop_timer(l, 10, on_stop, NULL);
-	EQ(loop_run(l), 0, "loop_run returns after loop_stop");
+	CHECK_EQ(loop_run(l), 0, "loop_run returns after loop_stop");
 	loop_free(l);
 	sigprocmask(SIG_BLOCK, NULL, &cur);
 	CHECK(!sigismember(&cur, SIGUSR1), "loop_free restores the mask");

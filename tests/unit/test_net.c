@@ -20,13 +20,6 @@
 #include "net.h"
 #include "unit.h"
 
-/* CHECK_EQ as a statement: unit.h's expression form trips -Wunused-value. */
-#define EQ(a, b, ...) do {						\
-	long long a_ = (long long)(a), b_ = (long long)(b);		\
-	if (!unit_check(a_ == b_, __FILE__, __LINE__, __VA_ARGS__))	\
-		printf("#   got %lld, want %lld\n", a_, b_);		\
-} while (0)
-
 static int
 wait_fd(int fd, short events, int ms)
 {
@@ -84,18 +77,18 @@ test_tcp(void)
 
 	memset(&la, 0, sizeof(la));
 	strlcpy(la.host, "127.0.0.1", sizeof(la.host));
-	EQ(net_listen(&la, 16, &lfd), 0, "listen on 127.0.0.1:0");
-	EQ(net_local_port(lfd, &port), 0, "net_local_port");
+	CHECK_EQ(net_listen(&la, 16, &lfd), 0, "listen on 127.0.0.1:0");
+	CHECK_EQ(net_local_port(lfd, &port), 0, "net_local_port");
 	CHECK(port != 0, "port 0 got a real port (%u)", port);
 	CHECK(fd_flags_ok(lfd), "listener non-blocking, close-on-exec");
-	EQ(net_accept(lfd, &fd, NULL, NULL), NET_AGAIN,
+	CHECK_EQ(net_accept(lfd, &fd, NULL, NULL), NET_AGAIN,
 	    "accept with nothing pending is NET_AGAIN");
 
-	EQ(net_connect("127.0.0.1", port, &cfd), 0, "connect started");
+	CHECK_EQ(net_connect("127.0.0.1", port, &cfd), 0, "connect started");
 	CHECK(fd_flags_ok(cfd), "client fd non-blocking, close-on-exec");
 	CHECK(wait_fd(cfd, POLLOUT, 1000) & POLLOUT, "connect completes");
-	EQ(net_connect_result(cfd), 0, "connect result 0");
-	EQ(net_set_nodelay(cfd), 0, "nodelay");
+	CHECK_EQ(net_connect_result(cfd), 0, "connect result 0");
+	CHECK_EQ(net_set_nodelay(cfd), 0, "nodelay");
 	sfd = accept_one(lfd, peer, sizeof(peer));
 	CHECK(sfd >= 0 && fd_flags_ok(sfd), "accepted, non-blocking");
 	net_local_port(cfd, &cport);
@@ -110,11 +103,11 @@ test_tcp(void)
 	errno = 0;
 	if (net_connect("127.0.0.1", port, &cfd) == 0) {
 		CHECK(wait_fd(cfd, POLLOUT, 1000) != 0, "refused connect wakes");
-		EQ(net_connect_result(cfd), RTMP_ESYS, "refused is RTMP_ESYS");
+		CHECK_EQ(net_connect_result(cfd), RTMP_ESYS, "refused is RTMP_ESYS");
 		close(cfd);
 	} else
 		CHECK(1, "refused at once");
-	EQ(errno, ECONNREFUSED, "errno ECONNREFUSED");
+	CHECK_EQ(errno, ECONNREFUSED, "errno ECONNREFUSED");
 }
 
 static void
@@ -131,7 +124,7 @@ test_fallback(void)
 		CHECK(0, "listen for fallback");
 		return;
 	}
-	EQ(net_resolve("localhost", port, &a), 0, "resolve localhost");
+	CHECK_EQ(net_resolve("localhost", port, &a), 0, "resolve localhost");
 	while (net_connect_next(&a, &fd) == 0) {
 		tries++;
 		wait_fd(fd, POLLOUT, 1000);
@@ -186,7 +179,7 @@ test_fallback_refused(void)
 			ok = 1;
 			break;
 		}
-		EQ(errno, ECONNREFUSED, "first address refused");
+		CHECK_EQ(errno, ECONNREFUSED, "first address refused");
 		close(fd);
 	}
 	CHECK(ok && tries == 2, "connected to the second address after a "
@@ -196,8 +189,8 @@ test_fallback_refused(void)
 	while (net_connect_next(&a, &fd) == 0)
 		close(fd);
 	errno = 12345;
-	EQ(net_connect_next(&a, &fd), RTMP_ESYS, "no address left");
-	EQ(errno, 12345, "and errno is left alone");
+	CHECK_EQ(net_connect_next(&a, &fd), RTMP_ESYS, "no address left");
+	CHECK_EQ(errno, 12345, "and errno is left alone");
 	net_addrs_free(&a);	/* frees b's nodes too */
 	close(lfd);
 }
@@ -231,16 +224,16 @@ test_ipv6(void)
 		return;
 	}
 	memset(&la, 0, sizeof(la));	/* host "": every address */
-	EQ(net_listen(&la, 16, &lfd), 0, "listen on every address");
+	CHECK_EQ(net_listen(&la, 16, &lfd), 0, "listen on every address");
 	net_local_port(lfd, &port);
-	EQ(net_connect("127.0.0.1", port, &cfd), 0, "connect over IPv4");
+	CHECK_EQ(net_connect("127.0.0.1", port, &cfd), 0, "connect over IPv4");
 	wait_fd(cfd, POLLOUT, 1000);
 	sfd = accept_one(lfd, peer, sizeof(peer));
 	CHECK(sfd >= 0 && strncmp(peer, "127.0.0.1:", 10) == 0,
 	    "dual stack: IPv4 peer shown as %s", peer);
 	close(sfd);
 	close(cfd);
-	EQ(net_connect("::1", port, &cfd), 0, "connect over IPv6");
+	CHECK_EQ(net_connect("::1", port, &cfd), 0, "connect over IPv6");
 	wait_fd(cfd, POLLOUT, 1000);
 	sfd = accept_one(lfd, peer, sizeof(peer));
 	CHECK(sfd >= 0 && strncmp(peer, "[::1]:", 6) == 0,
@@ -269,34 +262,34 @@ test_unix(void)
 	memset(&la, 0, sizeof(la));
 	la.family_unix = 1;
 	snprintf(la.path, sizeof(la.path), "%s/s", dir);
-	EQ(net_listen(&la, 16, &lfd), 0, "listen on a unix socket");
+	CHECK_EQ(net_listen(&la, 16, &lfd), 0, "listen on a unix socket");
 	getsockname(lfd, (struct sockaddr *)&ss, &len);
 	net_format_address((struct sockaddr *)&ss, len, name, sizeof(name));
 	snprintf(want, sizeof(want), "unix:%s", la.path);
 	CHECK(strcmp(name, want) == 0, "unix address formatted %s", name);
-	EQ(net_connect_unix(la.path, &cfd), 0, "connect to unix socket");
+	CHECK_EQ(net_connect_unix(la.path, &cfd), 0, "connect to unix socket");
 	sfd = accept_one(lfd, NULL, 0);
 	CHECK(sfd >= 0 && exchange(cfd, sfd), "bytes over a unix socket");
-	EQ(net_set_nodelay(sfd), 0, "nodelay is a no-op on unix sockets");
+	CHECK_EQ(net_set_nodelay(sfd), 0, "nodelay is a no-op on unix sockets");
 	close(cfd);
 	close(sfd);
 
 	errno = 0;
-	EQ(net_listen(&la, 16, &lfd2), RTMP_ESYS, "a live socket is not taken");
-	EQ(errno, EADDRINUSE, "EADDRINUSE");
-	EQ(net_connect_unix(la.path, &cfd), 0, "first listener still there");
+	CHECK_EQ(net_listen(&la, 16, &lfd2), RTMP_ESYS, "a live socket is not taken");
+	CHECK_EQ(errno, EADDRINUSE, "EADDRINUSE");
+	CHECK_EQ(net_connect_unix(la.path, &cfd), 0, "first listener still there");
 	sfd = accept_one(lfd, NULL, 0);
 	CHECK(sfd >= 0, "and still accepts");
 	close(cfd);
 	close(sfd);
 	close(lfd);		/* the file stays: stale */
-	EQ(net_listen(&la, 16, &lfd), 0, "stale socket file replaced");
+	CHECK_EQ(net_listen(&la, 16, &lfd), 0, "stale socket file replaced");
 	close(lfd);
 	unlink(la.path);
 
 	f = open(la.path, O_WRONLY | O_CREAT, 0600);
 	close(f);
-	EQ(net_listen(&la, 16, &lfd), RTMP_ESYS, "a regular file is in the way");
+	CHECK_EQ(net_listen(&la, 16, &lfd), RTMP_ESYS, "a regular file is in the way");
 	CHECK(stat(la.path, &st) == 0 && S_ISREG(st.st_mode),
 	    "and is not removed");
 	unlink(la.path);
@@ -337,7 +330,7 @@ test_format(void)
 	net_format_address((struct sockaddr *)&sin6, sizeof(sin6), out,
 	    sizeof(out));
 	CHECK(strcmp(out, "10.1.2.3:5000") == 0, "v4-mapped: %s", out);
-	EQ(net_address_split((struct sockaddr *)&sin6, sizeof(sin6), host,
+	CHECK_EQ(net_address_split((struct sockaddr *)&sin6, sizeof(sin6), host,
 	    sizeof(host), &port), 0, "split");
 	CHECK(strcmp(host, "10.1.2.3") == 0 && port == 5000, "split %s %u",
 	    host, port);
@@ -421,29 +414,29 @@ test_listen_fds(void)
 
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
-	EQ(net_listen_fds(&fds, &n), 0, "not activated: 0");
+	CHECK_EQ(net_listen_fds(&fds, &n), 0, "not activated: 0");
 	CHECK(n == 0 && fds == NULL, "not activated: no fds");
 
 	setenv("LISTEN_PID", "1", 1);	/* somebody else's */
 	setenv("LISTEN_FDS", "2", 1);
-	EQ(net_listen_fds(&fds, &n), 0, "other pid: 0");
+	CHECK_EQ(net_listen_fds(&fds, &n), 0, "other pid: 0");
 	CHECK(n == 0 && getenv("LISTEN_FDS") == NULL,
 	    "other pid: no fds, variables unset");
 
 	setenv("LISTEN_PID", "12x", 1);
 	setenv("LISTEN_FDS", "1", 1);
-	EQ(net_listen_fds(&fds, &n), RTMP_EINVAL, "bad LISTEN_PID");
+	CHECK_EQ(net_listen_fds(&fds, &n), RTMP_EINVAL, "bad LISTEN_PID");
 	{
 		char	 pid_s[32];
 
 		snprintf(pid_s, sizeof(pid_s), "%ld", (long)getpid());
 		setenv("LISTEN_PID", pid_s, 1);
 		setenv("LISTEN_FDS", "100000", 1);
-		EQ(net_listen_fds(&fds, &n), RTMP_EINVAL,
+		CHECK_EQ(net_listen_fds(&fds, &n), RTMP_EINVAL,
 		    "LISTEN_FDS past the cap");
 		setenv("LISTEN_PID", pid_s, 1);
 		setenv("LISTEN_FDS", "-1", 1);
-		EQ(net_listen_fds(&fds, &n), RTMP_EINVAL, "negative LISTEN_FDS");
+		CHECK_EQ(net_listen_fds(&fds, &n), RTMP_EINVAL, "negative LISTEN_FDS");
 	}
 
 	fflush(stdout);

@@ -12,13 +12,6 @@
 #include "proxy.h"
 #include "unit.h"
 
-/* CHECK_EQ as a statement: unit.h's expression form trips -Wunused-value. */
-#define EQ(a, b, ...) do {						\
-	long long a_ = (long long)(a), b_ = (long long)(b);		\
-	if (!unit_check(a_ == b_, __FILE__, __LINE__, __VA_ARGS__))	\
-		printf("#   got %lld, want %lld\n", a_, b_);		\
-} while (0)
-
 static const uint8_t	 v2sig[12] = "\r\n\r\n\0\r\nQUIT\n";
 
 /* Every strict prefix asks for more; the whole parses to its length. */
@@ -72,7 +65,7 @@ test_v1(void)
 	};
 
 	h = "PROXY TCP4 192.168.0.1 10.0.0.2 56324 1935\r\nRTMP";
-	EQ(proxy_parse((const uint8_t *)h, strlen(h), &pi), strlen(h) - 4,
+	CHECK_EQ(proxy_parse((const uint8_t *)h, strlen(h), &pi), strlen(h) - 4,
 	    "v1 TCP4: consumes the line, not what follows");
 	addr(&pi.src, pi.srclen, s);
 	addr(&pi.dst, pi.dstlen, d);
@@ -82,38 +75,38 @@ test_v1(void)
 	    "v1 TCP4: every truncation needs more");
 
 	h = "PROXY TCP6 2001:db8::1 ::1 65535 0\r\n";
-	EQ(proxy_parse((const uint8_t *)h, strlen(h), &pi), strlen(h), "v1 TCP6");
+	CHECK_EQ(proxy_parse((const uint8_t *)h, strlen(h), &pi), strlen(h), "v1 TCP6");
 	addr(&pi.src, pi.srclen, s);
 	addr(&pi.dst, pi.dstlen, d);
 	CHECK(strcmp(s, "[2001:db8::1]:65535") == 0 && strcmp(d, "[::1]:0") == 0,
 	    "v1 TCP6 addresses %s %s", s, d);
 
 	h = "PROXY UNKNOWN\r\n";
-	EQ(proxy_parse((const uint8_t *)h, strlen(h), &pi), strlen(h),
+	CHECK_EQ(proxy_parse((const uint8_t *)h, strlen(h), &pi), strlen(h),
 	    "v1 UNKNOWN");
 	CHECK(pi.local && pi.srclen == 0, "v1 UNKNOWN has no addresses");
 	h = "PROXY UNKNOWN ffff::1 ffff::2 1 2\r\n";
-	EQ(proxy_parse((const uint8_t *)h, strlen(h), &pi), strlen(h),
+	CHECK_EQ(proxy_parse((const uint8_t *)h, strlen(h), &pi), strlen(h),
 	    "v1 UNKNOWN with ignored fields");
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		EQ(proxy_parse((const uint8_t *)bad[i], strlen(bad[i]), &pi),
+		CHECK_EQ(proxy_parse((const uint8_t *)bad[i], strlen(bad[i]), &pi),
 		    RTMP_EPROTO, "v1 malformed %zu refused", i);
-	EQ(proxy_parse((const uint8_t *)"G", 1, &pi), RTMP_EPROTO,
+	CHECK_EQ(proxy_parse((const uint8_t *)"G", 1, &pi), RTMP_EPROTO,
 	    "a non-PROXY first byte fails at once");
-	EQ(proxy_parse((const uint8_t *)"PROXY", 5, &pi), 0,
+	CHECK_EQ(proxy_parse((const uint8_t *)"PROXY", 5, &pi), 0,
 	    "signature prefix needs more");
 
 	/* The longest legal line is 107 bytes; a CR any later is refused. */
 	memset(line, 'x', sizeof(line));
 	memcpy(line, "PROXY UNKNOWN ", 14);
 	memcpy(line + 105, "\r\n", 2);
-	EQ(proxy_parse((uint8_t *)line, 107, &pi), 107, "107-byte line ok");
+	CHECK_EQ(proxy_parse((uint8_t *)line, 107, &pi), 107, "107-byte line ok");
 	memcpy(line + 105, "x\r\n", 3);
-	EQ(proxy_parse((uint8_t *)line, 105, &pi), 0, "105 bytes, no CR: more");
-	EQ(proxy_parse((uint8_t *)line, 106, &pi), RTMP_EPROTO,
+	CHECK_EQ(proxy_parse((uint8_t *)line, 105, &pi), 0, "105 bytes, no CR: more");
+	CHECK_EQ(proxy_parse((uint8_t *)line, 106, &pi), RTMP_EPROTO,
 	    "106 bytes without CR: too long");
-	EQ(proxy_parse((uint8_t *)line, 108, &pi), RTMP_EPROTO,
+	CHECK_EQ(proxy_parse((uint8_t *)line, 108, &pi), RTMP_EPROTO,
 	    "108-byte line refused");
 }
 
@@ -143,7 +136,7 @@ test_v2(void)
 	memcpy(body + 12, "\x04\x00\x02hi", 5);		/* a NOOP TLV */
 	n = v2_header(p, 0x21, 0x11, body, 17);
 	p[n] = 0x03;
-	EQ(proxy_parse(p, n + 1, &pi), n, "v2 TCP4 with TLV");
+	CHECK_EQ(proxy_parse(p, n + 1, &pi), n, "v2 TCP4 with TLV");
 	addr(&pi.src, pi.srclen, s);
 	addr(&pi.dst, pi.dstlen, d);
 	CHECK(pi.version == 2 && !pi.local && strcmp(s, "192.168.0.1:56324") == 0 &&
@@ -156,7 +149,7 @@ test_v2(void)
 	body[32] = 0x13; body[33] = 0x88;	/* 5000 */
 	body[34] = 0x07; body[35] = 0x8f;	/* 1935 */
 	n = v2_header(p, 0x21, 0x21, body, 36);
-	EQ(proxy_parse(p, n, &pi), n, "v2 TCP6");
+	CHECK_EQ(proxy_parse(p, n, &pi), n, "v2 TCP6");
 	addr(&pi.src, pi.srclen, s);
 	addr(&pi.dst, pi.dstlen, d);
 	CHECK(strcmp(s, "[::1]:5000") == 0 && strcmp(d, "[2001::]:1935") == 0,
@@ -166,47 +159,47 @@ test_v2(void)
 	strlcpy((char *)body, "/run/client", 108);
 	strlcpy((char *)body + 108, "/run/rtmp.sock", 108);
 	n = v2_header(p, 0x21, 0x31, body, 216);
-	EQ(proxy_parse(p, n, &pi), n, "v2 UNIX");
+	CHECK_EQ(proxy_parse(p, n, &pi), n, "v2 UNIX");
 	addr(&pi.src, pi.srclen, s);
 	addr(&pi.dst, pi.dstlen, d);
 	CHECK(strcmp(s, "unix:/run/client") == 0 &&
 	    strcmp(d, "unix:/run/rtmp.sock") == 0, "v2 UNIX %s %s", s, d);
 	memset(body, 'a', 216);			/* unterminated paths */
 	n = v2_header(p, 0x21, 0x31, body, 216);
-	EQ(proxy_parse(p, n, &pi), n, "v2 UNIX unterminated paths bounded");
+	CHECK_EQ(proxy_parse(p, n, &pi), n, "v2 UNIX unterminated paths bounded");
 
 	n = v2_header(p, 0x20, 0x00, body, 0);
-	EQ(proxy_parse(p, n, &pi), 16, "v2 LOCAL");
+	CHECK_EQ(proxy_parse(p, n, &pi), 16, "v2 LOCAL");
 	CHECK(pi.local && pi.srclen == 0, "v2 LOCAL has no addresses");
 	n = v2_header(p, 0x20, 0x11, body, 12);
-	EQ(proxy_parse(p, n, &pi), n, "v2 LOCAL with addresses ignored");
+	CHECK_EQ(proxy_parse(p, n, &pi), n, "v2 LOCAL with addresses ignored");
 	CHECK(pi.local, "v2 LOCAL: local");
 
 	n = v2_header(p, 0x11, 0x11, body, 12);
-	EQ(proxy_parse(p, n, &pi), RTMP_EPROTO, "v2 version 1 refused");
+	CHECK_EQ(proxy_parse(p, n, &pi), RTMP_EPROTO, "v2 version 1 refused");
 	n = v2_header(p, 0x22, 0x11, body, 12);
-	EQ(proxy_parse(p, n, &pi), RTMP_EPROTO, "v2 command 2 refused");
+	CHECK_EQ(proxy_parse(p, n, &pi), RTMP_EPROTO, "v2 command 2 refused");
 	n = v2_header(p, 0x21, 0x41, body, 12);
-	EQ(proxy_parse(p, n, &pi), RTMP_EPROTO, "v2 family 4 refused");
+	CHECK_EQ(proxy_parse(p, n, &pi), RTMP_EPROTO, "v2 family 4 refused");
 	n = v2_header(p, 0x21, 0x13, body, 12);
-	EQ(proxy_parse(p, n, &pi), RTMP_EPROTO, "v2 transport 3 refused");
+	CHECK_EQ(proxy_parse(p, n, &pi), RTMP_EPROTO, "v2 transport 3 refused");
 	n = v2_header(p, 0x21, 0x21, body, 12);
-	EQ(proxy_parse(p, 16, &pi), RTMP_EPROTO,
+	CHECK_EQ(proxy_parse(p, 16, &pi), RTMP_EPROTO,
 	    "v2 address block too short for TCP6, known from 16 bytes");
 	memset(body, 0, sizeof(body));
 	v2_header(p, 0x21, 0x11, body, 12);
 	p[14] = 0xff;
 	p[15] = 0xff;
-	EQ(proxy_parse(p, 16, &pi), RTMP_ELIMIT,
+	CHECK_EQ(proxy_parse(p, 16, &pi), RTMP_ELIMIT,
 	    "v2 length past PROXY_V2_MAX refused from 16 bytes");
 	n = PROXY_V2_MAX - 16;
 	p[14] = (uint8_t)(n >> 8);
 	p[15] = (uint8_t)n;
 	memset(p + 16, 0, n);
-	EQ(proxy_parse(p, PROXY_V2_MAX, &pi), PROXY_V2_MAX,
+	CHECK_EQ(proxy_parse(p, PROXY_V2_MAX, &pi), PROXY_V2_MAX,
 	    "v2 header of exactly PROXY_V2_MAX accepted");
-	EQ(proxy_parse(v2sig, 5, &pi), 0, "v2 signature prefix needs more");
-	EQ(proxy_parse((const uint8_t *)"\r\n\r\nX", 5, &pi), RTMP_EPROTO,
+	CHECK_EQ(proxy_parse(v2sig, 5, &pi), 0, "v2 signature prefix needs more");
+	CHECK_EQ(proxy_parse((const uint8_t *)"\r\n\r\nX", 5, &pi), RTMP_EPROTO,
 	    "broken v2 signature refused");
 }
 

@@ -17,13 +17,6 @@
 #include "unit.h"
 #include "certs.h"
 
-/* CHECK_EQ as a statement: unit.h's expression form trips -Wunused-value. */
-#define EQ(a, b, ...) do {						\
-	long long a_ = (long long)(a), b_ = (long long)(b);		\
-	if (!unit_check(a_ == b_, __FILE__, __LINE__, __VA_ARGS__))	\
-		printf("#   got %lld, want %lld\n", a_, b_);		\
-} while (0)
-
 static uint64_t
 now_ms(void)
 {
@@ -209,12 +202,12 @@ test_ok(struct tls_context *sctx)
 
 	cctx = client_ctx(0, ca_crt, "localhost");
 	CHECK(pair_open(&p, cctx, sctx), "tls_new client and server");
-	EQ(tls_handshake_done(p.c), 0, "not done before the handshake");
+	CHECK_EQ(tls_handshake_done(p.c), 0, "not done before the handshake");
 	handshake(&p);
-	EQ(p.crc, 0, "handshake with test CA and name localhost: client");
+	CHECK_EQ(p.crc, 0, "handshake with test CA and name localhost: client");
 	if (p.crc != 0)
 		printf("# client: %s\n", tls_error(p.c));
-	EQ(p.src, 0, "handshake: server");
+	CHECK_EQ(p.src, 0, "handshake: server");
 	CHECK(tls_handshake_done(p.c) && tls_handshake_done(p.s),
 	    "both report done");
 	CHECK(round_trip(&p), "1 MB each way, writev and write, intact");
@@ -225,21 +218,21 @@ test_ok(struct tls_context *sctx)
 		iov[i].iov_base = small;
 		iov[i].iov_len = sizeof(small);
 	}
-	EQ(tls_writev(p.c, iov, 20), 2000, "writev gathers small iovecs");
+	CHECK_EQ(tls_writev(p.c, iov, 20), 2000, "writev gathers small iovecs");
 	end = now_ms() + 2000;
 	while ((r = tls_read(p.s, buf, 10)) == TLS_WANT_READ && now_ms() < end)
 		wait_for(p.fd[1], TLS_WANT_READ, p.fd[1], TLS_WANT_READ);
-	EQ(r, 10, "read part of a record");
-	EQ(tls_pending(p.s), 1990, "the rest is pending inside TLS");
-	EQ(tls_read(p.s, buf, sizeof(buf)), 1990, "read the rest");
+	CHECK_EQ(r, 10, "read part of a record");
+	CHECK_EQ(tls_pending(p.s), 1990, "the rest is pending inside TLS");
+	CHECK_EQ(tls_read(p.s, buf, sizeof(buf)), 1990, "read the rest");
 
 	/* close_notify reads as a clean close. */
-	EQ(tls_shutdown(p.c), 0, "shutdown");
+	CHECK_EQ(tls_shutdown(p.c), 0, "shutdown");
 	end = now_ms() + 2000;
 	while ((r = tls_read(p.s, buf, sizeof(buf))) == TLS_WANT_READ &&
 	    now_ms() < end)
 		wait_for(p.fd[1], TLS_WANT_READ, p.fd[1], TLS_WANT_READ);
-	EQ(r, 0, "close_notify reads as 0");
+	CHECK_EQ(r, 0, "close_notify reads as 0");
 	pair_close(&p);
 
 	/* An IP literal is checked against the certificate's IP addresses. */
@@ -247,12 +240,12 @@ test_ok(struct tls_context *sctx)
 	cctx = client_ctx(0, ca_crt, "127.0.0.1");
 	pair_open(&p, cctx, sctx);
 	handshake(&p);
-	EQ(p.crc, 0, "handshake with name 127.0.0.1 (IP SAN)");
+	CHECK_EQ(p.crc, 0, "handshake with name 127.0.0.1 (IP SAN)");
 	/* A hang-up without close_notify is a clean close too. */
 	close(p.fd[1]);
 	p.fd[1] = -1;
 	r = tls_read(p.c, buf, sizeof(buf));
-	EQ(r, 0, "eof without close_notify reads as 0");
+	CHECK_EQ(r, 0, "eof without close_notify reads as 0");
 	pair_close(&p);
 	tls_context_free(cctx);
 }
@@ -270,7 +263,7 @@ expect_fail(struct tls_context *cctx, struct tls_context *sctx,
 	}
 	handshake(&p);
 	msg = tls_error(p.c);
-	EQ(p.crc, RTMP_ETLS, "%s: client handshake fails", what);
+	CHECK_EQ(p.crc, RTMP_ETLS, "%s: client handshake fails", what);
 	CHECK(strstr(msg, needle) != NULL, "%s: error says \"%s\"", what, msg);
 	pair_close(&p);
 }
@@ -301,8 +294,8 @@ test_fail(struct tls_context *sctx, struct tls_context *selfsigned)
 	cctx = client_ctx(1, NULL, "example.com");
 	pair_open(&p, cctx, selfsigned);
 	handshake(&p);
-	EQ(p.crc, 0, "verify off: self-signed, wrong name accepted");
-	EQ(p.src, 0, "verify off: server done");
+	CHECK_EQ(p.crc, 0, "verify off: self-signed, wrong name accepted");
+	CHECK_EQ(p.src, 0, "verify off: server done");
 	CHECK(round_trip(&p), "verify off: 1 MB each way");
 	pair_close(&p);
 	tls_context_free(cctx);
@@ -310,9 +303,9 @@ test_fail(struct tls_context *sctx, struct tls_context *selfsigned)
 	/* A per-connection name replaces the context's. */
 	cctx = client_ctx(0, ca_crt, "example.com");
 	pair_open(&p, cctx, sctx);
-	EQ(tls_set_server_name(p.c, "localhost"), 0, "tls_set_server_name");
+	CHECK_EQ(tls_set_server_name(p.c, "localhost"), 0, "tls_set_server_name");
 	handshake(&p);
-	EQ(p.crc, 0, "per-connection name verified");
+	CHECK_EQ(p.crc, 0, "per-connection name verified");
 	pair_close(&p);
 	tls_context_free(cctx);
 }

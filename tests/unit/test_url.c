@@ -11,16 +11,6 @@
 #include "unit.h"
 #include "url.h"
 
-/*
- * CHECK_EQ for statement use: unit.h's CHECK_EQ is a bare `a || b`
- * expression, which gcc -Wall -Werror refuses as a statement.
- */
-#define EQ(a, b, ...) do {						\
-	long long eq_a_ = (long long)(a), eq_b_ = (long long)(b);	\
-	if (!CHECK(eq_a_ == eq_b_, __VA_ARGS__))			\
-		printf("#   got %lld, want %lld\n", eq_a_, eq_b_);	\
-} while (0)
-
 static struct guard g;
 
 /* s with control characters shown as '?', so TAP lines stay one line. */
@@ -186,7 +176,7 @@ test_good(void)
 			    u.port != 0 || u.tc_url[0] != '\0'))
 				bad++;
 		}
-		EQ(bad, 0, "every prefix of %s", t->in);
+		CHECK_EQ(bad, 0, "every prefix of %s", t->in);
 	}
 }
 
@@ -226,23 +216,23 @@ test_lengths(void)
 	r = url_parse(s, &u);
 	CHECK(r == 0 && strlen(u.host) == 255, "255-byte host");
 	snprintf(s, sizeof(s), "rtmp://%.256s/live/cam", name);
-	EQ(url_parse(s, &u), RTMP_EINVAL, "256-byte host refused");
+	CHECK_EQ(url_parse(s, &u), RTMP_EINVAL, "256-byte host refused");
 
 	snprintf(s, sizeof(s), "rtmp://h/%.255s/cam", name);
 	r = url_parse(s, &u);
 	CHECK(r == 0 && strlen(u.app) == 255 &&
 	    strlen(u.tc_url) == strlen("rtmp://h/") + 255, "255-byte app");
 	snprintf(s, sizeof(s), "rtmp://h/%.300s/cam", name);
-	EQ(url_parse(s, &u), RTMP_EINVAL, "300-byte app refused");
+	CHECK_EQ(url_parse(s, &u), RTMP_EINVAL, "300-byte app refused");
 	snprintf(s, sizeof(s), "rtmp://h/%.300s", name);
-	EQ(url_parse(s, &u), RTMP_EINVAL,
+	CHECK_EQ(url_parse(s, &u), RTMP_EINVAL,
 	    "300-byte lone app refused");
 
 	snprintf(s, sizeof(s), "rtmp://h/live/%.1023s", name);
 	r = url_parse(s, &u);
 	CHECK(r == 0 && strlen(u.stream) == 1023, "1023-byte stream");
 	snprintf(s, sizeof(s), "rtmp://h/live/%.1024s", name);
-	EQ(url_parse(s, &u), RTMP_EINVAL,
+	CHECK_EQ(url_parse(s, &u), RTMP_EINVAL,
 	    "1024-byte stream refused");
 
 	/* The largest tc_url: [255-byte v6 literal]:65535/255-byte app */
@@ -256,10 +246,10 @@ test_lengths(void)
 	    strlen(u.stream) == 1023, "full URL formats and parses back");
 
 	r = url_parse("rtmp://h/live/cam", &u);
-	EQ(url_format(&u, out, sizeof(out)), RTMP_ESPACE,
+	CHECK_EQ(url_format(&u, out, sizeof(out)), RTMP_ESPACE,
 	    "format into a short buffer");
-	EQ(out[0], '\0', "short buffer left empty");
-	EQ(url_format(&u, NULL, 0), RTMP_ESPACE,
+	CHECK_EQ(out[0], '\0', "short buffer left empty");
+	CHECK_EQ(url_format(&u, NULL, 0), RTMP_ESPACE,
 	    "format into nothing");
 }
 
@@ -313,7 +303,7 @@ test_listen(void)
 			    a.path[0] != '\0' || a.port != 0))
 				bad++;
 		}
-		EQ(bad, 0, "every prefix of listen %s", t->in);
+		CHECK_EQ(bad, 0, "every prefix of listen %s", t->in);
 	}
 	for (i = 0; i < sizeof(bad_listens) / sizeof(bad_listens[0]); i++) {
 		memset(&a, 0xa5, sizeof(a));
@@ -329,7 +319,7 @@ test_listen(void)
 	CHECK(url_parse_listen(s, &a) == 0 && strlen(a.path) == 107,
 	    "107-byte socket path");
 	snprintf(s, sizeof(s), "unix:/%.107s", name);
-	EQ(url_parse_listen(s, &a), RTMP_EINVAL,
+	CHECK_EQ(url_parse_listen(s, &a), RTMP_EINVAL,
 	    "108-byte socket path refused");
 }
 
