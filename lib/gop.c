@@ -1,11 +1,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chunk.h"
 #include "error.h"
 #include "gop.h"
-
-#define TYPE_AUDIO	8
-#define TYPE_VIDEO	9
 
 void
 gop_init(struct gop *g, int enabled, size_t max_messages, size_t max_bytes)
@@ -85,17 +83,17 @@ append(struct gop *g, struct media *m)
 int
 gop_add(struct gop *g, struct media *m)
 {
-	if (m->type != TYPE_AUDIO && m->type != TYPE_VIDEO)
+	if (m->type != RTMP_MSG_AUDIO && m->type != RTMP_MSG_VIDEO)
 		return 0;
 	if (m->flags & MEDIA_SEQUENCE_HEADER) {
-		replace(m->type == TYPE_VIDEO ? &g->video_header : &g->audio_header, m);
+		replace(m->type == RTMP_MSG_VIDEO ? &g->video_header : &g->audio_header, m);
 		/* Frames cached so far belong to the old configuration. */
 		gop_clear_frames(g);
 		return 0;
 	}
 	if (!g->enabled)
 		return 0;
-	if (m->type == TYPE_VIDEO && (m->flags & MEDIA_KEYFRAME)) {
+	if (m->type == RTMP_MSG_VIDEO && (m->flags & MEDIA_KEYFRAME)) {
 		gop_clear_frames(g);
 		g->waiting = 0;
 	}

@@ -1,22 +1,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chunk.h"
 #include "error.h"
 #include "outq.h"
-
-#define TYPE_AUDIO	8
-#define TYPE_VIDEO	9
 
 static int
 is_media(const struct media *m)
 {
-	return m->type == TYPE_AUDIO || m->type == TYPE_VIDEO;
+	return m->type == RTMP_MSG_AUDIO || m->type == RTMP_MSG_VIDEO;
 }
 
 static int
 is_keyframe(const struct media *m)
 {
-	return m->type == TYPE_VIDEO && (m->flags & MEDIA_KEYFRAME);
+	return m->type == RTMP_MSG_VIDEO && (m->flags & MEDIA_KEYFRAME);
 }
 
 static struct media **
