@@ -405,11 +405,7 @@ main(int argc, char *argv[])
 	int			 ch, status;
 
 	memset(&d, 0, sizeof(d));
-	memset(&o, 0, sizeof(o));
-	o.retries = 10;
-	o.timeout_s = 30;
-	o.progname = "rtmp-dump";
-	o.usage = usage;
+	runner_options_init(&o, "rtmp-dump", usage);
 	while ((ch = getopt(argc, argv, RUNNER_OPTIONS "d:o:")) != -1) {
 		switch (ch) {
 		case 'd':

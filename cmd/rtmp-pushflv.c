@@ -31,7 +31,6 @@
 
 struct push {
 	struct runner		 run;
-	struct loop		*loop;		/* run.loop */
 	int			 in;
 	const char		*in_name;
 	int			 in_regular;	/* a file we can read without waiting, and rewind */
@@ -129,7 +128,7 @@ input_fill(struct push *p)
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN) {
-			if (!p->in_watched && loop_add(p->loop, p->in, LOOP_READ,
+			if (!p->in_watched && loop_add(p->run.loop, p->in, LOOP_READ,
 			    input_readable, p) == 0)
 				p->in_watched = 1;
 			return 0;
@@ -362,7 +361,7 @@ push_pump(struct push *p)
 		track = p->tag.type == FLV_TAG_AUDIO ? 0 : p->tag.type == FLV_TAG_VIDEO ? 1 : 2;
 		if (p->track_sent[track] && ts < p->track_ts[track])
 			ts = p->track_ts[track];
-		now = loop_now(p->loop);
+		now = loop_now(p->run.loop);
 		if (!p->anchored) {
 			p->anchored = 1;
 			p->anchor_ms = now;
@@ -371,7 +370,7 @@ push_pump(struct push *p)
 		if (p->pace && ts > p->anchor_ts) {
 			due = p->anchor_ms + (ts - p->anchor_ts);
 			if (due > now) {
-				p->pace_timer = loop_timer(p->loop, due - now, pace_fire, p);
+				p->pace_timer = loop_timer(p->run.loop, due - now, pace_fire, p);
 				return;
 			}
 		}
@@ -433,7 +432,7 @@ on_closed(struct client *c, int error, const char *reason, void *arg)
 
 	p->ready = 0;
 	if (p->pace_timer != 0) {
-		loop_timer_cancel(p->loop, p->pace_timer);
+		loop_timer_cancel(p->run.loop, p->pace_timer);
 		p->pace_timer = 0;
 	}
 	if (runner_stopped(&p->run))
@@ -472,14 +471,10 @@ main(int argc, char *argv[])
 	int			 ch, status, in_flags;
 
 	memset(&p, 0, sizeof(p));
-	memset(&o, 0, sizeof(o));
+	runner_options_init(&o, "rtmp-pushflv", usage);
 	o.publish = 1;
-	o.retries = 10;
-	o.timeout_s = 30;
 	p.pace = 1;
 	p.frame_ms = DEFAULT_FRAME_MS;
-	o.progname = "rtmp-pushflv";
-	o.usage = usage;
 	while ((ch = getopt(argc, argv, RUNNER_OPTIONS "ln")) != -1) {
 		switch (ch) {
 		case 'l':
@@ -521,7 +516,6 @@ main(int argc, char *argv[])
 		fcntl(p.in, F_SETFL, in_flags | O_NONBLOCK);
 	if ((status = runner_init(&p.run, &o, &push_events, &p)) != 0)
 		return status;
-	p.loop = p.run.loop;
 	p.run.count = push_count;
 	buf_init(&p.input, MAX_TAG + INPUT_READ);
 

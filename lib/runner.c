@@ -173,6 +173,16 @@ runner_free(struct runner *r)
 	r->tls = NULL;
 }
 
+void
+runner_options_init(struct runner_options *o, const char *progname, void (*usage)(void))
+{
+	memset(o, 0, sizeof(*o));
+	o->progname = progname;
+	o->usage = usage;
+	o->retries = 10;
+	o->timeout_s = 30;
+}
+
 int
 runner_option(struct runner_options *o, int ch, const char *arg)
 {

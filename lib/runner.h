@@ -75,10 +75,15 @@ int	 runner_retry(struct runner *r, int error, const char *reason);
 void	 runner_stop(struct runner *r, int status);
 int	 runner_stopped(const struct runner *r);
 /*
+ * Every field cleared, then the defaults both client programs document:
+ * 10 reconnect attempts (-r), a 30 s timeout (-t).
+ */
+void	 runner_options_init(struct runner_options *o, const char *progname,
+	    void (*usage)(void));
+/*
  * The options every client program shares: -C -h -k -q -r -t -V -v.
- * Call it from getopt's default case: 1 if ch was one of them (-h and -V
- * print and exit 0), 0 if not.  Set o->progname, o->usage and the
- * defaults (retries, timeout_s) first.
+ * Call it from getopt's default case, after runner_options_init(): 1 if
+ * ch was one of them (-h and -V print and exit 0), 0 if not.
  */
 int	 runner_option(struct runner_options *o, int ch, const char *arg);
 #define RUNNER_OPTIONS	"C:hkqr:t:Vv"
