@@ -23,22 +23,6 @@ teardown() {
 	stop_all
 }
 
-# flv_payloads FILE: one line per audio/video tag, in order: "TYPE SHA1
-# FIRST-BYTE" (the first byte in hex says codec and frame type).
-flv_payloads() {
-	python3 - "$1" <<-'EOF'
-		import hashlib, sys
-		b = open(sys.argv[1], "rb").read()
-		off = int.from_bytes(b[5:9], "big") + 4
-		while off + 11 <= len(b):
-		    t = b[off] & 0x1f
-		    p = b[off + 11:off + 11 + int.from_bytes(b[off + 1:off + 4], "big")]
-		    if t in (8, 9):
-		        print(t, hashlib.sha1(p).hexdigest(), p[:1].hex())
-		    off += 11 + len(p) + 4
-	EOF
-}
-
 # recorded_payloads FILE: the same lines from server.py's record file.
 recorded_payloads() {
 	python3 - "$1" <<-'EOF'

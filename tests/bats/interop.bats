@@ -59,22 +59,9 @@ teardown() {
 	# The server marks the stream recorded: its Play.Stop is the end at once,
 	# without the grace a live stream gets (2 s).
 	[ "$took" -lt 1800 ]
-	run python3 - "$vod/clip.flv" "$T/copy.flv" <<'PY'
-import sys
-def tags(path):
-    b = open(path, 'rb').read()
-    off = int.from_bytes(b[5:9], 'big') + 4
-    out = []
-    while off + 11 <= len(b):
-        size = int.from_bytes(b[off + 1:off + 4], 'big')
-        if b[off] & 0x1f in (8, 9):
-            out.append(b[off + 11:off + 11 + size])
-        off += 11 + size + 4
-    return out
-a, b = tags(sys.argv[1]), tags(sys.argv[2])
-print(len(a), len(b), sum(x != y for x, y in zip(a, b)))
-sys.exit(0 if len(a) == len(b) and a == b else 1)
-PY
-	echo "source tags, copy tags, differing: $output"
-	[ "$status" -eq 0 ]
+	flv_payloads "$vod/clip.flv" >"$T/want"
+	flv_payloads "$T/copy.flv" >"$T/got"
+	echo "source tags $(wc -l <"$T/want"), copy tags $(wc -l <"$T/got")"
+	[ "$(wc -l <"$T/want")" -gt 400 ]
+	diff "$T/want" "$T/got"
 }
