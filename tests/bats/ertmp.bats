@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Enhanced RTMP end to end: the HEVC, AV1 and VP9 (+ Opus) samples of
-# ../shared/media, played by rtmp-dump and published by rtmp-pushflv, reach
+# tests/data/media, played by rtmp-dump and published by rtmp-pushflv, reach
 # the other side with every audio and video payload unchanged.  Debian's
 # nginx-rtmp serves such files as VOD untouched, but its live application
 # drops their video (it knows the classic codec ids only), and Debian's
@@ -16,6 +16,10 @@ SERVER=$BATS_TEST_DIRNAME/../hostile/server.py
 setup() {
 	require_programs
 	require nginx python3
+	local s
+	for s in $SAMPLES; do
+		require_data "$DATA/media/$s.flv"
+	done
 	T=$BATS_TEST_TMPDIR
 }
 
@@ -41,7 +45,7 @@ recorded_payloads() {
 	vod=$T/vod
 	mkdir -p "$vod"
 	for s in $SAMPLES; do
-		cp "$RTMPKIT_SHARED/media/$s.flv" "$vod/"
+		cp "$DATA/media/$s.flv" "$vod/"
 	done
 	chmod -R a+rX "$vod"
 	port=$(free_port)
@@ -50,7 +54,7 @@ recorded_payloads() {
 		run timeout 30 "$DUMP" -q -o "$T/$s.flv" "rtmp://127.0.0.1:$port/vod/$s.flv"
 		echo "$s: dump exit $status: $output"
 		[ "$status" -eq 0 ]
-		flv_payloads "$RTMPKIT_SHARED/media/$s.flv" >"$T/$s.want"
+		flv_payloads "$DATA/media/$s.flv" >"$T/$s.want"
 		flv_payloads "$T/$s.flv" >"$T/$s.got"
 		n=$(grep -c '^9 ' "$T/$s.want")
 		echo "$s: $(wc -l <"$T/$s.want") tags in the source ($n video), $(wc -l <"$T/$s.got") received"
@@ -75,11 +79,11 @@ recorded_payloads() {
 		done
 		[ -s "$pf" ] || fail "server.py did not start"
 		run timeout 30 "$PUSH" -n -q -r 0 "rtmp://127.0.0.1:$(cat "$pf")/live/$s" \
-			"$RTMPKIT_SHARED/media/$s.flv"
+			"$DATA/media/$s.flv"
 		echo "$s: pushflv exit $status: $output"
 		[ "$status" -eq 0 ]
 		wait_exit "$SPAWNED" 10
-		flv_payloads "$RTMPKIT_SHARED/media/$s.flv" >"$T/$s.want"
+		flv_payloads "$DATA/media/$s.flv" >"$T/$s.want"
 		recorded_payloads "$T/$s.rec" >"$T/$s.got"
 		echo "$s: $(wc -l <"$T/$s.want") tags in the source, $(wc -l <"$T/$s.got") recorded"
 		[ "$(grep -c '^9 ' "$T/$s.want")" -gt 100 ]

@@ -11,11 +11,12 @@
 # belong to run's subshell.  Every wait is bounded.
 
 RTMPKIT_BIN=${RTMPKIT_BIN:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/cmd}
-RTMPKIT_SHARED=${RTMPKIT_SHARED:-$(cd "$BATS_TEST_DIRNAME/../../.." && pwd)/shared}
+# Everything a test reads: tests/data (its README says where each file is from).
+DATA=$(cd "$BATS_TEST_DIRNAME/../data" && pwd)
 DUMP=$RTMPKIT_BIN/rtmp-dump
 PUSH=$RTMPKIT_BIN/rtmp-pushflv
 # 6 s, 640x360, H.264 + AAC, keyframe every second (media/README.md).
-CLIP=$RTMPKIT_SHARED/media/h264-aac.flv
+CLIP=$DATA/media/h264-aac.flv
 NGINX_RTMP_MODULE=${NGINX_RTMP_MODULE:-/usr/lib/nginx/modules/ngx_rtmp_module.so}
 # A hung test is killed after this many seconds; teardown still runs.
 BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-120}
@@ -40,6 +41,15 @@ require_programs() {
 	local p
 	for p in "$DUMP" "$PUSH"; do
 		[ -x "$p" ] || fail "$p is not built (make)" || return 1
+	done
+	require_data "$CLIP"
+}
+
+# require_data FILE...: test data must be there; a missing file is named.
+require_data() {
+	local f
+	for f in "$@"; do
+		[ -r "$f" ] || fail "missing test data: $f" || return 1
 	done
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Hostile servers against the two client programs.  tests/hostile/server.py
-# misbehaves in one way per run, each a row of /work/shared/HOSTILE.md
+# misbehaves in one way per run, each a row of tests/hostile/HOSTILE.md
 # (rtmpdump 2.4, for one, segfaults on the nested _result).  Whatever the
 # server does, the program must end that one connection promptly, with a
 # reason on stderr that names the peer, and with the exit status cli.md

@@ -46,7 +46,7 @@ teardown() {
 	local port vod
 	vod=$T/vod
 	mkdir -p "$vod"
-	cp "$RTMPKIT_SHARED/media/h264-aac.flv" "$vod/clip.flv"
+	cp "$DATA/media/h264-aac.flv" "$vod/clip.flv"
 	chmod -R a+rX "$vod"
 	port=$(free_port)
 	start_nginx "$port" "application vod { play $vod; }"

@@ -8,7 +8,7 @@ signal: the file appears, by rename, only once the socket listens),
 accepts one connection, does a plain RTMP handshake (unless MODE attacks
 the handshake itself), follows the client's commands as far as MODE needs
 (--publish: the client publishes rather than plays) and then sends MODE's
-hostile answer.  Each mode is a row of /work/shared/HOSTILE.md.
+hostile answer.  Each mode is a row of tests/hostile/HOSTILE.md.
 
 On stderr it logs "server: striking: WHAT" just before the hostile bytes,
 so a test can tell a client that survived the attack from one that failed

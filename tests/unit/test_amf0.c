@@ -1,7 +1,7 @@
 /*
  * AMF0: round trips of every type, accessors on a real connect command,
  * every truncation against a guard page, and the hostile inputs of
- * ../shared/HOSTILE.md (nesting bombs, lying counts and lengths).
+ * tests/hostile/HOSTILE.md (nesting bombs, lying counts and lengths).
  */
 #include <limits.h>
 #include <math.h>
@@ -270,7 +270,7 @@ test_connect_capture(void)
 	double			 d;
 	int			 r, obj;
 
-	cap = unit_read_shared("captures/ffmpeg-publish.c2s.bin", &caplen);
+	cap = unit_read_data("captures/ffmpeg-publish.c2s.bin", &caplen);
 	if (!CHECK(cap != NULL && caplen > 3073 + 12,
 	    "read ffmpeg-publish.c2s.bin"))
 		return;

@@ -546,7 +546,7 @@ transcript(const char *name, const char *dir, size_t *count)
 
 	*count = 0;
 	snprintf(rel, sizeof(rel), "captures/%s.txt", name);
-	if ((text = (char *)unit_read_shared(rel, &len)) == NULL)
+	if ((text = (char *)unit_read_data(rel, &len)) == NULL)
 		return NULL;
 	text = realloc(text, len + 1);
 	text[len] = '\0';
@@ -595,7 +595,7 @@ replay_one(const char *name, const char *dir, struct replay *r, size_t step)
 
 	memset(r, 0, sizeof(*r));
 	snprintf(rel, sizeof(rel), "captures/%s.%s.bin", name, dir);
-	if ((data = unit_read_shared(rel, &len)) == NULL || len <= HANDSHAKE_BYTES ||
+	if ((data = unit_read_data(rel, &len)) == NULL || len <= HANDSHAKE_BYTES ||
 	    chunk_decoder_init(&d, NULL) < 0) {
 		free(data);
 		return;

@@ -1,5 +1,5 @@
 /*
- * FLV: the four sample files counted against ../shared/media/README.md,
+ * FLV: the four sample files counted against tests/data/media/README.md,
  * every cut of their first 2 KB, a corrupted PreviousTagSize, the writer
  * round trip, onMetaData (plain and behind @setDataFrame), and hand-made
  * legacy and Enhanced RTMP headers including hostile ModEx/Multitrack.
@@ -177,7 +177,7 @@ test_samples(void)
 		const struct sample *s = &samples[i];
 
 		snprintf(path, sizeof(path), "media/%s", s->file);
-		buf = unit_read_shared(path, &len);
+		buf = unit_read_data(path, &len);
 		if (!CHECK(buf != NULL, "read %s", path))
 			continue;
 		r = scan(buf, len, &c);
@@ -256,7 +256,7 @@ test_corrupt_previous_size(void)
 	size_t			 len, off, at = 0;
 	int			 r, n, flagged = 0, other = 0;
 
-	buf = unit_read_shared("media/h264-aac.flv", &len);
+	buf = unit_read_data("media/h264-aac.flv", &len);
 	if (!CHECK(buf != NULL, "read h264-aac.flv"))
 		return;
 	off = (size_t)flv_parse_header(buf, len, &h);
@@ -296,7 +296,7 @@ test_writer(void)
 	size_t			 len, off;
 	int			 r;
 
-	buf = unit_read_shared("media/hevc-aac-ertmp.flv", &len);
+	buf = unit_read_data("media/hevc-aac-ertmp.flv", &len);
 	out = malloc(len + 64);
 	if (!CHECK(buf != NULL && out != NULL, "read hevc-aac-ertmp.flv"))
 		return;
@@ -399,7 +399,7 @@ test_metadata(void)
 	    'e', 't', 'a', 'D', 'a', 't', 'a', 0x05 };
 
 	/* ffmpeg's @setDataFrame from a real publish (chunk size 4096). */
-	cap = unit_read_shared("captures/ffmpeg-publish.c2s.bin", &caplen);
+	cap = unit_read_data("captures/ffmpeg-publish.c2s.bin", &caplen);
 	if (!CHECK(cap != NULL, "read ffmpeg-publish.c2s.bin"))
 		return;
 	msg = NULL;

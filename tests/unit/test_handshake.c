@@ -1,6 +1,6 @@
 /*
  * test_handshake: both roles against the nine recorded sessions in
- * ../shared/captures, then hostile and fragmented input.
+ * tests/data/captures, then hostile and fragmented input.
  */
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -53,7 +53,7 @@ load(const char *name, const char *dir, size_t *len)
 	char	 rel[256];
 
 	snprintf(rel, sizeof(rel), "captures/%s.%s.bin", name, dir);
-	return unit_read_shared(rel, len);
+	return unit_read_data(rel, len);
 }
 
 /*

@@ -136,7 +136,7 @@ test_server_replay(void)
 	rtmp_config_default(&c, RTMP_ROLE_SERVER);
 	for (i = 0; i < 4; i++) {
 		snprintf(path, sizeof(path), "captures/%s.c2s.bin", publishers[i]);
-		in = unit_read_shared(path, &len);
+		in = unit_read_data(path, &len);
 		if (!CHECK(in != NULL, "read %s", path))
 			continue;
 		memset(&t, 0, sizeof(t));
@@ -156,7 +156,7 @@ test_server_replay(void)
 	}
 	for (i = 0; i < 5; i++) {
 		snprintf(path, sizeof(path), "captures/%s.c2s.bin", players[i]);
-		in = unit_read_shared(path, &len);
+		in = unit_read_data(path, &len);
 		if (!CHECK(in != NULL, "read %s", path))
 			continue;
 		memset(&t, 0, sizeof(t));
@@ -183,9 +183,9 @@ test_client_replay(void)
 
 	for (i = 0; i < 5; i++) {
 		snprintf(path, sizeof(path), "captures/%s.c2s.bin", players[i]);
-		c2s = unit_read_shared(path, &c2slen);
+		c2s = unit_read_data(path, &c2slen);
 		snprintf(path, sizeof(path), "captures/%s.s2c.bin", players[i]);
-		in = unit_read_shared(path, &len);
+		in = unit_read_data(path, &len);
 		if (!CHECK(in != NULL && c2s != NULL && c2slen > 1537, "read %s", path))
 			continue;
 		rtmp_config_default(&c, RTMP_ROLE_CLIENT);
@@ -387,7 +387,7 @@ test_hostile_connect(void)
 	size_t			 len, depth = 5000, i, body, off;
 	int			 rc;
 
-	in = unit_read_shared("captures/librtmp-publish.c2s.bin", &len);
+	in = unit_read_data("captures/librtmp-publish.c2s.bin", &len);
 	if (!CHECK(in != NULL, "read librtmp capture"))
 		return;
 	/* Handshake from the capture, then one command with 5000 nested objects. */

@@ -4,11 +4,12 @@
  * Each CHECK prints "ok N - what" or "not ok N - what (file:line)"; a test
  * program ends with `return unit_done();`, which prints the plan and
  * returns non-zero if anything failed.  tests/run counts the lines.
- * unit_read_file() loads a vector (../shared/captures, tests/data) whole.
+ * unit_read_file() loads a file whole; unit_read_data() one of tests/data.
  */
 #ifndef RTMPKIT_UNIT_H
 #define RTMPKIT_UNIT_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,13 +66,13 @@ unit_done(void)
 	return unit_failed != 0;
 }
 
-/* Where ../shared is: $RTMPKIT_SHARED, else ../shared from the source tree. */
+/* Where the test data is: $RTMPKIT_DATA, else tests/data from the root. */
 static inline const char *
-unit_shared_dir(void)
+unit_data_dir(void)
 {
-	const char	*s = getenv("RTMPKIT_SHARED");
+	const char	*s = getenv("RTMPKIT_DATA");
 
-	return s != NULL ? s : "../shared";
+	return s != NULL ? s : "tests/data";
 }
 
 /* Read a whole file; NULL (and *len 0) if it cannot. Caller frees. */
@@ -97,14 +98,21 @@ unit_read_file(const char *path, size_t *len)
 	return p;
 }
 
-/* Read ../shared/<rel>. */
+/*
+ * Read tests/data/<rel>.  A file that cannot be read is a failed check
+ * that names it: a test never passes on data it did not see.
+ */
 static inline unsigned char *
-unit_read_shared(const char *rel, size_t *len)
+unit_read_data(const char *rel, size_t *len)
 {
-	char	 path[1024];
+	char		 path[1024];
+	unsigned char	*p;
 
-	snprintf(path, sizeof(path), "%s/%s", unit_shared_dir(), rel);
-	return unit_read_file(path, len);
+	snprintf(path, sizeof(path), "%s/%s", unit_data_dir(), rel);
+	if ((p = unit_read_file(path, len)) == NULL)
+		unit_check(0, __FILE__, __LINE__, "read test data %s: %s",
+		    path, strerror(errno));
+	return p;
 }
 
 #endif
