@@ -21,10 +21,20 @@ PKG_CONFIG ?= pkg-config
 # statically for the same reason (startup pages).  Unit tests that call
 # OpenSSL themselves (reference HMACs) link it; --as-needed keeps it out of
 # the others, so test_tls/test_conn go through the dlopen() path.
-DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags openssl libbsd-overlay)
+#
+# Without pkg-config's answer the build would go on without -DLIBBSD_OVERLAY
+# and fail far from the cause, so a missing package stops make here, before
+# anything is built with the wrong flags (make deps and clean need none).
+NO_BUILD_GOALS := deps clean uninstall lint-man
+ifneq ($(filter-out $(NO_BUILD_GOALS),$(or $(MAKECMDGOALS),all)),)
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags openssl libbsd-overlay 2>/dev/null || echo FAILED)
+ifeq ($(lastword $(DEP_CFLAGS)),FAILED)
+$(error $(PKG_CONFIG) cannot find openssl and libbsd-overlay: run sh tests/deps first (it installs pkg-config, libssl-dev, libbsd-dev and the rest))
+endif
 DEP_LIBS := -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs --static libbsd-overlay) \
 	-Wl,-Bdynamic -ldl
 SSL_LIBS := $(shell $(PKG_CONFIG) --libs openssl)
+endif
 UNIT_LIBS := $(DEP_LIBS) -Wl,--as-needed $(SSL_LIBS) -Wl,--no-as-needed
 
 CFLAGS ?= -O2 -g
@@ -52,7 +62,14 @@ MANPAGES := $(sort $(wildcard man/*.[1-9]))
 
 all: $(LIB) $(BINS)
 
-$(O)/obj/%.o: %.c $(wildcard lib/*.h)
+# Objects depend on the flags they were built with: a build with other
+# flags (the deps installed since, CC=clang) never links stale objects.
+BUILD_FLAGS = $(CC) $(CPPFLAGS) $(ALL_CFLAGS) | $(LDFLAGS) $(DEP_LIBS)
+$(O)/obj/flags: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' >$@
+
+$(O)/obj/%.o: %.c $(wildcard lib/*.h) $(O)/obj/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -68,7 +85,7 @@ $(O)/cmd/%: $(O)/obj/cmd/%.o $(LIB)
 $(O)/obj/tests/unit/%: $(O)/obj/tests/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(UNIT_LIBS)
 
-$(O)/obj/tests/unit/%.o: tests/unit/%.c tests/unit/unit.h $(wildcard lib/*.h)
+$(O)/obj/tests/unit/%.o: tests/unit/%.c tests/unit/unit.h $(wildcard lib/*.h) $(O)/obj/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -95,7 +112,7 @@ bench: all
 	RTMPKIT_BIN=$(abspath $(O))/cmd tests/bench/run
 
 deps:
-	tests/deps
+	sh tests/deps
 
 demo: all
 	RTMPKIT_BIN=$(abspath $(O))/cmd tests/demo
@@ -117,5 +134,6 @@ uninstall:
 clean:
 	rm -rf obj lib/librtmpkit.a $(addprefix ./,$(PROGRAMS)) .san .clang .fuzz
 
-.PHONY: all check check-unit fuzz fuzz-build bench deps demo lint-man install uninstall clean
+FORCE:
+.PHONY: FORCE all check check-unit fuzz fuzz-build bench deps demo lint-man install uninstall clean
 .SECONDARY:

@@ -12,7 +12,7 @@
 
 RTMPKIT_BIN=${RTMPKIT_BIN:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/cmd}
 # Everything a test reads: tests/data (its README says where each file is from).
-DATA=$(cd "$BATS_TEST_DIRNAME/../data" && pwd)
+DATA=$(cd "$(dirname "${BASH_SOURCE[0]}")/../data" && pwd)
 DUMP=$RTMPKIT_BIN/rtmp-dump
 PUSH=$RTMPKIT_BIN/rtmp-pushflv
 # 6 s, 640x360, H.264 + AAC, keyframe every second (media/README.md).
