@@ -46,7 +46,7 @@ static const uint8_t key_tail[32] = {
 };
 
 /* Flash Player 9.0.124.2, what ffmpeg claims; 13.14.10.13 as nginx-rtmp. */
-static const uint8_t client_version[4] = { 9, 0, 124, 2 };
+static const uint8_t handshake_client_version[4] = { 9, 0, 124, 2 };
 static const uint8_t server_version[4] = { 13, 14, 10, 13 };
 
 static void
@@ -137,7 +137,7 @@ build_own(struct handshake *h, uint32_t epoch, int scheme)
 	}
 	/* A template's own non-zero version is kept: it reproduces that packet. */
 	if (p[4] == 0 && p[5] == 0 && p[6] == 0 && p[7] == 0)
-		memcpy(p + 4, client ? client_version : server_version, 4);
+		memcpy(p + 4, client ? handshake_client_version : server_version, 4);
 	off = digest_offset(p, scheme);
 	packet_digest(p, off, client, p + off);
 	memcpy(h->own_digest, p + off, DIGEST_LEN);
@@ -186,7 +186,7 @@ make_signed(uint8_t *out, const uint8_t peer_digest[DIGEST_LEN], int client)
 
 /* Server: C1 is whole in peer[]; queue S0+S1+S2. */
 static void
-server_answer(struct handshake *h)
+handshake_server_answer(struct handshake *h)
 {
 	uint32_t	 epoch = get_be32(h->own);
 	uint8_t		*s2 = h->out + 1 + HANDSHAKE_PACKET_SIZE;
@@ -212,7 +212,7 @@ server_answer(struct handshake *h)
 
 /* Client: S1 is whole in peer[]; check it. */
 static int
-client_check_s1(struct handshake *h)
+handshake_client_check_s1(struct handshake *h)
 {
 	if (!h->digest || h->peer_version == 0)
 		return 0;
@@ -227,7 +227,7 @@ client_check_s1(struct handshake *h)
  * there, right after whatever of C0+C1 is still unsent.
  */
 static int
-client_finish(struct handshake *h)
+handshake_client_finish(struct handshake *h)
 {
 	uint8_t	*scratch = h->out + 1 + HANDSHAKE_PACKET_SIZE;
 	uint8_t	 sig[DIGEST_LEN];
@@ -294,15 +294,15 @@ handshake_feed(struct handshake *h, const uint8_t *in, size_t len, size_t *consu
 			h->peer_epoch = get_be32(h->peer);
 			h->peer_version = get_be32(h->peer + 4);
 			if (client) {
-				if (client_check_s1(h) < 0) {
+				if (handshake_client_check_s1(h) < 0) {
 					h->state = HS_FAILED;
 					return RTMP_EHANDSHAKE;
 				}
 			} else
-				server_answer(h);
+				handshake_server_answer(h);
 			h->state = HS_WANT_2;
 		} else {
-			if (client && client_finish(h) < 0) {
+			if (client && handshake_client_finish(h) < 0) {
 				h->state = HS_FAILED;
 				return RTMP_EHANDSHAKE;
 			}

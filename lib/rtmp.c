@@ -365,7 +365,7 @@ send_stream_command(struct rtmp_session *s, const char *name, uint32_t stream_id
 }
 
 static int
-client_send_connect(struct rtmp_session *s)
+rtmp_client_send_connect(struct rtmp_session *s)
 {
 	static const char *const fourccs[] = { "av01", "vp09", "hvc1", "avc1" };
 	uint8_t		 b[RTMP_COMMAND_MAX], *end = b + sizeof(b), *p;
@@ -397,7 +397,7 @@ client_send_connect(struct rtmp_session *s)
 }
 
 static int
-client_after_connect(struct rtmp_session *s)
+rtmp_client_after_connect(struct rtmp_session *s)
 {
 	int	 rc;
 
@@ -415,7 +415,7 @@ client_after_connect(struct rtmp_session *s)
 }
 
 static int
-client_start_stream(struct rtmp_session *s)
+rtmp_client_start_stream(struct rtmp_session *s)
 {
 	uint8_t	 b[RTMP_COMMAND_MAX], *end = b + sizeof(b), *p;
 	int	 rc;
@@ -732,7 +732,7 @@ status_fields(struct rtmp_session *s, int info, struct rtmp_event *ev)
 }
 
 static int
-client_command(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp_event *ev)
+rtmp_client_command(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp_event *ev)
 {
 	struct amf0_value	*v = s->values;
 	size_t			 n = s->nvalues;
@@ -748,7 +748,7 @@ client_command(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp
 				ev->error = 1;
 				return RTMP_EVENT_STATUS;
 			}
-			if ((rc = client_after_connect(s)) < 0)
+			if ((rc = rtmp_client_after_connect(s)) < 0)
 				return rc;
 			return RTMP_EVENT_CONNECTED;
 		}
@@ -761,7 +761,7 @@ client_command(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp
 				return RTMP_EVENT_STATUS;
 			}
 			s->stream_id = (uint32_t)id;
-			if ((rc = client_start_stream(s)) < 0)
+			if ((rc = rtmp_client_start_stream(s)) < 0)
 				return rc;
 			return 0;
 		}
@@ -793,7 +793,7 @@ client_command(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp
 }
 
 static int
-server_command(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp_event *ev)
+rtmp_server_command(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp_event *ev)
 {
 	struct amf0_value	*v = s->values;
 	size_t			 n = s->nvalues;
@@ -903,12 +903,12 @@ handle_command(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp
 	    &ev->transaction_id);
 	ev->stream_id = m->stream_id;
 	if (s->config.role == RTMP_ROLE_CLIENT)
-		return client_command(s, m, ev);
-	return server_command(s, m, ev);
+		return rtmp_client_command(s, m, ev);
+	return rtmp_server_command(s, m, ev);
 }
 
 static int
-media_allowed(const struct rtmp_session *s, const struct rtmp_message *m)
+rtmp_media_allowed(const struct rtmp_session *s, const struct rtmp_message *m)
 {
 	if (s->config.role == RTMP_ROLE_SERVER)
 		return s->publish_stream != 0 && m->stream_id == s->publish_stream;
@@ -971,7 +971,7 @@ handle_message(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp
 	case RTMP_MSG_VIDEO:
 	case RTMP_MSG_DATA_AMF0:
 	case RTMP_MSG_DATA_AMF3:
-		if (!media_allowed(s, m) || m->length == 0)
+		if (!rtmp_media_allowed(s, m) || m->length == 0)
 			return 0;	/* media before publish or play: dropped */
 		ev->message_type = m->type;
 		ev->stream_id = m->stream_id;
@@ -980,7 +980,7 @@ handle_message(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp
 		ev->length = m->length;
 		return RTMP_EVENT_MEDIA;
 	case RTMP_MSG_AGGREGATE:
-		if (!media_allowed(s, m))
+		if (!rtmp_media_allowed(s, m))
 			return 0;
 		buf_consume(&s->aggregate_copy, s->aggregate_copy.len);
 		if (buf_append(&s->aggregate_copy, m->payload, m->length) < 0)
@@ -1040,7 +1040,7 @@ feed_handshake(struct rtmp_session *s, const uint8_t *in, size_t len, size_t *co
 	if (rc != HANDSHAKE_DONE)
 		return rc;
 	s->handshake_done = 1;
-	if (s->config.role == RTMP_ROLE_CLIENT && (rc = client_send_connect(s)) < 0)
+	if (s->config.role == RTMP_ROLE_CLIENT && (rc = rtmp_client_send_connect(s)) < 0)
 		return rc;
 	return RTMP_EVENT_HANDSHAKE_DONE;
 }
