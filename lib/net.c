@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -29,6 +30,17 @@ close_keep_errno(int fd)
 
 	close(fd);
 	errno = saved;
+}
+
+static int
+net_is_localhost(const char *host)
+{
+	size_t	 len = strlen(host);
+
+	if (len > 0 && host[len - 1] == '.')
+		len--;		/* the fully qualified "localhost." */
+	return (len == 9 && strncasecmp(host, "localhost", 9) == 0) ||
+	    (len > 10 && strncasecmp(host + len - 10, ".localhost", 10) == 0);
 }
 
 int
@@ -53,7 +65,18 @@ net_resolve(const char *host, uint16_t port, struct net_addrs *a)
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
-	switch ((rc = getaddrinfo(host, serv, &hints, &a->list))) {
+	rc = getaddrinfo(host, serv, &hints, &a->list);
+	/*
+	 * "localhost" is the loopback whatever the resolver says (RFC 6761
+	 * 6.3): a minimal system or container may have no /etc/hosts, and
+	 * asking DNS for it would fail or, worse, answer.
+	 */
+	if ((rc == EAI_NONAME || rc == EAI_AGAIN || rc == EAI_FAIL) &&
+	    net_is_localhost(host)) {
+		hints.ai_flags |= AI_NUMERICHOST;
+		rc = getaddrinfo("127.0.0.1", serv, &hints, &a->list);
+	}
+	switch (rc) {
 	case 0:
 		a->next = a->list;
 		return 0;

@@ -13,7 +13,8 @@
  * connect(2) and returns 0 with *fd in progress: wait for LOOP_WRITE, then
  * net_connect_result(fd) says 0 (connected) or RTMP_ESYS with errno (say
  * ECONNREFUSED).  A caller that wants to fall back to the next address
- * ("localhost" is ::1 and 127.0.0.1, only one of them listening) uses
+ * ("localhost" is ::1 and 127.0.0.1, only one of them listening; without
+ * an answer from the resolver it is 127.0.0.1, RFC 6761) uses
  * net_resolve() and calls net_connect_next() again after each failure.
  *
  * Listening: net_listen() binds a struct listen_address from url.h.  A

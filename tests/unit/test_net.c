@@ -124,6 +124,14 @@ test_fallback(void)
 		CHECK(0, "listen for fallback");
 		return;
 	}
+	/* Not in /etc/hosts, and no DNS may answer it: loopback (RFC 6761). */
+	if (CHECK_EQ(net_resolve("rtmpkit-test.localhost", port, &a), 0,
+	    "resolve a name under .localhost")) {
+		CHECK(a.list->ai_family == AF_INET && ((struct sockaddr_in *)
+		    (void *)a.list->ai_addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK),
+		    "a name under .localhost is 127.0.0.1");
+		net_addrs_free(&a);
+	}
 	CHECK_EQ(net_resolve("localhost", port, &a), 0, "resolve localhost");
 	while (net_connect_next(&a, &fd) == 0) {
 		tries++;
