@@ -61,6 +61,17 @@ _scope() {
 	fi
 }
 
+# A sanitizer report (make check SANITIZE=1) goes to a file of the scope,
+# sanitizer.PID, and stop_all fails the test or file over it: the exit
+# status alone (86, tests/run) passes a test that expects any failure.
+# Options already set are kept; the last log_path wins.  (bats also
+# reads this file where it has made no directory yet.)
+if [ -n "${BATS_TEST_TMPDIR:-}${BATS_FILE_TMPDIR:-}" ]; then
+	SANITIZER_LOG=$(_scope)/sanitizer
+	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SANITIZER_LOG
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$SANITIZER_LOG
+fi
+
 # spawn NAME CMD...: runs CMD in the background with stdin from /dev/null
 # and stdout+stderr in $(_scope)/NAME.log; sets SPAWNED to its pid.  fd 3 is
 # closed or bats would wait for the process at the end of the test.
@@ -136,7 +147,8 @@ stop() {
 }
 
 # stop_all: teardown and teardown_file.  Kills every process recorded in the
-# scope's pid file, newest first, then on failure shows the logs.
+# scope's pid file, newest first, then on failure shows the logs; a
+# sanitizer report of the scope fails it (sanitizer_reports).
 stop_all() {
 	local dir pids pid name
 	dir=$(_scope)
@@ -158,7 +170,34 @@ stop_all() {
 	if [ -n "${BATS_TEST_TMPDIR:-}" ] && [ -z "${BATS_TEST_COMPLETED:-}" ]; then
 		show_logs "$dir"
 	fi
-	return 0
+	sanitizer_reports "$dir"
+}
+
+# sanitizer_reports DIR: 1, and the reports shown, if a program of the
+# scope wrote one: a log_path file, or (GCC's UBSan next to ASan ignores
+# log_path) a line on a spawned process's stderr.
+sanitizer_reports() {
+	local f found=
+	for f in "$1"/sanitizer.* "$1"/*.log; do
+		[ -f "$f" ] || continue
+		case $f in
+		*.log) grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" ||
+			continue ;;
+		esac
+		echo "# ---- sanitizer report: $f"
+		# the report without ASan's shadow-byte map
+		sed '/Shadow bytes around/,$d' "$f" | head -n 60 | sed 's/^/#   /'
+		found=1
+	done
+	[ -z "$found" ]
+}
+
+# Files without a teardown of their own still get stop_all's checks.
+teardown() {
+	stop_all
+}
+teardown_file() {
+	stop_all
 }
 
 # show_logs DIR: the tail of every log of the scope (on failure).
