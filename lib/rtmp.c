@@ -47,7 +47,7 @@ enum server_pending {
 struct rtmp_session {
 	struct rtmp_config	 config;
 	char			*app, *tc_url, *stream, *flash_version;
-	struct handshake	 handshake;
+	struct handshake	*handshake;	/* freed once done: 7.7 KB a connection */
 	int			 handshake_done;
 	struct chunk_decoder	 decoder;
 	struct chunk_encoder	 encoder;
@@ -88,9 +88,16 @@ struct rtmp_session {
 	uint32_t		 aggregate_stream;
 	int			 aggregate_first;
 
-	struct amf0_value	 values[RTMP_MAX_VALUES];
-	size_t			 nvalues;
+	size_t			 nvalues;	/* in rtmp_values */
 };
+
+/*
+ * The decoded values of the command being handled: one array for every
+ * session of the process (28 KB), since a command is decoded and acted on
+ * within one feed call, and a server holds thousands of sessions.
+ * Single-threaded, as the whole library.
+ */
+static struct amf0_value	 rtmp_values[RTMP_MAX_VALUES];
 
 static int	pull_handshake_output(struct rtmp_session *);
 
@@ -153,7 +160,11 @@ rtmp_session_new(const struct rtmp_config *config)
 	hc.role = config->role == RTMP_ROLE_CLIENT ? HANDSHAKE_CLIENT : HANDSHAKE_SERVER;
 	hc.digest = !config->handshake_plain;
 	hc.packet = config->handshake_packet;
-	handshake_init(&s->handshake, &hc);
+	if ((s->handshake = malloc(sizeof(*s->handshake))) == NULL) {
+		rtmp_session_free(s);
+		return NULL;
+	}
+	handshake_init(s->handshake, &hc);
 	/* The client's C0+C1 is ready before any input arrives. */
 	if (pull_handshake_output(s) < 0) {
 		rtmp_session_free(s);
@@ -167,6 +178,7 @@ rtmp_session_free(struct rtmp_session *s)
 {
 	if (s == NULL)
 		return;
+	free(s->handshake);
 	chunk_decoder_free(&s->decoder);
 	buf_free(&s->out);
 	buf_free(&s->aggregate_copy);
@@ -716,7 +728,7 @@ handle_control(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp
 static void
 status_fields(struct rtmp_session *s, int info, struct rtmp_event *ev)
 {
-	struct amf0_value	*v = s->values;
+	struct amf0_value	*v = rtmp_values;
 	size_t			 n = s->nvalues;
 	struct amf0_view	 level;
 
@@ -734,7 +746,7 @@ status_fields(struct rtmp_session *s, int info, struct rtmp_event *ev)
 static int
 rtmp_client_command(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp_event *ev)
 {
-	struct amf0_value	*v = s->values;
+	struct amf0_value	*v = rtmp_values;
 	size_t			 n = s->nvalues;
 	double			 id;
 	int			 rc;
@@ -795,9 +807,9 @@ rtmp_client_command(struct rtmp_session *s, const struct rtmp_message *m, struct
 static int
 rtmp_server_command(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp_event *ev)
 {
-	struct amf0_value	*v = s->values;
+	struct amf0_value	*v = rtmp_values;
 	size_t			 n = s->nvalues;
-	uint8_t			 b[128], *end = b + sizeof(b), *p;
+	uint8_t			 b[256], *end = b + sizeof(b), *p;
 	double			 id;
 	int			 obj;
 
@@ -869,7 +881,17 @@ rtmp_server_command(struct rtmp_session *s, const struct rtmp_message *m, struct
 		}
 		return 0;
 	}
-	if (amf0_view_eq(ev->name, "releaseStream") || amf0_view_eq(ev->name, "FCPublish") ||
+	if (amf0_view_eq(ev->name, "FCPublish")) {
+		/* FMS answers it, and some encoders wait for the answer. */
+		p = amf0_put_cstring(b, end, "onFCPublish");
+		p = amf0_put_number(p, end, 0);
+		p = amf0_put_null(p, end);
+		p = put_status_object(p, end, "status", "NetStream.Publish.Start",
+		    "FCPublish");
+		p = amf0_put_object_end(p, end);
+		return send_command(s, 0, b, p);
+	}
+	if (amf0_view_eq(ev->name, "releaseStream") ||
 	    amf0_view_eq(ev->name, "getStreamLength") || amf0_view_eq(ev->name, "FCSubscribe") ||
 	    amf0_view_eq(ev->name, "_checkbw") || amf0_view_eq(ev->name, "_result"))
 		return 0;	/* nginx-rtmp answers none of these, and clients do not wait */
@@ -893,13 +915,13 @@ handle_command(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp
 		len--;
 	}
 	s->nvalues = RTMP_MAX_VALUES;
-	rc = amf0_decode(p, len, s->values, &s->nvalues, s->config.amf_max_depth);
+	rc = amf0_decode(p, len, rtmp_values, &s->nvalues, s->config.amf_max_depth);
 	if (rc < 0)
 		return rc;
-	if (!amf0_get_string(s->values, s->nvalues, amf0_top(s->values, s->nvalues, 0),
+	if (!amf0_get_string(rtmp_values, s->nvalues, amf0_top(rtmp_values, s->nvalues, 0),
 	    &ev->name))
 		return RTMP_EPROTO;
-	amf0_get_number(s->values, s->nvalues, amf0_top(s->values, s->nvalues, 1),
+	amf0_get_number(rtmp_values, s->nvalues, amf0_top(rtmp_values, s->nvalues, 1),
 	    &ev->transaction_id);
 	ev->stream_id = m->stream_id;
 	if (s->config.role == RTMP_ROLE_CLIENT)
@@ -1019,12 +1041,12 @@ pull_handshake_output(struct rtmp_session *s)
 	size_t		 n;
 	int		 rc;
 
-	out = handshake_output(&s->handshake, &n);
+	out = handshake_output(s->handshake, &n);
 	if (n == 0)
 		return 0;
 	if ((rc = buf_append(&s->out, out, n)) < 0)
 		return rc;
-	handshake_output_sent(&s->handshake, n);
+	handshake_output_sent(s->handshake, n);
 	return 0;
 }
 
@@ -1033,13 +1055,15 @@ feed_handshake(struct rtmp_session *s, const uint8_t *in, size_t len, size_t *co
 {
 	int		 rc, out_rc;
 
-	rc = handshake_feed(&s->handshake, in, len, consumed);
+	rc = handshake_feed(s->handshake, in, len, consumed);
 	s->bytes_in += *consumed;
 	if ((out_rc = pull_handshake_output(s)) < 0)
 		return out_rc;
 	if (rc != HANDSHAKE_DONE)
 		return rc;
 	s->handshake_done = 1;
+	free(s->handshake);
+	s->handshake = NULL;
 	if (s->config.role == RTMP_ROLE_CLIENT && (rc = rtmp_client_send_connect(s)) < 0)
 		return rc;
 	return RTMP_EVENT_HANDSHAKE_DONE;

@@ -435,6 +435,43 @@ test_hostile_connect(void)
 	free(in);
 }
 
+/*
+ * The answers a publisher checks: connect's fmsVer, capabilities and
+ * objectEncoding, and onFCPublish for librtmp's (OBS's) FCPublish.
+ */
+static void
+test_publish_answers(void)
+{
+	struct rtmp_config	 c;
+	struct rtmp_session	*s;
+	struct tally		 t;
+	const uint8_t		*out;
+	uint8_t			*in;
+	size_t			 len, outlen;
+	int			 rc;
+
+	in = unit_read_data("captures/librtmp-publish.c2s.bin", &len);
+	if (in == NULL)
+		return;
+	rtmp_config_default(&c, RTMP_ROLE_SERVER);
+	c.output_limit = 1u << 20;
+	s = rtmp_session_new(&c);
+	memset(&t, 0, sizeof(t));
+	rc = feed_all(s, in, len, &t, 0);
+	out = rtmp_session_output(s, &outlen);
+	CHECK(rc == 0 && t.publish == 1, "librtmp publish accepted (%d)", rc);
+	CHECK(memmem(out, outlen, "fmsVer", 6) != NULL &&
+	    memmem(out, outlen, "capabilities", 12) != NULL &&
+	    memmem(out, outlen, "objectEncoding", 14) != NULL,
+	    "connect answered with fmsVer, capabilities, objectEncoding");
+	CHECK(memmem(out, outlen, "onFCPublish", 11) != NULL,
+	    "FCPublish answered with onFCPublish");
+	CHECK(memmem(out, outlen, "NetStream.Publish.Start", 23) != NULL,
+	    "publish answered with Publish.Start");
+	rtmp_session_free(s);
+	free(in);
+}
+
 static void
 test_data_frame_offset(void)
 {
@@ -456,6 +493,7 @@ main(void)
 	test_loopback(1, 1);
 	test_reject();
 	test_hostile_connect();
+	test_publish_answers();
 	test_data_frame_offset();
 	return unit_done();
 }
