@@ -193,11 +193,18 @@ conn_writev_tls(struct conn *c, const struct iovec *iov, int iovcnt)
 		}
 		if (n == 0)
 			break;
-		if ((c->wwant = conn_tls_want(n)) != 0)
+		if ((c->wwant = conn_tls_want(n)) != 0) {
+			size_t	 offered = 0;
+
+			while (k-- > 0)
+				offered += v[k].iov_len;
+			c->sealed = offered < TLS_RECORD_MAX ? offered : TLS_RECORD_MAX;
 			return (ssize_t)total;
+		}
 		return conn_fail(c, (int)n, n == RTMP_ESYS ? errno : 0);
 	}
 	c->wwant = 0;
+	c->sealed = 0;
 	return (ssize_t)total;
 }
 

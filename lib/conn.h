@@ -21,6 +21,8 @@
  * With TLS, a write that came back short has already sealed up to 16 KiB
  * of what it was offered: keep those bytes at the front, unchanged, until
  * a later call reports them written (drop whole messages only behind them).
+ * c->sealed says how many bytes from the first unwritten one that is (0
+ * for plain sockets and after a write that took everything).
  *
  * The TLS handshake runs by itself inside conn_read()/conn_writev()
  * (they return 0 until it is done) or explicitly with conn_handshake().
@@ -69,6 +71,7 @@ struct conn {
 	int		 dead;		/* a fatal error happened */
 	int		 notsock;	/* fd is a pipe: writev, not sendmsg */
 	int		 err;		/* errno of the last failure */
+	size_t		 sealed;	/* TLS: unwritten bytes already in a record */
 };
 
 void		 conn_init(struct conn *c, int fd, struct tls *tls,

@@ -62,6 +62,22 @@ grow(struct outq *q)
 }
 
 /*
+ * A block is begun when part of it went out, or when it starts within the
+ * pinned bytes (at: the unsent bytes queued before it).
+ */
+static int
+begun(const struct outq *q, size_t k, size_t at)
+{
+	return (k == 0 && q->head_sent > 0) || at < q->pinned;
+}
+
+static size_t
+unsent(const struct outq *q, size_t k)
+{
+	return (*slot(q, k))->len - (k == 0 ? q->head_sent : 0);
+}
+
+/*
  * Stream time from the oldest media not yet begun to m, wrapping at 2^32.
  * A begun block is on its way out and cannot be dropped: counting it
  * would skip the player again at every push until it is gone.
@@ -69,26 +85,27 @@ grow(struct outq *q)
 static int
 too_long(const struct outq *q, const struct media *m)
 {
-	size_t	 k;
+	size_t	 k, at = 0;
 
 	if (q->max_ms == 0)
 		return 0;
-	for (k = q->head_sent > 0; k < q->count; k++)
-		if (is_media(*slot(q, k)))
+	for (k = 0; k < q->count; at += unsent(q, k), k++)
+		if (!begun(q, k, at) && is_media(*slot(q, k)))
 			return (uint32_t)(m->timestamp - (*slot(q, k))->timestamp) > q->max_ms;
 	return 0;
 }
 
-/* Drop every media block not begun; control blocks and a begun head stay. */
+/* Drop every media block not begun; control blocks and begun ones stay. */
 static void
 purge(struct outq *q)
 {
 	struct media	*m;
-	size_t		 k, kept = 0;
+	size_t		 k, kept = 0, at = 0, len;
 
-	for (k = 0; k < q->count; k++) {
+	for (k = 0; k < q->count; k++, at += len) {
 		m = *slot(q, k);
-		if ((k == 0 && q->head_sent > 0) || !is_media(m)) {
+		len = m->len - (k == 0 ? q->head_sent : 0);
+		if (begun(q, k, at) || !is_media(m)) {
 			*slot(q, kept++) = m;
 			continue;
 		}
@@ -159,11 +176,18 @@ outq_iov(const struct outq *q, struct iovec *iov, int max)
 }
 
 void
+outq_pin(struct outq *q, size_t n)
+{
+	q->pinned = n < q->bytes ? n : q->bytes;
+}
+
+void
 outq_consume(struct outq *q, size_t n)
 {
 	struct media	*m;
 	size_t		 left;
 
+	q->pinned = n < q->pinned ? q->pinned - n : 0;
 	while (n > 0 && q->count > 0) {
 		m = *slot(q, 0);
 		left = m->len - q->head_sent;

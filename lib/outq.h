@@ -26,6 +26,10 @@
  * alone past hard_bytes (a player that reads nothing at all while
  * commands pile up) make outq_push() fail with RTMP_ELIMIT.
  *
+ * Over TLS a short write has already sealed the first bytes it was
+ * offered into a record (conn.h): outq_pin() marks that many unsent bytes
+ * at the front as begun, so the skip never drops a block they reach into.
+ *
  * No I/O, no clock: time is the stream's own timestamps.
  */
 #ifndef RTMPKIT_OUTQ_H
@@ -47,6 +51,7 @@ struct outq {
 	size_t		  max_bytes;
 	size_t		  hard_bytes;
 	uint32_t	  max_ms;
+	size_t		  pinned;	/* unsent bytes at the front that must go out as they are */
 	int		  skipping;	/* dropping media until a video keyframe */
 	uint64_t	  skips;	/* times the player was skipped ahead */
 	uint64_t	  dropped;	/* media blocks dropped */
@@ -69,5 +74,7 @@ int	outq_push(struct outq *q, struct media *m);
 int	outq_iov(const struct outq *q, struct iovec *iov, int max);
 /* n bytes went out (n at most q->bytes); finished blocks are released. */
 void	outq_consume(struct outq *q, size_t n);
+/* The first n unsent bytes must go out unchanged (TLS sealed them). */
+void	outq_pin(struct outq *q, size_t n);
 
 #endif

@@ -357,11 +357,53 @@ shared_fanout(void)
 	outq_free(&slow);
 }
 
+/*
+ * Over TLS a short write sealed up to 16 KiB of what it was offered: the
+ * skip must leave every block those bytes reach into, or the record the
+ * player decrypts would not match the queue.
+ */
+static void
+pinned(void)
+{
+	struct outq	 q;
+	uint8_t		 out[4096];
+	size_t		 n;
+
+	outq_init(&q, 1000, 0, 8000);
+	push(&q, 9, MEDIA_KEYFRAME, 1, 300);
+	push(&q, 8, 0, 2, 300);
+	push(&q, 9, 0, 3, 300);
+	outq_consume(&q, 100);
+	/* The write was offered 700 bytes: 200 + 300 + 200 of the third. */
+	outq_pin(&q, 700);
+	CHECK_EQ(push(&q, 8, 0, 4, 300), 1, "past max_bytes: skipped");
+	n = gather(&q, out);
+	CHECK(n == 200 + 300 + 300 && out[0] == 1 && out[200] == 2 && out[500] == 3,
+	    "the blocks the sealed bytes reach into stay whole (%zu bytes)", n);
+	outq_consume(&q, 700);
+	CHECK_EQ(q.pinned, 0, "written bytes unpin");
+	push(&q, 9, MEDIA_KEYFRAME, 5, 300);
+	n = gather(&q, out);
+	CHECK(n == 400 && out[0] == 3 && out[100] == 5, "the queue goes on at the keyframe");
+	outq_free(&q);
+
+	/* Without a pin the same push drops the unbegun blocks. */
+	outq_init(&q, 1000, 0, 8000);
+	push(&q, 9, MEDIA_KEYFRAME, 1, 300);
+	push(&q, 8, 0, 2, 300);
+	push(&q, 9, 0, 3, 300);
+	outq_consume(&q, 100);
+	push(&q, 8, 0, 4, 300);
+	CHECK_EQ(gather(&q, out), 200, "unpinned, only the begun head stays");
+	outq_free(&q);
+}
+
 int
 main(void)
 {
 	basics();
 	slow_player();
 	shared_fanout();
+	pinned();
 	return unit_done();
 }
