@@ -15,11 +15,6 @@
 #define RTMP_ACK_FLOOR		4096	/* a window of 0 or 1 must not ack every message */
 #define RTMP_MAX_STREAMS	64	/* createStream answers per connection */
 
-#define CSID_CONTROL	2
-#define CSID_COMMAND	3
-#define CSID_AUDIO	4
-#define CSID_DATA	5
-#define CSID_VIDEO	6
 
 /* User control event types. */
 #define UC_STREAM_BEGIN		0
@@ -205,6 +200,20 @@ rtmp_session_sent(struct rtmp_session *s, size_t n)
 	s->bytes_out += n;
 }
 
+void
+rtmp_session_output_taken(struct rtmp_session *s, size_t n)
+{
+	if (n > s->out.len)
+		n = s->out.len;
+	buf_consume(&s->out, n);
+}
+
+void
+rtmp_session_count_sent(struct rtmp_session *s, size_t n)
+{
+	s->bytes_out += n;
+}
+
 int
 rtmp_session_wants_write(const struct rtmp_session *s)
 {
@@ -289,7 +298,7 @@ send_control_u32(struct rtmp_session *s, uint8_t type, uint32_t v)
 	uint8_t	 b[4];
 
 	put_u32(b, v);
-	return send_message(s, CSID_CONTROL, type, 0, 0, b, sizeof(b));
+	return send_message(s, RTMP_CSID_CONTROL, type, 0, 0, b, sizeof(b));
 }
 
 static int
@@ -310,7 +319,7 @@ send_peer_bandwidth(struct rtmp_session *s, uint32_t window, uint8_t limit_type)
 
 	put_u32(b, window);
 	b[4] = limit_type;
-	return send_message(s, CSID_CONTROL, RTMP_MSG_SET_PEER_BANDWIDTH, 0, 0, b, sizeof(b));
+	return send_message(s, RTMP_CSID_CONTROL, RTMP_MSG_SET_PEER_BANDWIDTH, 0, 0, b, sizeof(b));
 }
 
 static int
@@ -323,7 +332,7 @@ send_user_control(struct rtmp_session *s, uint16_t event, uint32_t a, int has_b,
 	put_u32(p + 2, a);
 	if (has_b)
 		put_u32(p + 6, b);
-	return send_message(s, CSID_CONTROL, RTMP_MSG_USER_CONTROL, 0, 0, p, has_b ? 10 : 6);
+	return send_message(s, RTMP_CSID_CONTROL, RTMP_MSG_USER_CONTROL, 0, 0, p, has_b ? 10 : 6);
 }
 
 static int
@@ -331,7 +340,7 @@ send_command(struct rtmp_session *s, uint32_t stream_id, const uint8_t *start, c
 {
 	if (end == NULL)
 		return RTMP_ESPACE;
-	return send_message(s, CSID_COMMAND, RTMP_MSG_COMMAND_AMF0, stream_id, 0, start,
+	return send_message(s, RTMP_CSID_COMMAND, RTMP_MSG_COMMAND_AMF0, stream_id, 0, start,
 	    (size_t)(end - start));
 }
 
@@ -466,14 +475,14 @@ rtmp_session_send_media(struct rtmp_session *s, uint8_t type, uint32_t timestamp
 	}
 	switch (type) {
 	case RTMP_MSG_AUDIO:
-		csid = CSID_AUDIO;
+		csid = RTMP_CSID_AUDIO;
 		break;
 	case RTMP_MSG_VIDEO:
-		csid = CSID_VIDEO;
+		csid = RTMP_CSID_VIDEO;
 		break;
 	case RTMP_MSG_DATA_AMF0:
 	case RTMP_MSG_DATA_AMF3:
-		csid = CSID_DATA;
+		csid = RTMP_CSID_DATA;
 		break;
 	default:
 		return RTMP_EINVAL;
@@ -589,7 +598,7 @@ rtmp_server_accept_play(struct rtmp_session *s)
 	    "Playing and resetting stream.")) < 0 ||
 	    (rc = send_on_status(s, id, "status", "NetStream.Play.Start",
 	    "Started playing stream.")) < 0 ||
-	    (rc = send_message(s, CSID_DATA, RTMP_MSG_DATA_AMF0, id, 0, sample_access,
+	    (rc = send_message(s, RTMP_CSID_DATA, RTMP_MSG_DATA_AMF0, id, 0, sample_access,
 	    sizeof(sample_access))) < 0)
 		return rc;
 	s->play_stream = id;

@@ -52,6 +52,21 @@
 #include "chunk.h"
 #include "handshake.h"
 
+/*
+ * Chunk stream ids.  The session sends its own messages on 2-6 with
+ * compressed (type 1/2) headers.  Shared blocks (chunk_encode_block(),
+ * outq.h) always start with a type 0 header and use ids the session never
+ * uses, so no player reads a block's header against a session message's.
+ */
+#define RTMP_CSID_CONTROL	2
+#define RTMP_CSID_COMMAND	3
+#define RTMP_CSID_AUDIO		4
+#define RTMP_CSID_DATA		5
+#define RTMP_CSID_VIDEO		6
+#define RTMP_CSID_BLOCK_DATA	7
+#define RTMP_CSID_BLOCK_AUDIO	8
+#define RTMP_CSID_BLOCK_VIDEO	9
+
 enum rtmp_role {
 	RTMP_ROLE_CLIENT,
 	RTMP_ROLE_SERVER,
@@ -129,6 +144,15 @@ int	 rtmp_session_feed(struct rtmp_session *s, const uint8_t *in, size_t len,
 	    uint64_t now_ms, size_t *consumed, struct rtmp_event *ev);
 const uint8_t *rtmp_session_output(const struct rtmp_session *s, size_t *len);
 void	 rtmp_session_sent(struct rtmp_session *s, size_t n);
+/*
+ * A connection driver that sends the session's bytes from a queue of its
+ * own (peer.h) takes them out with rtmp_session_output_taken(), which does
+ * not count them, and counts every byte the socket took, the session's and
+ * shared blocks' alike, with rtmp_session_count_sent(), so the bytes the
+ * peer acknowledges are measured against what really went out.
+ */
+void	 rtmp_session_output_taken(struct rtmp_session *s, size_t n);
+void	 rtmp_session_count_sent(struct rtmp_session *s, size_t n);
 /* 1 when output is queued. */
 int	 rtmp_session_wants_write(const struct rtmp_session *s);
 /* Bytes the session consumed and queued so far (for progress lines). */
