@@ -385,16 +385,6 @@ dump_count(struct runner *r, uint64_t *media_ms, uint64_t *bytes)
 	*bytes = d->bytes_written + d->pending.len;
 }
 
-static void
-dump_interrupted(struct runner *r, int signo)
-{
-	struct dump	*d = r->arg;
-
-	(void)signo;
-	dump_flush(d);
-	dump_stop(d, d->media_seen ? CLIENT_EXIT_OK : CLIENT_EXIT_FAILURE);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -433,7 +423,6 @@ main(int argc, char *argv[])
 	if ((status = runner_init(&d.run, &o, &dump_events, &d)) != 0)
 		return status;
 	d.run.count = dump_count;
-	d.run.interrupted = dump_interrupted;
 
 	if (output == NULL || strcmp(output, "-") == 0) {
 		d.out = STDOUT_FILENO;

@@ -54,8 +54,6 @@ struct runner {
 	void			*arg;
 	/* What the progress line counts: media time and bytes so far. */
 	void			(*count)(struct runner *, uint64_t *media_ms, uint64_t *bytes);
-	/* SIGINT or SIGTERM; NULL stops with status 0. */
-	void			(*interrupted)(struct runner *, int signo);
 };
 
 int	 runner_init(struct runner *r, const struct runner_options *o,
