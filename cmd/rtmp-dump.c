@@ -357,6 +357,7 @@ on_closed(struct client *c, int error, const char *reason, void *arg)
 {
 	struct dump	*d = arg;
 
+	(void)c;
 	dump_flush(d);
 	if (runner_stopped(&d->run))
 		return;
@@ -365,8 +366,7 @@ on_closed(struct client *c, int error, const char *reason, void *arg)
 		d->rebase = 1;
 		return;
 	}
-	warnx("%s: %s", client_peer(c), reason);
-	dump_stop(d, client_exit_status(error));
+	runner_fail(&d->run, error, reason);
 }
 
 static const struct client_events dump_events = {

@@ -430,6 +430,7 @@ on_closed(struct client *c, int error, const char *reason, void *arg)
 {
 	struct push	*p = arg;
 
+	(void)c;
 	p->ready = 0;
 	if (p->pace_timer != 0) {
 		loop_timer_cancel(p->run.loop, p->pace_timer);
@@ -443,8 +444,7 @@ on_closed(struct client *c, int error, const char *reason, void *arg)
 	}
 	if (p->sent_any && !p->finishing && runner_retry(&p->run, error, reason))
 		return;
-	warnx("%s: %s", client_peer(c), reason);
-	push_stop(p, client_exit_status(error));
+	runner_fail(&p->run, error, reason);
 }
 
 static const struct client_events push_events = {

@@ -127,12 +127,30 @@ runner_retry(struct runner *r, int error, const char *reason)
 
 	if (error == RTMP_EREFUSED || error == RTMP_ENOTFOUND)
 		return 0;
-	if (runner_stopped(r) || (delay = backoff_next(&r->backoff)) < 0)
+	if (runner_stopped(r))
 		return 0;
+	if ((delay = backoff_next(&r->backoff)) < 0) {
+		/* -r 0 never reconnects: nothing was spent, the drop speaks for itself. */
+		r->retries_spent = r->backoff.attempts > 0;
+		return 0;
+	}
 	warnx("%s: %s; reconnecting in %lld ms (attempt %d of %d)", client_peer(r->client),
 	    reason, (long long)delay, r->backoff.used, r->backoff.attempts);
 	r->reconnect_timer = loop_timer(r->loop, (uint64_t)delay, runner_reconnect, r);
 	return 1;
+}
+
+void
+runner_fail(struct runner *r, int error, const char *reason)
+{
+	if (r->retries_spent) {
+		warnx("%s: %s; gave up after %d reconnect attempt%s", client_peer(r->client),
+		    reason, r->backoff.attempts, r->backoff.attempts == 1 ? "" : "s");
+		runner_stop(r, CLIENT_EXIT_FAILURE);
+		return;
+	}
+	warnx("%s: %s", client_peer(r->client), reason);
+	runner_stop(r, client_exit_status(error));
 }
 
 void

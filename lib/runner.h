@@ -49,6 +49,7 @@ struct runner {
 	uint64_t		 reconnect_timer;
 	uint64_t		 start_ms;
 	int			 progress;	/* a progress line is shown */
+	int			 retries_spent;	/* a drop found no reconnect attempt left */
 	int			 exit_status;	/* -1 while running */
 	const struct client_events *events;
 	void			*arg;
@@ -69,6 +70,12 @@ void	 runner_connect(struct runner *r);
  * no such stream: asking again would get the same answer).
  */
 int	 runner_retry(struct runner *r, int error, const char *reason);
+/*
+ * After a drop that is not retried: says why on stderr and stops with the
+ * exit status for the error, or 1 if the reconnect attempts ran out (a
+ * stream that kept dropping failed, whatever the last drop was).
+ */
+void	 runner_fail(struct runner *r, int error, const char *reason);
 /* Stop the loop with this exit status; the first status given wins. */
 void	 runner_stop(struct runner *r, int status);
 int	 runner_stopped(const struct runner *r);
