@@ -662,3 +662,44 @@ while True:
 ' "$1"
 	wait_port "$1" 10
 }
+
+# start_flaky [--publish] ACTION...: tests/hostile/flaky.py, a server that
+# serves each connection with the next ACTION (drop, silent, idle, play:MS,
+# take:MS; the last repeats) and logs "TIME accept|close|media N ..." to
+# $FLAKY_LOG.  Sets FLAKY_PORT.
+start_flaky() {
+	local pf i
+	pf=$(_scope)/flaky.port
+	FLAKY_LOG=$(_scope)/flaky.log
+	spawn flaky python3 "$BATS_TEST_DIRNAME/../hostile/flaky.py" --port-file "$pf" "$@"
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$pf" ] && break
+		sleep 0.1
+	done
+	[ -s "$pf" ] || fail "flaky.py did not start: $(cat "$FLAKY_LOG")" || return 1
+	FLAKY_PORT=$(cat "$pf")
+}
+
+# check_backoff EXPECTED...: the waits flaky.py saw, from each close to
+# the next accept, follow EXPECTED (seconds), with tolerances a loaded
+# machine under ASan keeps: each at least 0.8 of its own, one more than
+# 1.5 times the one before where EXPECTED grows, less than 0.6 times it
+# where EXPECTED falls back.  As many waits as EXPECTED.
+check_backoff() {
+	awk -v want="$*" '
+		$2 == "close" { closed[$3] = $1 }
+		$2 == "accept" && ($3 - 1) in closed { got[++n] = $1 - closed[$3 - 1] }
+		END {
+			k = split(want, e, " ")
+			for (i = 1; i <= n; i++) printf "# wait %d: %.2f s, want %s s\n", i, got[i], e[i]
+			if (n != k) { printf "# %d waits, want %d\n", n, k; exit 1 }
+			for (i = 1; i <= k; i++) {
+				if (got[i] < 0.8 * e[i]) bad = bad " " i ": too short"
+				if (i > 1 && e[i] > e[i - 1] && got[i] <= 1.5 * got[i - 1])
+					bad = bad " " i ": did not grow"
+				if (i > 1 && e[i] < e[i - 1] && got[i] >= 0.6 * got[i - 1])
+					bad = bad " " i ": did not start again"
+			}
+			if (bad != "") { print "# waits" bad; exit 1 }
+		}' "$FLAKY_LOG"
+}

@@ -102,8 +102,10 @@ class Conn:
 		self.sock = sock
 		self.inbuf = b""
 		self.in_chunk = 128		# the client's chunk size
-		self.streams = {}		# csid -> [type, sid, length, partial]
+		# csid -> [type, sid, length, partial, extended, timestamp, delta]
+		self.streams = {}
 		self.out_chunk = 128
+		self.last_ts = 0		# the last whole message's timestamp
 
 	def recv_some(self, timeout):
 		global received
@@ -155,7 +157,7 @@ class Conn:
 		hlen = (11, 7, 3, 0)[fmt]
 		if len(b) < i + hlen:
 			return False
-		st = self.streams.setdefault(csid, [0, 0, 0, b"", 0])
+		st = self.streams.setdefault(csid, [0, 0, 0, b"", 0, 0, 0])
 		ts = None
 		if fmt <= 2:
 			ts = int.from_bytes(b[i:i + 3], "big")
@@ -165,20 +167,34 @@ class Conn:
 		if fmt == 0:
 			st[1] = struct.unpack("<I", b[i + 7:i + 11])[0]
 		i += hlen
-		if ts == 0xffffff or (fmt == 3 and st[4]):
+		extended = ts == 0xffffff or (fmt == 3 and st[4])
+		if extended:
 			if len(b) < i + 4:
 				return False
+			if ts == 0xffffff:
+				ts = int.from_bytes(b[i:i + 4], "big")
 			i += 4
-		if ts is not None:
-			st[4] = ts == 0xffffff
+		if fmt <= 2:
+			st[4] = extended
 		n = min(self.in_chunk, st[2] - len(st[3]))
 		if len(b) < i + n:
 			return False
+		if not st[3]:
+			# A message's first chunk: type 0 says the time, 1 and 2
+			# a delta, 3 the same delta again.
+			if fmt == 0:
+				st[5] = st[6] = ts
+			elif fmt <= 2:
+				st[6] = ts
+				st[5] += ts
+			else:
+				st[5] += st[6]
 		st[3] += b[i:i + n]
 		self.inbuf = b[i + n:]
 		if len(st[3]) < st[2]:
 			return None
 		msg, st[3] = (st[0], st[1], st[3]), b""
+		self.last_ts = st[5] & 0xffffffff
 		if msg[0] == 1 and len(msg[2]) >= 4:
 			self.in_chunk = struct.unpack(">I", msg[2][:4])[0] & 0x7fffffff
 		return msg
