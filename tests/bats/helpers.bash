@@ -10,6 +10,9 @@
 # stop_all in teardown_file).  Never spawn inside `run`: the process would
 # belong to run's subshell.  Every wait is bounded.
 
+# nginx and haproxy live in /usr/sbin, which a normal user's PATH on
+# Debian leaves out.
+PATH=$PATH:/usr/sbin:/sbin
 RTMPKIT_BIN=${RTMPKIT_BIN:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/cmd}
 # Everything a test reads: tests/data (its README says where each file is from).
 DATA=$(cd "$(dirname "${BASH_SOURCE[0]}")/../data" && pwd)
