@@ -1,0 +1,996 @@
+/*
+ * server.c: the frame of a server program.  See server.h.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "listener.h"
+#include "log.h"
+#include "loop.h"
+#include "net.h"
+#include "peer.h"
+#include "server.h"
+#include "tls.h"
+#include "url.h"
+
+#define SERVER_LINGER_MS	1000
+#define SERVER_STATS_TIMEOUT_MS	5000
+
+struct server_session {
+	struct server		*server;
+	struct peer		*peer;
+	struct server_session	*prev, *next;
+	void			*arg;
+	enum server_role	 role;
+	int			 pending;	/* PUBLISH/PLAY awaits the program */
+	int			 pending_publish;
+	uint64_t		 started;
+	char			 address[NET_ADDRSTRLEN];
+	char			 app[SERVER_NAME_MAX + 1];
+	char			 stream[SERVER_NAME_MAX + 1];
+	char			 query[SERVER_QUERY_MAX + 1];
+	char			 path[2 * SERVER_NAME_MAX + 2];
+};
+
+struct server_stats_conn {
+	struct server		*server;
+	struct server_stats_conn *next;
+	int			 fd;
+	uint64_t		 timer;
+	struct buf		 out;
+};
+
+struct server {
+	struct server_options	 o;
+	struct loop		*loop;
+	struct tls_context	*tls;
+	struct listener		*listeners[SERVER_ADDRESSES_MAX + NET_LISTEN_FDS_MAX];
+	size_t			 nlisteners;
+	int			 paused;
+	struct listener		*stats_listener;
+	struct server_stats_conn *stats_conns;
+	int			 stats_bound;
+	struct server_session	*sessions;
+	size_t			 nsessions;
+	uint64_t		 accepted;
+	struct peer_config	 peer_config;
+	struct server_events	 events;
+	void			*arg;
+	int			 stopping;
+	int			 status;
+	uint64_t		 grace_timer;
+};
+
+static void	server_session_free(struct server_session *);
+
+/* Options. */
+
+void
+server_options_init(struct server_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->chunk_size = 4096;
+	o->idle_timeout_ms = 30 * 1000;
+	o->max_message = 16u << 20;
+	o->max_clients = 1024;
+	o->queue_ms = 0;
+	o->queue_bytes = 4u << 20;
+	o->handshake_timeout_ms = 10 * 1000;
+}
+
+static int
+server_number(const char *arg, long long min, long long max, const char *what,
+    long long *v, char *err, size_t errsize)
+{
+	const char	*errstr;
+
+	*v = strtonum(arg, min, max, &errstr);
+	if (errstr != NULL) {
+		snprintf(err, errsize, "%s %s: %s (%lld..%lld)", what, arg, errstr,
+		    min, max);
+		return RTMP_EINVAL;
+	}
+	return 0;
+}
+
+int
+server_option(struct server_options *o, int ch, const char *arg, char *err,
+    size_t errsize)
+{
+	long long	 v;
+
+	switch (ch) {
+	case 'C':
+		o->cert_file = arg;
+		return 1;
+	case 'K':
+		o->key_file = arg;
+		return 1;
+	case 'L':
+		o->log_file = arg;
+		return 1;
+	case 'h':
+		return SERVER_OPTION_HELP;
+	case 'V':
+		return SERVER_OPTION_VERSION;
+	case 'v':
+		o->verbose++;
+		return 1;
+	case 's':
+		if (strncmp(arg, "unix:", 5) != 0 || arg[5] == '\0' ||
+		    strlen(arg + 5) >= sizeof(((struct listen_address *)0)->path)) {
+			snprintf(err, errsize, "stats socket %s: not unix:PATH", arg);
+			return RTMP_EINVAL;
+		}
+		o->stats_path = arg + 5;
+		return 1;
+	}
+	switch (ch) {
+	case 'c':
+		if (server_number(arg, 128, 65536, "chunk size", &v, err, errsize) < 0)
+			return RTMP_EINVAL;
+		o->chunk_size = (uint32_t)v;
+		return 1;
+	case 'i':
+		if (server_number(arg, 1, 86400, "idle timeout", &v, err, errsize) < 0)
+			return RTMP_EINVAL;
+		o->idle_timeout_ms = (uint32_t)v * 1000;
+		return 1;
+	case 'M':
+		if (server_number(arg, 4096, 64 << 20, "max message size", &v, err,
+		    errsize) < 0)
+			return RTMP_EINVAL;
+		o->max_message = (uint32_t)v;
+		return 1;
+	case 'm':
+		if (server_number(arg, 1, 65536, "max clients", &v, err, errsize) < 0)
+			return RTMP_EINVAL;
+		o->max_clients = (uint32_t)v;
+		return 1;
+	case 'Q':
+		if (server_number(arg, 0, 600000, "queue ms", &v, err, errsize) < 0)
+			return RTMP_EINVAL;
+		o->queue_ms = (uint32_t)v;
+		return 1;
+	case 'q':
+		if (server_number(arg, 65536, 1 << 30, "queue bytes", &v, err,
+		    errsize) < 0)
+			return RTMP_EINVAL;
+		o->queue_bytes = (size_t)v;
+		return 1;
+	case 't':
+		if (server_number(arg, 1, 3600, "handshake timeout", &v, err,
+		    errsize) < 0)
+			return RTMP_EINVAL;
+		o->handshake_timeout_ms = (uint32_t)v * 1000;
+		return 1;
+	}
+	return 0;
+}
+
+int
+server_add_address(struct server_options *o, const char *address, char *err,
+    size_t errsize)
+{
+	struct listen_address	 a;
+
+	if (url_parse_listen(address, &a) < 0) {
+		snprintf(err, errsize, "%s: not a listen address (:1935, "
+		    "127.0.0.1:1935, [::]:1935, unix:/path)", address);
+		return RTMP_EINVAL;
+	}
+	if (o->naddresses == SERVER_ADDRESSES_MAX) {
+		snprintf(err, errsize, "%s: more than %d listen addresses", address,
+		    SERVER_ADDRESSES_MAX);
+		return RTMP_EINVAL;
+	}
+	o->addresses[o->naddresses++] = address;
+	return 0;
+}
+
+int
+server_options_check(const struct server_options *o, char *err, size_t errsize)
+{
+	if (o->key_file != NULL && o->cert_file == NULL) {
+		snprintf(err, errsize, "-K needs -C: a key without a certificate");
+		return RTMP_EINVAL;
+	}
+	return 0;
+}
+
+/* Names. */
+
+int
+server_name_valid(const char *name, size_t len)
+{
+	size_t	 i;
+	char	 c;
+
+	if (len == 0 || len > SERVER_NAME_MAX || name[0] == '.')
+		return 0;
+	for (i = 0; i < len; i++) {
+		c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+int
+server_stream_split(const uint8_t *name, size_t len, char *stream,
+    size_t streamsize, char *query, size_t querysize)
+{
+	const uint8_t	*q;
+	size_t		 slen, qlen = 0;
+
+	if (streamsize > 0)
+		stream[0] = '\0';
+	if (querysize > 0)
+		query[0] = '\0';
+	q = memchr(name, '?', len);
+	slen = q != NULL ? (size_t)(q - name) : len;
+	if (q != NULL)
+		qlen = len - slen - 1;
+	if (!server_name_valid((const char *)name, slen) || slen >= streamsize ||
+	    qlen >= querysize)
+		return RTMP_EINVAL;
+	/* The query goes to logs' neighbours and commands' environment: no NULs. */
+	if (q != NULL && memchr(q + 1, '\0', qlen) != NULL)
+		return RTMP_EINVAL;
+	memcpy(stream, name, slen);
+	stream[slen] = '\0';
+	if (q != NULL)
+		memcpy(query, q + 1, qlen);
+	query[qlen] = '\0';
+	return 0;
+}
+
+int
+server_query_value(const char *query, const char *key, char *out, size_t outsize)
+{
+	size_t		 klen = strlen(key), vlen;
+	const char	*p = query, *end;
+
+	if (outsize > 0)
+		out[0] = '\0';
+	while (*p != '\0') {
+		end = strchr(p, '&');
+		if (end == NULL)
+			end = p + strlen(p);
+		if ((size_t)(end - p) > klen && strncmp(p, key, klen) == 0 &&
+		    p[klen] == '=') {
+			vlen = (size_t)(end - p) - klen - 1;
+			if (vlen >= outsize)
+				return RTMP_ESPACE;
+			memcpy(out, p + klen + 1, vlen);
+			out[vlen] = '\0';
+			return 1;
+		}
+		p = *end == '&' ? end + 1 : end;
+	}
+	return 0;
+}
+
+void
+server_escape(const uint8_t *s, size_t len, char *out, size_t outsize)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t		 i, n = 0, shown = len > 64 ? 64 : len;
+	uint8_t		 c;
+
+	if (outsize < 8) {
+		if (outsize > 0)
+			out[0] = '\0';
+		return;
+	}
+	out[n++] = '"';
+	for (i = 0; i < shown && n + 4 + 5 < outsize; i++) {
+		c = s[i];
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+			out[n++] = '\\';
+			out[n++] = 'x';
+			out[n++] = hex[c >> 4];
+			out[n++] = hex[c & 15];
+		} else
+			out[n++] = (char)c;
+	}
+	out[n++] = '"';
+	if (i < len) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+}
+
+int
+server_json_string(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	char		 e[6] = { '\\', 'u', '0', '0', 0, 0 };
+	const char	*run = s;
+	int		 rc;
+
+	if ((rc = buf_append(b, "\"", 1)) < 0)
+		return rc;
+	for (; *s != '\0'; s++) {
+		unsigned char	 c = (unsigned char)*s;
+
+		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+			continue;
+		if ((rc = buf_append(b, run, (size_t)(s - run))) < 0)
+			return rc;
+		if (c == '"' || c == '\\') {
+			e[1] = (char)c;
+			rc = buf_append(b, e, 2);
+			e[1] = 'u';
+		} else {
+			e[4] = hex[c >> 4];
+			e[5] = hex[c & 15];
+			rc = buf_append(b, e, 6);
+		}
+		if (rc < 0)
+			return rc;
+		run = s + 1;
+	}
+	if ((rc = buf_append(b, run, (size_t)(s - run))) < 0)
+		return rc;
+	return buf_append(b, "\"", 1);
+}
+
+/* Sessions. */
+
+static void
+server_update_pause(struct server *sv)
+{
+	int	 paused = sv->stopping || sv->nsessions >= sv->o.max_clients;
+	size_t	 i;
+
+	if (paused == sv->paused)
+		return;
+	sv->paused = paused;
+	for (i = 0; i < sv->nlisteners; i++)
+		listener_pause(sv->listeners[i], paused);
+	if (!sv->stopping)
+		log_info("%s connections at %zu of %u", paused ? "pause:" : "resume:",
+		    sv->nsessions, sv->o.max_clients);
+}
+
+static void
+server_refuse(struct server_session *ss, const struct amf0_view *name,
+    const char *what)
+{
+	char	 shown[SERVER_ESCAPED_MAX];
+
+	server_escape(name->ptr, name->len, shown, sizeof(shown));
+	log_warnx("peer %s: %s %s refused: not a valid name", ss->address, what, shown);
+	rtmp_server_reject(peer_session(ss->peer), "invalid name");
+}
+
+static void
+server_peer_event(struct peer *p, const struct rtmp_event *ev, void *arg)
+{
+	struct server_session	*ss = arg;
+	struct server		*sv = ss->server;
+	struct rtmp_session	*rs = peer_session(p);
+
+	switch (ev->type) {
+	case RTMP_EVENT_CONNECT:
+		if (!server_name_valid((const char *)ev->app.ptr, ev->app.len)) {
+			server_refuse(ss, &ev->app, "app");
+			peer_finish(p, SERVER_LINGER_MS);
+			return;
+		}
+		memcpy(ss->app, ev->app.ptr, ev->app.len);
+		ss->app[ev->app.len] = '\0';
+		if (rtmp_server_accept_connect(rs) < 0)
+			peer_close(p, RTMP_ENOMEM, "cannot answer connect");
+		return;
+	case RTMP_EVENT_PUBLISH:
+	case RTMP_EVENT_PLAY:
+		if (sv->stopping) {
+			rtmp_server_reject(rs, "server shutting down");
+			return;
+		}
+		if (server_stream_split(ev->stream.ptr, ev->stream.len, ss->stream,
+		    sizeof(ss->stream), ss->query, sizeof(ss->query)) < 0) {
+			server_refuse(ss, &ev->stream, "stream");
+			return;
+		}
+		snprintf(ss->path, sizeof(ss->path), "%s/%s", ss->app, ss->stream);
+		ss->pending = 1;
+		ss->pending_publish = ev->type == RTMP_EVENT_PUBLISH;
+		break;
+	default:
+		break;
+	}
+	if (sv->events.event != NULL)
+		sv->events.event(ss, ev, sv->arg);
+}
+
+static void
+server_peer_drained(struct peer *p, void *arg)
+{
+	struct server_session	*ss = arg;
+
+	(void)p;
+	if (ss->server->events.drained != NULL)
+		ss->server->events.drained(ss, ss->server->arg);
+}
+
+static void
+server_peer_timeout(struct peer *p, void *arg)
+{
+	struct server_session	*ss = arg;
+	struct server		*sv = ss->server;
+	uint64_t		 now = loop_now(sv->loop), last;
+
+	if (ss->role == SERVER_ROLE_NONE) {
+		peer_close(p, RTMP_ETIMEOUT, "handshake timeout");
+		return;
+	}
+	last = peer_last_input(p);
+	if (peer_last_output(p) > last)
+		last = peer_last_output(p);
+	if (now - last >= sv->o.idle_timeout_ms) {
+		peer_close(p, RTMP_ETIMEOUT, "idle");
+		return;
+	}
+	peer_deadline(p, (uint32_t)(sv->o.idle_timeout_ms - (now - last)));
+}
+
+static void
+server_peer_closed(struct peer *p, int error, const char *reason, void *arg)
+{
+	struct server_session	*ss = arg;
+	struct server		*sv = ss->server;
+
+	(void)p;
+	if (ss->role != SERVER_ROLE_NONE || sv->o.verbose > 0 || error == RTMP_ETIMEOUT)
+		log_info("peer %s%s%s: closed: %s", ss->address,
+		    ss->path[0] != '\0' ? " stream " : "", ss->path,
+		    error == RTMP_OK ? "finished" : reason);
+	if (sv->events.closed != NULL)
+		sv->events.closed(ss, error, reason, sv->arg);
+	server_session_free(ss);
+	server_update_pause(sv);
+	if (sv->stopping && sv->nsessions == 0)
+		loop_stop(sv->loop);
+}
+
+static const struct peer_events server_peer_events = {
+	.event = server_peer_event,
+	.drained = server_peer_drained,
+	.timeout = server_peer_timeout,
+	.closed = server_peer_closed,
+};
+
+static void
+server_accept(struct listener *l, int fd, struct tls *tls, const char *address,
+    void *arg)
+{
+	struct server		*sv = arg;
+	struct server_session	*ss;
+
+	(void)l;
+	/* A burst may run past the limit before the pause takes effect. */
+	if (sv->stopping || sv->nsessions >= sv->o.max_clients ||
+	    (ss = calloc(1, sizeof(*ss))) == NULL) {
+		tls_free(tls);
+		close(fd);
+		return;
+	}
+	ss->server = sv;
+	ss->started = loop_now(sv->loop);
+	strlcpy(ss->address, address, sizeof(ss->address));
+	if ((ss->peer = peer_new(sv->loop, fd, tls, &sv->peer_config,
+	    &server_peer_events, ss)) == NULL) {
+		log_warnx("peer %s: out of memory", address);
+		free(ss);
+		return;
+	}
+	peer_deadline(ss->peer, sv->o.handshake_timeout_ms);
+	ss->next = sv->sessions;
+	if (sv->sessions != NULL)
+		sv->sessions->prev = ss;
+	sv->sessions = ss;
+	sv->nsessions++;
+	sv->accepted++;
+	if (sv->o.verbose > 1)
+		log_debug("peer %s: accepted", address);
+	server_update_pause(sv);
+}
+
+static void
+server_session_free(struct server_session *ss)
+{
+	struct server	*sv = ss->server;
+
+	if (ss->prev != NULL)
+		ss->prev->next = ss->next;
+	else
+		sv->sessions = ss->next;
+	if (ss->next != NULL)
+		ss->next->prev = ss->prev;
+	sv->nsessions--;
+	peer_free(ss->peer);
+	free(ss);
+}
+
+int
+server_session_accept(struct server_session *ss)
+{
+	struct rtmp_session	*rs = peer_session(ss->peer);
+	int			 rc;
+
+	if (!ss->pending)
+		return RTMP_ESTATE;
+	ss->pending = 0;
+	rc = ss->pending_publish ? rtmp_server_accept_publish(rs) :
+	    rtmp_server_accept_play(rs);
+	if (rc < 0)
+		return rc;
+	ss->role = ss->pending_publish ? SERVER_ROLE_PUBLISHER : SERVER_ROLE_PLAYER;
+	peer_deadline(ss->peer, ss->server->o.idle_timeout_ms);
+	peer_flush(ss->peer);
+	return 0;
+}
+
+int
+server_session_reject(struct server_session *ss, const char *description)
+{
+	int	 rc;
+
+	if (!ss->pending)
+		return RTMP_ESTATE;
+	ss->pending = 0;
+	rc = rtmp_server_reject(peer_session(ss->peer), description);
+	peer_flush(ss->peer);
+	return rc;
+}
+
+void
+server_session_finish(struct server_session *ss)
+{
+	peer_finish(ss->peer, SERVER_LINGER_MS);
+}
+
+void
+server_session_close(struct server_session *ss, int error, const char *reason)
+{
+	peer_close(ss->peer, error, reason);
+}
+
+struct peer *
+server_session_peer(struct server_session *ss)
+{
+	return ss->peer;
+}
+
+struct server *
+server_session_server(struct server_session *ss)
+{
+	return ss->server;
+}
+
+void
+server_session_set_arg(struct server_session *ss, void *arg)
+{
+	ss->arg = arg;
+}
+
+void *
+server_session_arg(const struct server_session *ss)
+{
+	return ss->arg;
+}
+
+enum server_role
+server_session_role(const struct server_session *ss)
+{
+	return ss->role;
+}
+
+int
+server_session_pending(const struct server_session *ss)
+{
+	return ss->pending;
+}
+
+const char *
+server_session_address(const struct server_session *ss)
+{
+	return ss->address;
+}
+
+const char *
+server_session_app(const struct server_session *ss)
+{
+	return ss->app;
+}
+
+const char *
+server_session_stream(const struct server_session *ss)
+{
+	return ss->stream;
+}
+
+const char *
+server_session_query(const struct server_session *ss)
+{
+	return ss->query;
+}
+
+const char *
+server_session_path(const struct server_session *ss)
+{
+	return ss->path;
+}
+
+uint64_t
+server_session_started(const struct server_session *ss)
+{
+	return ss->started;
+}
+
+/* Stats socket. */
+
+static void
+server_stats_free(struct server_stats_conn *sc)
+{
+	struct server		*sv = sc->server;
+	struct server_stats_conn **pp;
+
+	for (pp = &sv->stats_conns; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == sc) {
+			*pp = sc->next;
+			break;
+		}
+	loop_timer_cancel(sv->loop, sc->timer);
+	loop_remove(sv->loop, sc->fd);
+	close(sc->fd);
+	buf_free(&sc->out);
+	free(sc);
+}
+
+static void
+server_stats_write(struct loop *loop, int fd, int events, void *arg)
+{
+	struct server_stats_conn *sc = arg;
+	ssize_t			 n;
+
+	(void)loop;
+	(void)events;
+	while (sc->out.len > 0) {
+		n = write(fd, buf_data(&sc->out), sc->out.len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0)
+			break;
+		buf_consume(&sc->out, (size_t)n);
+	}
+	server_stats_free(sc);
+}
+
+static uint64_t
+server_stats_timeout(struct loop *loop, uint64_t id, void *arg)
+{
+	struct server_stats_conn *sc = arg;
+
+	(void)loop;
+	(void)id;
+	sc->timer = 0;
+	server_stats_free(sc);
+	return LOOP_TIMER_STOP;
+}
+
+/* The program's document, or a minimal one when it has none. */
+static int
+server_stats_document(struct server *sv, struct buf *out)
+{
+	char	 line[128];
+
+	if (sv->events.stats != NULL)
+		return sv->events.stats(sv, out, sv->arg);
+	snprintf(line, sizeof(line), "{\"sessions\":%zu,\"accepted\":%llu}",
+	    sv->nsessions, (unsigned long long)sv->accepted);
+	return buf_append(out, line, strlen(line));
+}
+
+static void
+server_stats_accept(struct listener *l, int fd, struct tls *tls, const char *address,
+    void *arg)
+{
+	struct server		*sv = arg;
+	struct server_stats_conn *sc;
+
+	(void)l;
+	(void)address;
+	tls_free(tls);
+	if ((sc = calloc(1, sizeof(*sc))) == NULL) {
+		close(fd);
+		return;
+	}
+	sc->server = sv;
+	sc->fd = fd;
+	buf_init(&sc->out, SERVER_STATS_MAX);
+	if (server_stats_document(sv, &sc->out) < 0 ||
+	    buf_append(&sc->out, "\n", 1) < 0 ||
+	    loop_add(sv->loop, fd, LOOP_WRITE, server_stats_write, sc) < 0) {
+		log_warnx("stats: cannot answer");
+		buf_free(&sc->out);
+		close(fd);
+		free(sc);
+		return;
+	}
+	sc->timer = loop_timer(sv->loop, SERVER_STATS_TIMEOUT_MS, server_stats_timeout, sc);
+	sc->next = sv->stats_conns;
+	sv->stats_conns = sc;
+}
+
+/* Signals. */
+
+static void
+server_signal(struct loop *loop, int signo, void *arg)
+{
+	struct server	*sv = arg;
+	struct buf	 b;
+
+	(void)loop;
+	switch (signo) {
+	case SIGHUP:
+		if (log_reopen() < 0)
+			log_warn("log %s: cannot reopen", sv->o.log_file);
+		break;
+	case SIGUSR1:
+		buf_init(&b, LOG_LINE_MAX);
+		if (server_stats_document(sv, &b) == 0)
+			log_info("stats %.*s", (int)b.len, (const char *)buf_data(&b));
+		else
+			log_info("stats: %zu sessions (document too long for a line)",
+			    sv->nsessions);
+		buf_free(&b);
+		break;
+	default:
+		log_info("signal %d: stopping", signo);
+		server_stop(sv, 0);
+		break;
+	}
+}
+
+static uint64_t
+server_grace_over(struct loop *loop, uint64_t id, void *arg)
+{
+	struct server	*sv = arg;
+
+	(void)id;
+	sv->grace_timer = 0;
+	if (sv->nsessions > 0)
+		log_info("stop: %zu sessions did not finish in time", sv->nsessions);
+	loop_stop(loop);
+	return LOOP_TIMER_STOP;
+}
+
+void
+server_stop(struct server *sv, int status)
+{
+	struct server_session	*ss;
+
+	if (sv->stopping)
+		return;
+	sv->stopping = 1;
+	sv->status = status;
+	server_update_pause(sv);
+	if (sv->events.stopping != NULL)
+		sv->events.stopping(sv, sv->arg);
+	/* peer_finish() reports `closed` from the loop: the list holds. */
+	for (ss = sv->sessions; ss != NULL; ss = ss->next)
+		peer_finish(ss->peer, SERVER_LINGER_MS);
+	if (sv->nsessions == 0)
+		loop_stop(sv->loop);
+	else
+		sv->grace_timer = loop_timer(sv->loop, SERVER_STOP_GRACE_MS,
+		    server_grace_over, sv);
+}
+
+int
+server_stopping(const struct server *sv)
+{
+	return sv->stopping;
+}
+
+/* Set-up. */
+
+static int
+server_listen(struct server *sv, char *err, size_t errsize)
+{
+	struct listener	*l;
+	int		*fds = NULL;
+	size_t		 n = 0, i;
+	int		 rc;
+
+	for (i = 0; i < sv->o.naddresses; i++) {
+		if ((l = listener_new(sv->loop, sv->o.addresses[i], sv->tls,
+		    server_accept, sv, err, errsize)) == NULL)
+			return RTMP_ESYS;
+		sv->listeners[sv->nlisteners++] = l;
+	}
+	if (sv->o.naddresses > 0)
+		return 0;
+	if ((rc = net_listen_fds(&fds, &n)) < 0) {
+		snprintf(err, errsize, "socket activation: %s", rtmp_strerror(rc));
+		return rc;
+	}
+	for (i = 0; i < n; i++) {
+		if ((l = listener_adopt(sv->loop, fds[i], sv->tls, server_accept, sv,
+		    err, errsize)) == NULL) {
+			for (i++; i < n; i++)
+				close(fds[i]);
+			free(fds);
+			return RTMP_ESYS;
+		}
+		sv->listeners[sv->nlisteners++] = l;
+	}
+	free(fds);
+	if (sv->nlisteners == 0) {
+		snprintf(err, errsize, "no listen address given and no sockets "
+		    "from systemd");
+		return RTMP_EINVAL;
+	}
+	return 0;
+}
+
+int
+server_init(struct server **svp, const struct server_options *o,
+    const struct server_events *events, void *arg, char *err, size_t errsize)
+{
+	struct server		*sv;
+	struct tls_config	 tc;
+	char			 address[sizeof(((struct listen_address *)0)->path) + 8];
+	int			 rc;
+
+	*svp = NULL;
+	if ((rc = server_options_check(o, err, errsize)) < 0)
+		return rc;
+	if ((sv = calloc(1, sizeof(*sv))) == NULL) {
+		snprintf(err, errsize, "out of memory");
+		return RTMP_ENOMEM;
+	}
+	*svp = sv;
+	sv->o = *o;
+	sv->events = *events;
+	sv->arg = arg;
+	/* OpenSSL writes with write(2): a peer gone away must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	if (log_init(getprogname(), LOG_LEVEL_INFO + (o->verbose > 0), o->log_file) < 0) {
+		snprintf(err, errsize, "log %s: %s", o->log_file, strerror(errno));
+		return RTMP_ESYS;
+	}
+	rtmp_config_default(&sv->peer_config.rtmp, RTMP_ROLE_SERVER);
+	sv->peer_config.rtmp.chunk_size = o->chunk_size;
+	sv->peer_config.rtmp.limits.max_message_size = o->max_message;
+	sv->peer_config.queue_bytes = o->queue_bytes;
+	sv->peer_config.queue_ms = o->queue_ms;
+	sv->peer_config.queue_hard_bytes = 2 * o->queue_bytes;
+	/* A message may be as large as allowed and still fit the read buffer. */
+	sv->peer_config.read_limit = o->max_message + (1u << 16);
+	if (o->cert_file != NULL) {
+		memset(&tc, 0, sizeof(tc));
+		tc.cert_file = o->cert_file;
+		tc.key_file = o->key_file;
+		if ((sv->tls = tls_context_new(&tc, err, errsize)) == NULL)
+			return RTMP_ETLS;
+	}
+	if ((sv->loop = loop_new()) == NULL) {
+		snprintf(err, errsize, "cannot create the event loop");
+		return RTMP_ESYS;
+	}
+	if (loop_signal(sv->loop, SIGINT, server_signal, sv) < 0 ||
+	    loop_signal(sv->loop, SIGTERM, server_signal, sv) < 0 ||
+	    loop_signal(sv->loop, SIGHUP, server_signal, sv) < 0 ||
+	    loop_signal(sv->loop, SIGUSR1, server_signal, sv) < 0) {
+		snprintf(err, errsize, "cannot watch signals");
+		return RTMP_ESYS;
+	}
+	if ((rc = server_listen(sv, err, errsize)) < 0)
+		return rc;
+	if (o->stats_path != NULL) {
+		snprintf(address, sizeof(address), "unix:%s", o->stats_path);
+		if ((sv->stats_listener = listener_new(sv->loop, address, NULL,
+		    server_stats_accept, sv, err, errsize)) == NULL)
+			return RTMP_ESYS;
+		sv->stats_bound = 1;
+	}
+	return 0;
+}
+
+int
+server_run(struct server *sv)
+{
+	size_t	 i;
+
+	for (i = 0; i < sv->nlisteners; i++)
+		log_info("listening on %s%s", listener_address(sv->listeners[i]),
+		    sv->tls != NULL ? " (rtmps)" : "");
+	if (loop_run(sv->loop) < 0) {
+		log_error("event loop");
+		return 1;
+	}
+	return sv->status;
+}
+
+void
+server_free(struct server *sv)
+{
+	size_t	 i;
+
+	if (sv == NULL)
+		return;
+	while (sv->sessions != NULL)
+		server_session_free(sv->sessions);
+	while (sv->stats_conns != NULL)
+		server_stats_free(sv->stats_conns);
+	for (i = 0; i < sv->nlisteners; i++)
+		listener_free(sv->listeners[i]);
+	listener_free(sv->stats_listener);
+	if (sv->stats_bound)
+		unlink(sv->o.stats_path);
+	if (sv->grace_timer != 0)
+		loop_timer_cancel(sv->loop, sv->grace_timer);
+	if (sv->loop != NULL)
+		loop_free(sv->loop);
+	tls_context_free(sv->tls);
+	free(sv);
+}
+
+struct loop *
+server_loop(struct server *sv)
+{
+	return sv->loop;
+}
+
+const struct server_options *
+server_get_options(const struct server *sv)
+{
+	return &sv->o;
+}
+
+size_t
+server_sessions(const struct server *sv)
+{
+	return sv->nsessions;
+}
+
+uint64_t
+server_accepted(const struct server *sv)
+{
+	return sv->accepted;
+}
+
+uint16_t
+server_port(const struct server *sv, size_t n)
+{
+	return n < sv->nlisteners ? listener_port(sv->listeners[n]) : 0;
+}
+
+struct server_session *
+server_first(struct server *sv)
+{
+	return sv->sessions;
+}
+
+struct server_session *
+server_next(struct server_session *ss)
+{
+	return ss->next;
+}

@@ -1,0 +1,205 @@
+/*
+ * server.h: the frame the server programs share (rtmp-listen, rtmp-relay),
+ * as runner.h is the clients'.
+ *
+ * Options: server_options_init() sets the defaults below;
+ * server_option() takes one getopt(3) letter of SERVER_OPTIONS from the
+ * program's own loop; server_options_check() checks the whole after
+ * parsing.  None of them prints or exits: they return a status and write
+ * why into err, and the program decides (usage, exit 2).
+ *
+ *	-C cert -K key	RTMPS on every listen address (PEM; key may be in cert)
+ *	-c bytes	chunk size we send, 128..65536, default 4096
+ *	-i seconds	idle timeout: nothing read or written, 1..86400, default 30
+ *	-L file		log file (reopened on SIGHUP), default stderr
+ *	-M bytes	largest message a peer may send, 4096..67108864, default 16 MiB
+ *	-m count	most connections at once, 1..65536, default 1024
+ *	-Q ms		per-player queue bound in media time, 0 (none)..600000, default 0
+ *	-q bytes	per-player queue bound, 65536..1073741824, default 4 MiB
+ *	-s unix:PATH	stats socket: one JSON document per connection
+ *	-t seconds	handshake timeout: connect and publish/play must come
+ *			within it, 1..3600, default 10
+ *	-v		more log lines (counted)
+ *	-h, -V		usage, version (server_option() says which; the
+ *			program prints)
+ * Listen addresses are the program's operands (url.h's listen syntax,
+ * up to SERVER_ADDRESSES_MAX): server_add_address().  With none given and
+ * systemd's sockets passed (net_listen_fds()), those are used instead.
+ *
+ * Running: server_init() makes the loop, the TLS context, the listeners,
+ * the stats socket and the signal handlers, and returns 0 or a negative
+ * RTMP_E* with the reason in err.  server_run() runs the loop until the
+ * server stops; it returns the status given to server_stop() (0 after
+ * SIGTERM/SIGINT).  server_free() releases everything.
+ *
+ * Sessions: every accepted connection is a struct server_session wrapping
+ * a peer (peer.h, server role).  The frame answers connect itself after
+ * checking the app name, and checks the stream name of publish and play
+ * (server_name_valid()); a name that fails is refused (BadName /
+ * StreamNotFound), logged escaped, and never reaches the program.  Every
+ * other session event goes to events->event; on PUBLISH and PLAY the
+ * session's app, stream and query are already filled in, and the program
+ * gives its verdict with server_session_accept() or server_session_reject()
+ * then or later (an asynchronous authorisation hook): until a verdict the
+ * session is still under the handshake deadline.
+ *
+ * Deadlines: a connection that has not had a publish or play accepted
+ * within the handshake timeout is closed ("handshake timeout").  After
+ * that a session with nothing read and nothing written for the idle
+ * timeout is closed ("idle").  At max clients the listeners pause (new
+ * connections wait in the kernel's backlog) and resume below it.
+ *
+ * Signals: SIGTERM and SIGINT stop accepting, call events->stopping so the
+ * program can end its own work, and finish every session (peer_finish());
+ * when the last one is gone, or SERVER_STOP_GRACE_MS later, server_run()
+ * returns 0.  SIGHUP reopens the log.  SIGUSR1 logs events->stats's JSON
+ * as one line.  SIGCHLD and others are the program's (loop_signal()).
+ *
+ * Stats: -s unix:PATH answers each connection with the JSON document
+ * events->stats appends to a buffer, then closes.  server_json_string()
+ * appends a quoted, escaped JSON string.
+ *
+ * Names: server_name_valid() is the rule both servers apply to app and
+ * stream names: 1..SERVER_NAME_MAX bytes of letters, digits and "-_.",
+ * not starting with '.'.  server_escape() shows hostile bytes safely in a
+ * log line: quoted, with '"', '\\', controls and non-ASCII bytes as \xNN.
+ *
+ * Memory: sessions belong to the frame; the program may hang its own
+ * state on server_session_set_arg() and must drop it in events->closed,
+ * after which the session is freed.  Strings returned are valid while the
+ * session lives.
+ */
+#ifndef RTMPKIT_SERVER_H
+#define RTMPKIT_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "rtmp.h"
+
+#define SERVER_OPTIONS		"C:c:hi:K:L:M:m:Q:q:s:t:Vv"
+#define SERVER_ADDRESSES_MAX	16
+#define SERVER_NAME_MAX		128
+#define SERVER_QUERY_MAX	512
+/* server_escape() output for any input, quotes and "..." included. */
+#define SERVER_ESCAPED_MAX	(4 * 64 + 8)
+#define SERVER_STOP_GRACE_MS	3000
+#define SERVER_STATS_MAX	(1u << 20)	/* largest stats document */
+
+/* server_option() results besides 0 (not ours), 1 (taken) and RTMP_EINVAL. */
+#define SERVER_OPTION_HELP	2
+#define SERVER_OPTION_VERSION	3
+
+struct server_options {
+	const char	*addresses[SERVER_ADDRESSES_MAX];
+	size_t		 naddresses;
+	const char	*cert_file;		/* -C */
+	const char	*key_file;		/* -K */
+	uint32_t	 chunk_size;		/* -c */
+	uint32_t	 idle_timeout_ms;	/* -i, given in seconds */
+	const char	*log_file;		/* -L; NULL: stderr */
+	uint32_t	 max_message;		/* -M */
+	uint32_t	 max_clients;		/* -m */
+	uint32_t	 queue_ms;		/* -Q */
+	size_t		 queue_bytes;		/* -q */
+	const char	*stats_path;		/* -s, without "unix:" */
+	uint32_t	 handshake_timeout_ms;	/* -t, given in seconds */
+	int		 verbose;		/* -v */
+};
+
+struct server;
+struct server_session;
+
+enum server_role {
+	SERVER_ROLE_NONE = 0,		/* no publish or play accepted yet */
+	SERVER_ROLE_PUBLISHER,
+	SERVER_ROLE_PLAYER,
+};
+
+struct server_events {
+	/* A session event (rtmp.h) past the frame's checks; views as in peer.h. */
+	void	(*event)(struct server_session *, const struct rtmp_event *, void *arg);
+	/* peer.h's `drained`: a paused fan-out may go on. */
+	void	(*drained)(struct server_session *, void *arg);
+	/* The session ended; it is freed when this returns. */
+	void	(*closed)(struct server_session *, int error, const char *reason,
+		    void *arg);
+	/* Append one JSON document (an object) to out: 0 or RTMP_E*. */
+	int	(*stats)(struct server *, struct buf *out, void *arg);
+	/* SIGTERM/SIGINT: sessions are about to be finished. */
+	void	(*stopping)(struct server *, void *arg);
+};
+
+void	 server_options_init(struct server_options *);
+/* 0 not a server option, 1 taken, SERVER_OPTION_HELP/_VERSION, RTMP_EINVAL. */
+int	 server_option(struct server_options *, int ch, const char *arg,
+	    char *err, size_t errsize);
+/* A listen address operand: 0, or RTMP_EINVAL (bad syntax, too many). */
+int	 server_add_address(struct server_options *, const char *address,
+	    char *err, size_t errsize);
+/* After parsing: -C without -K and the like.  0 or RTMP_EINVAL. */
+int	 server_options_check(const struct server_options *, char *err,
+	    size_t errsize);
+
+/* o is copied (its strings must outlive the server). */
+int	 server_init(struct server **, const struct server_options *o,
+	    const struct server_events *, void *arg, char *err, size_t errsize);
+int	 server_run(struct server *);
+void	 server_free(struct server *);
+/* Stop accepting, finish every session, return status from server_run(). */
+void	 server_stop(struct server *, int status);
+int	 server_stopping(const struct server *);
+struct loop *server_loop(struct server *);
+const struct server_options *server_get_options(const struct server *);
+size_t	 server_sessions(const struct server *);
+uint64_t server_accepted(const struct server *);
+/* The TCP port of the n-th listener (0 for unix), for tests and logs. */
+uint16_t server_port(const struct server *, size_t n);
+/* Walk the sessions: first, then next until NULL (stats). */
+struct server_session *server_first(struct server *);
+struct server_session *server_next(struct server_session *);
+
+/* Verdicts on a PUBLISH or PLAY the program was given; 0 or RTMP_E*. */
+int	 server_session_accept(struct server_session *);
+int	 server_session_reject(struct server_session *, const char *description);
+/* End the session: finish (polite, error 0) or close now. */
+void	 server_session_finish(struct server_session *);
+void	 server_session_close(struct server_session *, int error, const char *reason);
+
+struct peer *server_session_peer(struct server_session *);
+struct server *server_session_server(struct server_session *);
+void	 server_session_set_arg(struct server_session *, void *);
+void	*server_session_arg(const struct server_session *);
+enum server_role server_session_role(const struct server_session *);
+/* 1 while a PUBLISH or PLAY waits for the program's verdict. */
+int	 server_session_pending(const struct server_session *);
+const char *server_session_address(const struct server_session *);
+const char *server_session_app(const struct server_session *);	/* "" before connect */
+const char *server_session_stream(const struct server_session *);	/* "" before publish/play */
+const char *server_session_query(const struct server_session *);	/* after '?', "" none */
+/* "app/stream" for log lines and keys; "" before publish/play. */
+const char *server_session_path(const struct server_session *);
+uint64_t server_session_started(const struct server_session *);	/* loop_now() at accept */
+
+/* Pure parts, tested by test_server. */
+int	 server_name_valid(const char *name, size_t len);
+/*
+ * Split a publish/play name "stream?query" and check the stream part:
+ * 0 with both NUL-terminated, RTMP_EINVAL if the name is invalid or does
+ * not fit.
+ */
+int	 server_stream_split(const uint8_t *name, size_t len, char *stream,
+	    size_t streamsize, char *query, size_t querysize);
+/*
+ * The value of key in a query string "a=1&key=abc": 1 with it copied
+ * (NUL-terminated, not decoded), 0 if absent, RTMP_ESPACE if too long.
+ */
+int	 server_query_value(const char *query, const char *key, char *out,
+	    size_t outsize);
+/* Quoted, escaped, at most 64 input bytes then "..."; always NUL-terminated. */
+void	 server_escape(const uint8_t *s, size_t len, char *out, size_t outsize);
+/* Append "s" as a JSON string: 0 or RTMP_ENOMEM/RTMP_ELIMIT. */
+int	 server_json_string(struct buf *, const char *s);
+
+#endif
