@@ -1,0 +1,768 @@
+/*
+ * rtmp-listen: an RTMP(S) ingest server.  Publishers' streams go to
+ * stdout as one continuous FLV, or with -e to one command per stream.
+ *
+ * Policy lives here: who may publish (-P keys, -a hook), where a stream
+ * goes, what a reader that goes away means.  Accepting, deadlines and the
+ * name rule are lib/server's; the FLV out is lib/flvout's.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "flvout.h"
+#include "log.h"
+#include "loop.h"
+#include "peer.h"
+#include "server.h"
+#include "version.h"
+
+#define LISTEN_OPTIONS		SERVER_OPTIONS "A:a:b:e:P:"
+#define EXIT_FAILURE_LISTEN	1
+#define EXIT_USAGE		2
+#define EXIT_OUTPUT_GONE	3	/* stdout's reader went away */
+#define LISTEN_KEY_MAX		256
+#define LISTEN_KEYLINE_MAX	1024
+#define LISTEN_FINAL_FLUSH_MS	2000
+
+struct listen;
+
+/* Where a stream's FLV goes: stdout, or one -e command's stdin. */
+struct output {
+	struct listen		*l;
+	struct output		*next;
+	struct flvout		 flv;
+	struct publisher	*pub;		/* feeding it now, or NULL */
+	int			 fd;
+	pid_t			 pid;		/* -e command, 0 for stdout */
+	int			 closing;	/* close fd once written out */
+	char			 path[2 * SERVER_NAME_MAX + 2];
+};
+
+/* A -a hook deciding on one publish. */
+struct auth {
+	struct listen		*l;
+	struct auth		*next;
+	struct publisher	*pub;		/* NULL once the publisher left */
+	pid_t			 pid;
+	uint64_t		 timer;
+	int			 timed_out;
+};
+
+struct publisher {
+	struct listen		*l;
+	struct server_session	*ss;
+	struct output		*out;
+	struct auth		*auth;
+	int			 live;		/* publish accepted */
+	uint64_t		 media_bytes;
+	uint64_t		 messages;
+};
+
+struct listen {
+	struct server		*server;
+	struct loop		*loop;
+	struct server_options	 so;
+	const char		*exec_cmd;	/* -e */
+	const char		*auth_cmd;	/* -a */
+	uint32_t		 auth_timeout_ms;	/* -A */
+	const char		*keys_file;	/* -P */
+	size_t			 output_bytes;	/* -b */
+	struct output		*stdout_out;	/* NULL with -e */
+	struct output		*outputs;	/* -e commands */
+	struct auth		*auths;
+	uint64_t		 published;
+	uint64_t		 denied;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: rtmp-listen [-hVv] [-A seconds] [-a command] [-b bytes] [-C cert -K key]\n"
+	    "                   [-c chunksize] [-e command] [-i seconds] [-L logfile]\n"
+	    "                   [-M bytes] [-m clients] [-P keyfile] [-Q ms] [-q bytes]\n"
+	    "                   [-s unix:path] [-t seconds] address ...\n");
+}
+
+static struct publisher *
+publisher_of(struct server_session *ss)
+{
+	return server_session_arg(ss);
+}
+
+/* Children. */
+
+static pid_t
+listen_spawn(struct listen *l, const char *cmd, int in, int out,
+    struct server_session *ss, const char *key)
+{
+	pid_t	 pid;
+
+	if ((pid = fork()) != 0)
+		return pid;
+	/* The child: the loop's mask and our SIGPIPE policy are not its. */
+	loop_unblock_signals(l->loop);
+	signal(SIGPIPE, SIG_DFL);
+	if (dup2(in, STDIN_FILENO) < 0 || (out >= 0 && dup2(out, STDOUT_FILENO) < 0))
+		_exit(126);
+	/* Names were checked; still, they reach sh only as environment. */
+	if (setenv("RTMP_APP", server_session_app(ss), 1) < 0 ||
+	    setenv("RTMP_STREAM", server_session_stream(ss), 1) < 0 ||
+	    setenv("RTMP_QUERY", server_session_query(ss), 1) < 0 ||
+	    setenv("RTMP_ADDR", server_session_address(ss), 1) < 0 ||
+	    (key != NULL && setenv("RTMP_KEY", key, 1) < 0))
+		_exit(126);
+	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+	_exit(127);
+}
+
+/* Outputs. */
+
+static void	output_free(struct output *);
+static void	publish_end(struct publisher *, const char *why);
+
+static void
+output_drained(struct flvout *f, void *arg)
+{
+	struct output	*o = arg;
+
+	(void)f;
+	if (o->closing && flvout_pending(&o->flv) == 0) {
+		output_free(o);
+		return;
+	}
+	if (o->pub != NULL)
+		peer_pause_input(server_session_peer(o->pub->ss), 0);
+}
+
+/* The reader went away: stdout ends the program, a command its stream. */
+static void
+output_failed(struct output *o)
+{
+	struct listen	*l = o->l;
+	int		 saved = o->flv.failed;
+
+	if (o == l->stdout_out) {
+		log_warnx("stdout: %s: ending the publisher and exiting",
+		    saved == EPIPE ? "the reader went away" : strerror(saved));
+		if (o->pub != NULL)
+			server_session_close(o->pub->ss, RTMP_ECLOSED, "stdout closed");
+		server_stop(l->server, EXIT_OUTPUT_GONE);
+		return;
+	}
+	log_warnx("stream %s: command's stdin: %s", o->path, strerror(saved));
+	if (o->pub != NULL)
+		server_session_finish(o->pub->ss);
+	o->closing = 1;
+	output_free(o);
+}
+
+static void
+output_fail_cb(struct flvout *f, void *arg)
+{
+	(void)f;
+	output_failed(arg);
+}
+
+static struct output *
+output_new(struct listen *l, int fd, pid_t pid, const char *path)
+{
+	struct output	*o;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return NULL;
+	o->l = l;
+	o->fd = fd;
+	o->pid = pid;
+	strlcpy(o->path, path, sizeof(o->path));
+	flvout_init(&o->flv, l->loop, fd, l->output_bytes, output_drained,
+	    output_fail_cb, o);
+	return o;
+}
+
+/* A command's output: closed (EOF on its stdin) once written out. */
+static void
+output_free(struct output *o)
+{
+	struct output	**pp;
+
+	if (o->pub != NULL) {
+		o->pub->out = NULL;
+		o->pub = NULL;
+	}
+	if (o->closing && flvout_pending(&o->flv) > 0 && !o->flv.failed) {
+		o->flv.notify_empty = 1;
+		return;
+	}
+	for (pp = &o->l->outputs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == o) {
+			*pp = o->next;
+			break;
+		}
+	flvout_free(&o->flv);
+	if (o->fd >= 0)
+		close(o->fd);
+	free(o);
+}
+
+static struct output *
+output_spawn(struct listen *l, struct server_session *ss)
+{
+	struct output	*o;
+	int		 p[2];
+	pid_t		 pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		log_warn("stream %s: pipe", server_session_path(ss));
+		return NULL;
+	}
+	if ((pid = listen_spawn(l, l->exec_cmd, p[0], -1, ss, NULL)) < 0) {
+		log_warn("stream %s: fork", server_session_path(ss));
+		close(p[0]);
+		close(p[1]);
+		return NULL;
+	}
+	close(p[0]);
+	fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) | O_NONBLOCK);
+	if ((o = output_new(l, p[1], pid, server_session_path(ss))) == NULL) {
+		close(p[1]);
+		kill(pid, SIGTERM);
+		return NULL;
+	}
+	o->next = l->outputs;
+	l->outputs = o;
+	log_info("stream %s: command started, pid %ld", o->path, (long)pid);
+	return o;
+}
+
+/* Publishing. */
+
+/* One publisher per stream; stdout carries one stream at a time. */
+static int
+publish_taken(struct listen *l, struct publisher *self)
+{
+	struct server_session	*ss;
+	struct publisher	*p;
+
+	for (ss = server_first(l->server); ss != NULL; ss = server_next(ss)) {
+		if ((p = publisher_of(ss)) == NULL || p == self ||
+		    (!p->live && p->auth == NULL))
+			continue;
+		if (l->stdout_out != NULL ||
+		    strcmp(server_session_path(ss), server_session_path(self->ss)) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+publish_deny(struct publisher *p, const char *why)
+{
+	p->l->denied++;
+	log_warnx("peer %s stream %s: publish denied: %s",
+	    server_session_address(p->ss), server_session_path(p->ss), why);
+	server_session_reject(p->ss, "publish not authorised");
+	server_session_finish(p->ss);
+}
+
+static void
+publish_start(struct publisher *p)
+{
+	struct listen	*l = p->l;
+
+	if (publish_taken(l, p)) {
+		log_warnx("peer %s stream %s: publish refused: already publishing",
+		    server_session_address(p->ss), server_session_path(p->ss));
+		server_session_reject(p->ss, "stream is already being published");
+		server_session_finish(p->ss);
+		return;
+	}
+	if (l->stdout_out != NULL) {
+		p->out = l->stdout_out;
+		flvout_segment(&p->out->flv);
+	} else if ((p->out = output_spawn(l, p->ss)) == NULL) {
+		server_session_reject(p->ss, "cannot start the stream's command");
+		server_session_finish(p->ss);
+		return;
+	}
+	p->out->pub = p;
+	if (server_session_accept(p->ss) < 0) {
+		server_session_close(p->ss, RTMP_ENOMEM, "cannot accept publish");
+		return;
+	}
+	p->live = 1;
+	l->published++;
+	log_info("peer %s stream %s: publish start", server_session_address(p->ss),
+	    server_session_path(p->ss));
+}
+
+/* The publisher left or unpublished: its command's stdin closes. */
+static void
+publish_end(struct publisher *p, const char *why)
+{
+	struct output	*o = p->out;
+
+	if (p->live)
+		log_info("peer %s stream %s: publish end: %s",
+		    server_session_address(p->ss), server_session_path(p->ss), why);
+	p->live = 0;
+	if (o == NULL)
+		return;
+	o->pub = NULL;
+	p->out = NULL;
+	if (o != p->l->stdout_out) {
+		o->closing = 1;
+		flvout_flush(&o->flv);
+		output_free(o);
+	}
+}
+
+/* Compared in constant time: a key must not leak through response times. */
+static int
+keys_equal(const char *a, const char *b)
+{
+	size_t		 i, n = strlen(a);
+	unsigned	 d = n != strlen(b);
+
+	for (i = 0; i < n; i++)
+		d |= (unsigned char)a[i] ^ (unsigned char)(b[i % (strlen(b) + 1)]);
+	return d == 0;
+}
+
+/*
+ * -P FILE: lines "app/stream key"; '#' starts a comment.  Read at each
+ * publish, so edits apply without a restart.  1 allowed, 0 denied.
+ */
+static int
+keys_allow(struct listen *l, const char *path, const char *key, const char **why)
+{
+	FILE	*f;
+	char	 line[LISTEN_KEYLINE_MAX], *name, *value, *save;
+	int	 found = 0, ok = 0;
+
+	if ((f = fopen(l->keys_file, "re")) == NULL) {
+		log_warn("key file %s", l->keys_file);
+		*why = "key file unreadable";
+		return 0;
+	}
+	while (!ok && fgets(line, sizeof(line), f) != NULL) {
+		if ((name = strtok_r(line, " \t\r\n", &save)) == NULL || name[0] == '#')
+			continue;
+		if (strcmp(name, path) != 0)
+			continue;
+		found = 1;
+		value = strtok_r(NULL, " \t\r\n", &save);
+		ok = value != NULL && keys_equal(value, key);
+	}
+	fclose(f);
+	*why = found ? "wrong key" : "no key for this stream";
+	return ok;
+}
+
+static uint64_t
+auth_timeout(struct loop *loop, uint64_t id, void *arg)
+{
+	struct auth	*a = arg;
+
+	(void)loop;
+	(void)id;
+	a->timer = 0;
+	a->timed_out = 1;
+	kill(a->pid, SIGKILL);
+	return LOOP_TIMER_STOP;
+}
+
+static void
+auth_start(struct publisher *p, const char *key)
+{
+	struct listen	*l = p->l;
+	struct auth	*a;
+	int		 null;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		publish_deny(p, "out of memory");
+		return;
+	}
+	if ((null = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ||
+	    (a->pid = listen_spawn(l, l->auth_cmd, null, STDERR_FILENO, p->ss, key)) < 0) {
+		log_warn("auth command");
+		if (null >= 0)
+			close(null);
+		free(a);
+		publish_deny(p, "cannot run the auth command");
+		return;
+	}
+	close(null);
+	a->l = l;
+	a->pub = p;
+	a->timer = loop_timer(l->loop, l->auth_timeout_ms, auth_timeout, a);
+	a->next = l->auths;
+	l->auths = a;
+	p->auth = a;
+}
+
+static void
+auth_done(struct auth *a, int status)
+{
+	struct auth	**pp;
+	struct publisher *p = a->pub;
+	char		 why[64];
+
+	for (pp = &a->l->auths; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == a) {
+			*pp = a->next;
+			break;
+		}
+	if (a->timer != 0)
+		loop_timer_cancel(a->l->loop, a->timer);
+	if (p != NULL) {
+		p->auth = NULL;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !a->timed_out)
+			publish_start(p);
+		else {
+			if (a->timed_out)
+				snprintf(why, sizeof(why), "auth command timed out");
+			else if (WIFEXITED(status))
+				snprintf(why, sizeof(why), "auth command exited %d",
+				    WEXITSTATUS(status));
+			else
+				snprintf(why, sizeof(why), "auth command killed by signal %d",
+				    WTERMSIG(status));
+			publish_deny(p, why);
+		}
+	}
+	free(a);
+}
+
+static void
+publish_request(struct listen *l, struct server_session *ss)
+{
+	struct publisher	*p;
+	char			 key[LISTEN_KEY_MAX];
+	const char		*why;
+	int			 rc;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		server_session_close(ss, RTMP_ENOMEM, "out of memory");
+		return;
+	}
+	p->l = l;
+	p->ss = ss;
+	server_session_set_arg(ss, p);
+	rc = server_query_value(server_session_query(ss), "key", key, sizeof(key));
+	if (rc < 0) {
+		publish_deny(p, "key too long");
+		return;
+	}
+	if (rc == 0)
+		key[0] = '\0';
+	if (l->keys_file != NULL && !keys_allow(l, server_session_path(ss), key, &why)) {
+		publish_deny(p, why);
+		return;
+	}
+	if (l->auth_cmd != NULL) {
+		/* Refuse a second publisher before asking anyone. */
+		if (publish_taken(l, p)) {
+			publish_start(p);
+			return;
+		}
+		auth_start(p, key);
+		return;
+	}
+	publish_start(p);
+}
+
+/* Server events. */
+
+static void
+listen_event(struct server_session *ss, const struct rtmp_event *ev, void *arg)
+{
+	struct listen		*l = arg;
+	struct publisher	*p = publisher_of(ss);
+	int			 rc;
+
+	switch (ev->type) {
+	case RTMP_EVENT_PUBLISH:
+		if (p != NULL) {
+			server_session_reject(ss, "one publish per connection");
+			return;
+		}
+		publish_request(l, ss);
+		return;
+	case RTMP_EVENT_PLAY:
+		log_info("peer %s stream %s: play refused: rtmp-listen takes publishers",
+		    server_session_address(ss), server_session_path(ss));
+		server_session_reject(ss, "rtmp-listen takes publishers only");
+		server_session_finish(ss);
+		return;
+	case RTMP_EVENT_MEDIA:
+		if (p == NULL || !p->live || p->out == NULL)
+			return;
+		p->media_bytes += ev->length;
+		p->messages++;
+		rc = flvout_message(&p->out->flv, ev->message_type, ev->timestamp,
+		    ev->payload, ev->length);
+		if (rc < 0) {
+			if (rc == RTMP_ESYS)
+				output_failed(p->out);
+			else
+				server_session_close(ss, rc, "output buffer");
+			return;
+		}
+		if (flvout_full(&p->out->flv))
+			peer_pause_input(server_session_peer(ss), 1);
+		return;
+	case RTMP_EVENT_UNPUBLISH:
+		if (p != NULL) {
+			publish_end(p, "unpublished");
+			server_session_finish(ss);
+		}
+		return;
+	default:
+		return;
+	}
+}
+
+static void
+listen_closed(struct server_session *ss, int error, const char *reason, void *arg)
+{
+	struct publisher	*p = publisher_of(ss);
+
+	(void)arg;
+	if (p == NULL)
+		return;
+	publish_end(p, error == RTMP_OK ? "finished" : reason);
+	if (p->auth != NULL)
+		p->auth->pub = NULL;
+	server_session_set_arg(ss, NULL);
+	free(p);
+}
+
+static void
+listen_child(struct loop *loop, int signo, void *arg)
+{
+	struct listen	*l = arg;
+	struct output	*o;
+	struct auth	*a;
+	pid_t		 pid;
+	int		 status;
+
+	(void)loop;
+	(void)signo;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (a = l->auths; a != NULL && a->pid != pid; a = a->next)
+			;
+		if (a != NULL) {
+			auth_done(a, status);
+			continue;
+		}
+		for (o = l->outputs; o != NULL && o->pid != pid; o = o->next)
+			;
+		if (o == NULL)
+			continue;
+		o->pid = 0;
+		log_info("stream %s: command exited %d", o->path,
+		    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		/* The command is gone: its publisher's session ends cleanly. */
+		if (o->pub != NULL)
+			server_session_finish(o->pub->ss);
+		o->closing = 1;
+		o->flv.failed = EPIPE;
+		output_free(o);
+	}
+}
+
+static void
+listen_stopping(struct server *sv, void *arg)
+{
+	struct listen	*l = arg;
+	struct auth	*a;
+
+	(void)sv;
+	for (a = l->auths; a != NULL; a = a->next)
+		kill(a->pid, SIGKILL);
+}
+
+static int
+listen_stats(struct server *sv, struct buf *b, void *arg)
+{
+	struct listen		*l = arg;
+	struct server_session	*ss;
+	struct publisher	*p;
+	char			 n[256];
+	int			 first = 1, rc = 0;
+
+	snprintf(n, sizeof(n), "{\"program\":\"rtmp-listen\",\"version\":\"%s\","
+	    "\"connections\":%zu,\"accepted\":%llu,\"published\":%llu,\"denied\":%llu,"
+	    "\"output_bytes\":%llu,\"output_buffered\":%zu,\"publishers\":[",
+	    RTMPKIT_VERSION, server_sessions(sv), (unsigned long long)server_accepted(sv),
+	    (unsigned long long)l->published, (unsigned long long)l->denied,
+	    (unsigned long long)(l->stdout_out != NULL ? l->stdout_out->flv.bytes : 0),
+	    l->stdout_out != NULL ? flvout_pending(&l->stdout_out->flv) : 0);
+	rc |= buf_append(b, n, strlen(n));
+	for (ss = server_first(sv); ss != NULL; ss = server_next(ss)) {
+		if ((p = publisher_of(ss)) == NULL || !p->live)
+			continue;
+		rc |= buf_append(b, first ? "{\"address\":" : ",{\"address\":", first ? 11 : 12);
+		first = 0;
+		rc |= server_json_string(b, server_session_address(ss));
+		rc |= buf_append(b, ",\"app\":", 7);
+		rc |= server_json_string(b, server_session_app(ss));
+		rc |= buf_append(b, ",\"stream\":", 10);
+		rc |= server_json_string(b, server_session_stream(ss));
+		snprintf(n, sizeof(n), ",\"bytes_in\":%llu,\"media_bytes\":%llu,"
+		    "\"messages\":%llu,\"seconds\":%llu,\"tls\":%s}",
+		    (unsigned long long)peer_bytes_in(server_session_peer(ss)),
+		    (unsigned long long)p->media_bytes, (unsigned long long)p->messages,
+		    (unsigned long long)((loop_now(l->loop) - server_session_started(ss)) / 1000),
+		    peer_tls(server_session_peer(ss)) ? "true" : "false");
+		rc |= buf_append(b, n, strlen(n));
+	}
+	rc |= buf_append(b, "]}", 2);
+	return rc < 0 ? RTMP_ENOMEM : 0;
+}
+
+static const struct server_events listen_events = {
+	.event = listen_event,
+	.closed = listen_closed,
+	.stats = listen_stats,
+	.stopping = listen_stopping,
+};
+
+/* What stdout still holds goes out, for a bounded time: the reader may be stuck. */
+static void
+listen_final_flush(struct output *o)
+{
+	struct pollfd	 pfd = { .fd = o->fd, .events = POLLOUT };
+	int		 waited = 0;
+
+	while (flvout_pending(&o->flv) > 0 && !o->flv.failed &&
+	    waited < LISTEN_FINAL_FLUSH_MS) {
+		if (flvout_flush(&o->flv) < 0 || flvout_pending(&o->flv) == 0)
+			break;
+		if (poll(&pfd, 1, 100) == 0)
+			waited += 100;
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct listen	 l;
+	struct server_session *ss;
+	char		 errbuf[512];
+	const char	*errstr;
+	int		 ch, rc, status;
+
+	memset(&l, 0, sizeof(l));
+	server_options_init(&l.so);
+	l.auth_timeout_ms = 5000;
+	l.output_bytes = 4u << 20;
+	while ((ch = getopt(argc, argv, LISTEN_OPTIONS)) != -1) {
+		switch (ch) {
+		case 'A':
+			l.auth_timeout_ms = (uint32_t)strtonum(optarg, 1, 60, &errstr) * 1000;
+			if (errstr != NULL)
+				errx(EXIT_USAGE, "auth timeout %s: %s (1..60)", optarg, errstr);
+			continue;
+		case 'a':
+			l.auth_cmd = optarg;
+			continue;
+		case 'b':
+			l.output_bytes = (size_t)strtonum(optarg, 65536, 1 << 30, &errstr);
+			if (errstr != NULL)
+				errx(EXIT_USAGE, "output bytes %s: %s (65536..1073741824)",
+				    optarg, errstr);
+			continue;
+		case 'e':
+			l.exec_cmd = optarg;
+			continue;
+		case 'P':
+			l.keys_file = optarg;
+			continue;
+		}
+		switch (server_option(&l.so, ch, optarg, errbuf, sizeof(errbuf))) {
+		case 1:
+			continue;
+		case SERVER_OPTION_HELP:
+			usage();
+			return 0;
+		case SERVER_OPTION_VERSION:
+			printf("rtmp-listen %s\n", RTMPKIT_VERSION);
+			return 0;
+		case RTMP_EINVAL:
+			warnx("%s", errbuf);
+			usage();
+			return EXIT_USAGE;
+		default:
+			usage();
+			return EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	for (; argc > 0; argc--, argv++)
+		if (server_add_address(&l.so, argv[0], errbuf, sizeof(errbuf)) < 0) {
+			warnx("%s", errbuf);
+			usage();
+			return EXIT_USAGE;
+		}
+	if (server_options_check(&l.so, errbuf, sizeof(errbuf)) < 0) {
+		warnx("%s", errbuf);
+		usage();
+		return EXIT_USAGE;
+	}
+	if (l.exec_cmd == NULL) {
+		if (isatty(STDOUT_FILENO))
+			errx(EXIT_USAGE, "stdout is a terminal: redirect it or use -e");
+		if (fcntl(STDOUT_FILENO, F_SETFL,
+		    fcntl(STDOUT_FILENO, F_GETFL) | O_NONBLOCK) < 0)
+			err(EXIT_FAILURE_LISTEN, "stdout");
+	}
+	if (server_init(&l.server, &l.so, &listen_events, &l, errbuf, sizeof(errbuf)) < 0) {
+		warnx("%s", errbuf);
+		server_free(l.server);
+		return EXIT_FAILURE_LISTEN;
+	}
+	l.loop = server_loop(l.server);
+	if (loop_signal(l.loop, SIGCHLD, listen_child, &l) < 0)
+		errx(EXIT_FAILURE_LISTEN, "cannot watch SIGCHLD");
+	if (l.exec_cmd == NULL &&
+	    (l.stdout_out = output_new(&l, STDOUT_FILENO, 0, "stdout")) == NULL)
+		errx(EXIT_FAILURE_LISTEN, "out of memory");
+	status = server_run(l.server);
+	if (l.stdout_out != NULL) {
+		listen_final_flush(l.stdout_out);
+		flvout_free(&l.stdout_out->flv);
+		free(l.stdout_out);
+	}
+	/* server_free() ends sessions without `closed`: drop their publishers here. */
+	for (ss = server_first(l.server); ss != NULL; ss = server_next(ss))
+		if (publisher_of(ss) != NULL)
+			listen_closed(ss, RTMP_OK, "stopped", &l);
+	server_free(l.server);
+	while (l.outputs != NULL) {
+		l.outputs->flv.failed = EPIPE;
+		l.outputs->closing = 1;
+		output_free(l.outputs);
+	}
+	while (l.auths != NULL) {
+		struct auth *a = l.auths;
+
+		l.auths = a->next;
+		free(a);
+	}
+	rc = status;
+	return rc;
+}
