@@ -87,7 +87,8 @@ clip_bounds() {
 	took=$(elapsed_since "$start")
 	echo "-n: status $status, $took s: $output"
 	[ "$status" -eq 0 ]
-	within "$took" 0 3
+	# well short of the clip's 6 s: nothing waited for the clock
+	within "$took" 0 4.5
 }
 
 @test "pushflv: -l loops the clip with timestamps monotonic across the loop point" {
@@ -124,7 +125,10 @@ clip_bounds() {
 	wait_playing "$port" wrap
 	spawn push "$PUSH" -l "$url" "$T/late.flv"
 	local push=$SPAWNED
-	sleep 9
+	# one and a half passes (9 s) recorded: well past the wrap, which
+	# comes 6 s in; waited for, not slept, so that a slow machine still
+	# gets there
+	wait_file "$T/wrap.flv" 40 $(($(stat -c %s "$T/late.flv") * 3 / 2))
 	alive "$push"
 	kill -TERM "$push" "$dump"
 	wait_status "$dump" 10
@@ -318,5 +322,177 @@ open(sys.argv[2], "wb").write(d[:13 + 11 + size + 4])' "$CLIP" "$T/meta.flv"
 		[ "$rc" -eq 0 ] || fail "$f.flv: exit status $rc, want 0"
 		within "$took" 0 4
 		within "$cpu" 0 0.5
+	done
+}
+
+@test "pushflv: reconnects wait 1, 2, 4 s, again 1 s after 64 KiB went through; -r used up: exit 1" {
+	local want
+	# 2 s of the clip, two drops, 1.5 s more (over 100 KB), then only drops
+	start_flaky --publish take:2000 drop drop take:1500 drop
+	run timeout 90 "$PUSH" -r 3 "rtmp://127.0.0.1:$FLAKY_PORT/live/x" "$CLIP"
+	echo "$status: $output"
+	[ "$status" -eq 1 ]
+	want="1000:1 2000:2 4000:3 1000:1 2000:2 4000:3"
+	[ "$(sed -n 's/.*; reconnecting in \([0-9]*\) ms (attempt \([0-9]*\) of 3)$/\1:\2/p' \
+		<<<"$output" | xargs)" = "$want" ]
+	[[ "$(tail -n 1 <<<"$output")" == \
+	    "rtmp-pushflv: 127.0.0.1:$FLAKY_PORT: "*"; gave up after 3 reconnect attempts" ]]
+	[ "$(grep -c ' accept ' "$FLAKY_LOG")" -eq 7 ]
+	check_backoff 1 2 4 1 2 4
+}
+
+@test "pushflv: reconnects that time out use up -r: exit 1, not the timeout's 5" {
+	start_flaky --publish take:1000 silent
+	run timeout 60 "$PUSH" -r 2 -t 2 "rtmp://127.0.0.1:$FLAKY_PORT/live/x" "$CLIP"
+	echo "$status: $output"
+	[ "$status" -eq 1 ]
+	[ "$(tail -n 1 <<<"$output")" = \
+	    "rtmp-pushflv: 127.0.0.1:$FLAKY_PORT: no answer within 2 s; gave up after 2 reconnect attempts" ]
+	[ "$(grep -c ' accept ' "$FLAKY_LOG")" -eq 3 ]
+}
+
+# resumed LOG: flaky.py's LOG of a publish of the clip over connections 1
+# and 3 shows what rtmp-pushflv(1) promises after a reconnect: the
+# sequence headers again before any media, then the file from where it
+# left off (video from the next keyframe) to its end, timestamps going on.
+resumed() {
+	python3 - "$1" "$CLIP" <<-'EOF'
+		import hashlib, sys
+		log, clip = sys.argv[1], open(sys.argv[2], "rb").read()
+		video = []		# the clip's video frames: (sha1, keyframe)
+		off = int.from_bytes(clip[5:9], "big") + 4
+		while off + 11 <= len(clip):
+		    size = int.from_bytes(clip[off + 1:off + 4], "big")
+		    p = clip[off + 11:off + 11 + size]
+		    if clip[off] & 0x1f == 9 and p[1:2] != b"\x00":
+		        video.append((hashlib.sha1(p).hexdigest(), p[0] >> 4 == 1))
+		    off += 15 + size
+		conns = {}
+		for line in open(log):
+		    w = line.split()
+		    if len(w) == 7 and w[1] == "media":
+		        conns.setdefault(w[2], []).append((int(w[3]), int(w[4]), w[5], w[6] == "1"))
+		first, again = conns["1"], conns["3"]
+		def die(msg):
+		    print("# " + msg)
+		    sys.exit(1)
+		# headers first on the new connection, both of them
+		n = 0
+		while n < len(again) and again[n][3]:
+		    n += 1
+		if sorted(m[0] for m in again[:n]) != [8, 9]:
+		    die("connection 3 opens with %s, not the two sequence headers" % again[:n + 1])
+		if any(m[3] for m in again[n:]):
+		    die("a sequence header among the media")
+		shas = [v[0] for v in video]
+		v1 = [m[2] for m in first if m[0] == 9 and not m[3]]
+		v3 = [m[2] for m in again if m[0] == 9 and not m[3]]
+		if v1 != shas[:len(v1)]:
+		    die("connection 1 did not get the clip's first %d frames" % len(v1))
+		k = shas.index(v3[0])
+		print("# connection 1: frames 0-%d, up to %d ms; connection 3: frames %d-%d, from %d ms"
+		    % (len(v1) - 1, first[-1][1], k, k + len(v3) - 1, again[n][1]))
+		if k < len(v1):
+		    die("connection 3 starts again at frame %d, before frame %d" % (k, len(v1)))
+		# what was in flight when the server hung up is lost, and the
+		# frames up to the next keyframe (every 30) are skipped
+		if k > len(v1) + 75:
+		    die("connection 3 skips frames %d-%d" % (len(v1), k - 1))
+		if not video[k][1]:
+		    die("connection 3 starts at frame %d, not a keyframe" % k)
+		if v3 != shas[k:]:
+		    die("connection 3 does not carry the rest of the clip, in order")
+		# timestamps go on from where they were, never from 0
+		if not first[-1][1] <= again[0][1] <= again[n][1] <= first[-1][1] + 2500:
+		    die("timestamps %d, then %d on connection 3" % (first[-1][1], again[n][1]))
+	EOF
+}
+
+@test "pushflv: after a reconnect, headers again, then the file from where it left off" {
+	# 2 s of the clip, a drop, then all that is left
+	start_flaky --publish take:2000 drop take:60000
+	run timeout 60 "$PUSH" -r 2 "rtmp://127.0.0.1:$FLAKY_PORT/live/x" "$CLIP"
+	echo "$status: $output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c ' accept ' "$FLAKY_LOG")" -eq 3 ]
+	resumed "$FLAKY_LOG"
+}
+
+# progress_lines FILE: how many progress lines ("12.3 s  0.4 MB  896
+# kbit/s") FILE holds, each after a carriage return.
+progress_lines() {
+	grep -aoE $'\r'' *[0-9]+\.[0-9] s +[0-9]+\.[0-9] MB +[0-9]+ kbit/s' "$1" | wc -l
+}
+
+@test "pushflv: a progress line on a terminal, not with -q nor off one; SIGINT ends it: exit 0" {
+	local port url tty push p
+	require script
+	port=$(free_port)
+	start_nginx "$port"
+	url=rtmp://127.0.0.1:$port/live/x
+	# off a terminal: not a byte on stderr
+	run timeout 30 sh -c '"$1" -n "$2" "$3" 2>"$4"' sh "$PUSH" "$url" "$CLIP" "$T/plain.err"
+	[ "$status" -eq 0 ]
+	cat -A "$T/plain.err"
+	[ ! -s "$T/plain.err" ]
+	# -q on a terminal: nothing either, over the clip's 6 s in real time
+	run timeout 60 script -qfec "'$PUSH' -q '$url' '$CLIP'" /dev/null
+	echo "tty -q: $status"
+	printf '%s' "$output" | cat -A
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	# on a terminal: progress, rewritten in place; a regular file on
+	# stdin can be looped.  SIGINT (not ignored, as in a background job)
+	# ends it with status 0.
+	spawn tty script -qfec \
+		"exec env --default-signal=INT '$PUSH' -l '$url' - <'$CLIP'" /dev/null
+	tty=$SPAWNED
+	wait_log "$T/tty.log" $'\r'' *[1-9][0-9]*\.[0-9] s +[0-9]+\.[0-9] MB +[0-9]+ kbit/s' 20
+	for p in $(descendants "$tty"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = rtmp-pushflv ] && push=$p
+	done
+	[ -n "$push" ] || fail "no rtmp-pushflv under script(1)"
+	kill -INT "$push"
+	wait_status "$tty" 10
+	echo "SIGINT: status $STATUS"
+	cat -A "$T/tty.log" | tail -c 400
+	[ "$STATUS" -eq 0 ]
+	[ "$(progress_lines "$T/tty.log")" -ge 2 ]
+	# nothing else was said, and the line was ended
+	[ -z "$(tr '\r' '\n' <"$T/tty.log" | grep -avE '^ *$| kbit/s $')" ]
+	[ "$(tail -c 2 "$T/tty.log" | od -An -c | tr -d ' ')" = '\r\n' ]
+}
+
+@test "pushflv: -l with a pipe on stdin is a usage error: exit 2, before connecting" {
+	local f
+	for f in "" -; do
+		# port 1: a connection attempt would fail with status 1
+		run timeout 10 sh -c 'cat "$1" | "$2" -l rtmp://127.0.0.1:1/live/x $3 2>"$4"' \
+			sh "$CLIP" "$PUSH" "$f" "$T/err"
+		echo "-l ${f:-(no file)}: $status"
+		cat "$T/err"
+		[ "$status" -eq 2 ]
+		[ "$(cat "$T/err")" = "rtmp-pushflv: stdin: -l needs a regular file to rewind" ]
+	done
+}
+
+@test "pushflv: SIGINT or SIGTERM before the first tag ends it quietly with status 0" {
+	local port sig push
+	port=$(free_port)
+	start_nginx "$port"
+	for sig in INT TERM; do
+		# a pipe that stays open and empty: publishing, nothing to send
+		mkfifo "$T/in-$sig"
+		spawn "writer-$sig" sh -c 'exec sleep 60 >"$1"' sh "$T/in-$sig"
+		spawn "push-$sig" env --default-signal=INT \
+			"$PUSH" "rtmp://127.0.0.1:$port/live/none$sig" "$T/in-$sig"
+		push=$SPAWNED
+		wait_publishing "$port" "none$sig"
+		kill -s "$sig" "$push"
+		wait_status "$push" 10
+		echo "SIG$sig: status $STATUS"
+		cat -A "$T/push-$sig.log"
+		[ "$STATUS" -eq 0 ]
+		[ ! -s "$T/push-$sig.log" ]
 	done
 }
