@@ -164,7 +164,6 @@ output_failed(struct output *o)
 	log_warnx("stream %s: command's stdin: %s", o->path, strerror(saved));
 	if (o->pub != NULL)
 		server_session_finish(o->pub->ss);
-	o->closing = 1;
 	output_free(o);
 }
 
@@ -191,28 +190,36 @@ output_new(struct listen *l, int fd, pid_t pid, const char *path)
 	return o;
 }
 
-/* A command's output: closed (EOF on its stdin) once written out. */
+/*
+ * A command's output ends: its stdin closes (EOF) once what is buffered is
+ * written, and the record goes once the command has been reaped too.
+ */
 static void
 output_free(struct output *o)
 {
 	struct output	**pp;
 
+	o->closing = 1;
 	if (o->pub != NULL) {
 		o->pub->out = NULL;
 		o->pub = NULL;
 	}
-	if (o->closing && flvout_pending(&o->flv) > 0 && !o->flv.failed) {
-		o->flv.notify_empty = 1;
-		return;
+	if (o->fd >= 0) {
+		if (flvout_pending(&o->flv) > 0 && !o->flv.failed) {
+			o->flv.notify_empty = 1;
+			return;
+		}
+		flvout_free(&o->flv);
+		close(o->fd);
+		o->fd = -1;
 	}
+	if (o->pid != 0)
+		return;
 	for (pp = &o->l->outputs; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == o) {
 			*pp = o->next;
 			break;
 		}
-	flvout_free(&o->flv);
-	if (o->fd >= 0)
-		close(o->fd);
 	free(o);
 }
 
@@ -256,8 +263,7 @@ publish_taken(struct listen *l, struct publisher *self)
 	struct publisher	*p;
 
 	for (ss = server_first(l->server); ss != NULL; ss = server_next(ss)) {
-		if ((p = publisher_of(ss)) == NULL || p == self ||
-		    (!p->live && p->auth == NULL))
+		if ((p = publisher_of(ss)) == NULL || p == self || !p->live)
 			continue;
 		if (l->stdout_out != NULL ||
 		    strcmp(server_session_path(ss), server_session_path(self->ss)) == 0)
@@ -322,7 +328,6 @@ publish_end(struct publisher *p, const char *why)
 	o->pub = NULL;
 	p->out = NULL;
 	if (o != p->l->stdout_out) {
-		o->closing = 1;
 		flvout_flush(&o->flv);
 		output_free(o);
 	}
@@ -524,10 +529,9 @@ listen_event(struct server_session *ss, const struct rtmp_event *ev, void *arg)
 			peer_pause_input(server_session_peer(ss), 1);
 		return;
 	case RTMP_EVENT_UNPUBLISH:
-		if (p != NULL) {
+		/* The encoder closes by itself; rtmp2sink counts our close as an error. */
+		if (p != NULL)
 			publish_end(p, "unpublished");
-			server_session_finish(ss);
-		}
 		return;
 	default:
 		return;
@@ -577,7 +581,6 @@ listen_child(struct loop *loop, int signo, void *arg)
 		/* The command is gone: its publisher's session ends cleanly. */
 		if (o->pub != NULL)
 			server_session_finish(o->pub->ss);
-		o->closing = 1;
 		o->flv.failed = EPIPE;
 		output_free(o);
 	}
@@ -753,8 +756,9 @@ main(int argc, char *argv[])
 			listen_closed(ss, RTMP_OK, "stopped", &l);
 	server_free(l.server);
 	while (l.outputs != NULL) {
+		/* Commands go on by themselves, reading to their EOF. */
 		l.outputs->flv.failed = EPIPE;
-		l.outputs->closing = 1;
+		l.outputs->pid = 0;
 		output_free(l.outputs);
 	}
 	while (l.auths != NULL) {

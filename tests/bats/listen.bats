@@ -1,0 +1,445 @@
+#!/usr/bin/env bats
+# rtmp-listen, the ingest server, against real publishers on loopback:
+# ffmpeg, rtmp-pushflv, GStreamer's rtmp2sink and librtmp (GStreamer's
+# rtmpsink), over rtmp:// and rtmps://; stdout as one FLV across encoder
+# reconnects, -e commands, authorisation, the handshake deadline, stats.
+
+load helpers
+
+LISTEN=$RTMPKIT_BIN/rtmp-listen
+
+setup() {
+	require_programs
+	[ -x "$LISTEN" ] || fail "$LISTEN is not built (make)"
+	require ffmpeg ffprobe python3 ss
+	T=$BATS_TEST_TMPDIR
+	PORT=$(free_port)
+}
+
+teardown() {
+	stop_all
+}
+
+# start_listen OUT ARGS...: rtmp-listen ARGS 127.0.0.1:$PORT with stdout to
+# OUT and stderr to $T/listen.log; waits for the port.  Sets LISTEN_PID.
+start_listen() {
+	local out=$1
+	shift
+	spawn listen sh -c 'out=$1; shift; exec "$@" >"$out"' sh "$out" \
+		"$LISTEN" "$@" "127.0.0.1:$PORT"
+	LISTEN_PID=$SPAWNED
+	wait_port "$PORT"
+}
+
+# publish NAME URL [SECONDS]: ffmpeg publishes the clip once in real time
+# (or its first SECONDS).  Sets PUB_PID.
+publish() {
+	spawn "$1" ffmpeg -nostdin -v error -re ${3:+-t "$3"} -i "$CLIP" -c copy \
+		-f flv "$2"
+	PUB_PID=$SPAWNED
+}
+
+# stop_listen: SIGTERM, which must give status 0.
+stop_listen() {
+	kill -TERM "$LISTEN_PID"
+	wait_status "$LISTEN_PID" 10 || fail "rtmp-listen did not stop on SIGTERM"
+	[ "$STATUS" -eq 0 ] || fail "rtmp-listen exited $STATUS after SIGTERM"
+}
+
+# stats SOCKET EXPR: one JSON document from the stats socket, EXPR (python,
+# d the document) printed.
+stats() {
+	timeout 10 python3 -c 'import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+d = json.loads(data)
+print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+@test "listen: ffmpeg publishes H.264+AAC; stdout is one FLV ffprobe reads with both tracks" {
+	start_listen "$T/out.flv"
+	publish ffmpeg "rtmp://127.0.0.1:$PORT/live/x"
+	wait_status "$PUB_PID" 30 || fail "ffmpeg did not finish"
+	[ "$STATUS" -eq 0 ]
+	wait_log "$T/listen.log" 'stream live/x: publish end'
+	stop_listen
+	valid_av "$T/out.flv"
+	within "$(probe_duration "$T/out.flv")" 5 7
+	grep -q 'peer 127.0.0.1:[0-9]* stream live/x: publish start' "$T/listen.log"
+}
+
+@test "listen: rtmp-pushflv publishes into it" {
+	start_listen "$T/out.flv"
+	run timeout 30 "$PUSH" "rtmp://127.0.0.1:$PORT/live/push" "$CLIP"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	wait_log "$T/listen.log" 'stream live/push: publish end|stream live/push: closed'
+	stop_listen
+	valid_av "$T/out.flv"
+	within "$(probe_duration "$T/out.flv")" 5 7
+}
+
+@test "listen: GStreamer rtmp2sink publishes into it" {
+	require gst-launch-1.0
+	start_listen "$T/out.flv"
+	run timeout 60 gst-launch-1.0 -q filesrc location="$CLIP" ! flvdemux name=d \
+		flvmux name=m streamable=true ! \
+		rtmp2sink location="rtmp://127.0.0.1:$PORT/live/gst" \
+		d.video ! queue ! h264parse ! m. d.audio ! queue ! aacparse ! m.
+	echo "$output"
+	[ "$status" -eq 0 ]
+	wait_log "$T/listen.log" 'stream live/gst: publish start'
+	wait_log "$T/listen.log" 'stream live/gst: (publish end|closed)'
+	stop_listen
+	flv_check "$T/out.flv"
+	[ "$(probe_codecs "$T/out.flv")" = "h264 aac" ]
+	check_monotonic "$T/out.flv"
+}
+
+@test "listen: librtmp publishes as OBS does (GStreamer rtmpsink: releaseStream, FCPublish, publish)" {
+	require gst-launch-1.0
+	gst-inspect-1.0 rtmpsink >/dev/null 2>&1 ||
+		fail "GStreamer's rtmpsink (librtmp, gstreamer1.0-plugins-bad) is missing"
+	start_listen "$T/out.flv"
+	run timeout 60 gst-launch-1.0 -q filesrc location="$CLIP" ! \
+		rtmpsink location="rtmp://127.0.0.1:$PORT/live/librtmp live=1"
+	echo "$output"
+	wait_log "$T/listen.log" 'stream live/librtmp: publish start'
+	wait_log "$T/listen.log" 'stream live/librtmp: (publish end|closed)' 20
+	stop_listen
+	flv_check "$T/out.flv"
+	[ "$(probe_codecs "$T/out.flv")" = "h264 aac" ]
+	check_monotonic "$T/out.flv"
+}
+
+@test "listen: a second publisher gets NetStream.Publish.BadName while the first is live" {
+	start_listen "$T/out.flv"
+	publish first "rtmp://127.0.0.1:$PORT/live/x"
+	wait_log "$T/listen.log" 'stream live/x: publish start'
+	run timeout 20 ffmpeg -nostdin -v error -re -i "$CLIP" -c copy -f flv \
+		"rtmp://127.0.0.1:$PORT/live/y"
+	echo "second: $status $output"
+	[ "$status" -ne 0 ]
+	grep -q 'stream live/y: publish refused: already publishing' "$T/listen.log"
+	alive "$PUB_PID"
+	wait_status "$PUB_PID" 30
+	[ "$STATUS" -eq 0 ]
+	stop_listen
+	valid_av "$T/out.flv"
+}
+
+@test "listen: bad names are refused and logged escaped, never used" {
+	local name
+	rm -f /tmp/pwned
+	start_listen "$T/out.flv"
+	for name in '../x' 'a b' '$(touch /tmp/pwned)' '.hidden' 'a"b;`id`'; do
+		run timeout 20 ffmpeg -nostdin -v error -t 1 -i "$CLIP" -c copy -f flv \
+			-rtmp_app live -rtmp_playpath "$name" "rtmp://127.0.0.1:$PORT/live"
+		echo "$name: $status $output"
+		[ "$status" -ne 0 ]
+	done
+	run timeout 20 ffmpeg -nostdin -v error -t 1 -i "$CLIP" -c copy -f flv \
+		-rtmp_app 'li ve' -rtmp_playpath x "rtmp://127.0.0.1:$PORT/live"
+	[ "$status" -ne 0 ]
+	cat "$T/listen.log"
+	grep -qF 'stream "../x" refused: not a valid name' "$T/listen.log"
+	grep -qF 'stream "a b" refused' "$T/listen.log"
+	grep -qF 'stream "$(touch /tmp/pwned)" refused' "$T/listen.log"
+	grep -qF 'stream ".hidden" refused' "$T/listen.log"
+	grep -qF 'stream "a\x22b;`id`" refused' "$T/listen.log"
+	grep -qF 'app "li ve" refused' "$T/listen.log"
+	refute grep -q 'publish start' "$T/listen.log"
+	[ ! -e /tmp/pwned ]
+	stop_listen
+	[ ! -s "$T/out.flv" ]
+}
+
+@test "listen: an encoder that drops and comes back: stdout stays one FLV with monotonic timestamps" {
+	local counts
+	start_listen "$T/out.flv"
+	publish first "rtmp://127.0.0.1:$PORT/live/x"
+	wait_log "$T/listen.log" 'stream live/x: publish start'
+	sleep 3
+	kill -KILL "$PUB_PID"
+	wait_log "$T/listen.log" 'stream live/x: publish end'
+	publish second "rtmp://127.0.0.1:$PORT/live/x"
+	wait_log "$T/listen.log" 'stream live/x: publish start' 10 2
+	wait_status "$PUB_PID" 30
+	[ "$STATUS" -eq 0 ]
+	wait_log "$T/listen.log" 'stream live/x: publish end' 10 2
+	stop_listen
+	counts=$(flv_check "$T/out.flv")
+	echo "$counts"
+	valid_av "$T/out.flv"
+	# about 3 s of the first encoder, then the whole 6 s of the second
+	within "$(probe_duration "$T/out.flv")" 7.5 10
+	# the same encoder settings: the sequence headers are written once
+	[ "$(flv_payloads "$T/out.flv" | grep -c '^9 .* 17$')" -ge 1 ]
+	python3 - "$T/out.flv" <<-'EOF'
+		import sys
+		d = open(sys.argv[1], "rb").read()
+		off, seq = 13, {8: 0, 9: 0}
+		while off + 11 <= len(d):
+		    t, size = d[off] & 0x1f, int.from_bytes(d[off + 1:off + 4], "big")
+		    p = d[off + 11:off + 11 + size]
+		    if (t == 9 and p[:2] == b"\x17\x00") or (t == 8 and p[:1] == b"\xaf" and p[1:2] == b"\x00"):
+		        seq[t] += 1
+		    off += 15 + size
+		print("sequence headers:", seq)
+		sys.exit(0 if seq == {8: 1, 9: 1} else 1)
+	EOF
+}
+
+@test "listen: -e runs one command per stream with its environment, names never reach the shell" {
+	local a b
+	rm -f /tmp/pwned
+	mkdir "$T/streams"
+	export STREAMS=$T/streams
+	start_listen "$T/out.flv" -e 'env | grep "^RTMP_" | sort >"$STREAMS/$RTMP_STREAM.env"; cat >"$STREAMS/$RTMP_STREAM.flv"'
+	publish a "rtmp://127.0.0.1:$PORT/live/one?key=k1" 3
+	a=$PUB_PID
+	publish b "rtmp://127.0.0.1:$PORT/live/two" 3
+	b=$PUB_PID
+	run timeout 20 ffmpeg -nostdin -v error -t 1 -i "$CLIP" -c copy -f flv \
+		-rtmp_app live -rtmp_playpath 'x;touch /tmp/pwned' "rtmp://127.0.0.1:$PORT/live"
+	[ "$status" -ne 0 ]
+	wait_status "$a" 30
+	[ "$STATUS" -eq 0 ]
+	wait_status "$b" 30
+	[ "$STATUS" -eq 0 ]
+	wait_log "$T/listen.log" 'stream live/one: command exited 0'
+	wait_log "$T/listen.log" 'stream live/two: command exited 0'
+	cat "$T/streams/one.env" "$T/streams/two.env"
+	grep -qx 'RTMP_APP=live' "$T/streams/one.env"
+	grep -qx 'RTMP_STREAM=one' "$T/streams/one.env"
+	grep -qx 'RTMP_QUERY=key=k1' "$T/streams/one.env"
+	grep -qx 'RTMP_ADDR=127.0.0.1:[0-9]*' "$T/streams/one.env"
+	grep -qx 'RTMP_STREAM=two' "$T/streams/two.env"
+	grep -qx 'RTMP_QUERY=' "$T/streams/two.env"
+	valid_av "$T/streams/one.flv"
+	valid_av "$T/streams/two.flv"
+	within "$(probe_duration "$T/streams/one.flv")" 2 3.5
+	[ ! -e /tmp/pwned ]
+	[ "$(ls "$T/streams" | wc -l)" -eq 4 ]
+	stop_listen
+	[ ! -s "$T/out.flv" ]
+}
+
+@test "listen: -e: a command that exits ends its publisher's session" {
+	start_listen "$T/out.flv" -e 'head -c 100000 >/dev/null'
+	publish a "rtmp://127.0.0.1:$PORT/live/short"
+	wait_log "$T/listen.log" 'stream live/short: command exited 0'
+	wait_log "$T/listen.log" 'stream live/short: closed'
+	wait_status "$PUB_PID" 10 || fail "ffmpeg still publishing after its command left"
+	stop_listen
+}
+
+@test "listen: -P key file allows the right key and denies others; nothing denied reaches stdout" {
+	printf '# app/stream key\nlive/cam s3cret\n' >"$T/keys"
+	start_listen "$T/out.flv" -P "$T/keys"
+	run timeout 20 ffmpeg -nostdin -v error -t 2 -i "$CLIP" -c copy -f flv \
+		"rtmp://127.0.0.1:$PORT/live/cam?key=wrong"
+	echo "wrong key: $status $output"
+	[ "$status" -ne 0 ]
+	run timeout 20 ffmpeg -nostdin -v error -t 2 -i "$CLIP" -c copy -f flv \
+		"rtmp://127.0.0.1:$PORT/live/other?key=s3cret"
+	[ "$status" -ne 0 ]
+	run timeout 20 ffmpeg -nostdin -v error -t 2 -i "$CLIP" -c copy -f flv \
+		"rtmp://127.0.0.1:$PORT/live/cam"
+	[ "$status" -ne 0 ]
+	grep -q 'stream live/cam: publish denied: wrong key' "$T/listen.log"
+	grep -q 'stream live/other: publish denied: no key for this stream' "$T/listen.log"
+	[ ! -s "$T/out.flv" ]
+	run timeout 20 ffmpeg -nostdin -v error -re -t 2 -i "$CLIP" -c copy -f flv \
+		"rtmp://127.0.0.1:$PORT/live/cam?key=s3cret"
+	echo "right key: $status $output"
+	[ "$status" -eq 0 ]
+	stop_listen
+	valid_av "$T/out.flv"
+	refute grep -q s3cret "$T/listen.log"
+}
+
+@test "listen: -a hook decides with RTMP_KEY in its environment, asynchronously, with a timeout" {
+	cat >"$T/auth.sh" <<-EOF
+		env | grep '^RTMP_' | sort >"$T/auth.\$RTMP_STREAM.env"
+		[ "\$RTMP_STREAM" = slow ] && exec sleep 30
+		[ "\$RTMP_KEY" = good ]
+	EOF
+	start_listen "$T/out.flv" -A 1 -a "sh $T/auth.sh"
+	run timeout 20 ffmpeg -nostdin -v error -t 2 -i "$CLIP" -c copy -f flv \
+		"rtmp://127.0.0.1:$PORT/live/cam?key=bad"
+	echo "denied: $status $output"
+	[ "$status" -ne 0 ]
+	grep -q 'stream live/cam: publish denied: auth command exited 1' "$T/listen.log"
+	[ ! -s "$T/out.flv" ]
+	grep -qx 'RTMP_KEY=bad' "$T/auth.cam.env"
+	grep -qx 'RTMP_APP=live' "$T/auth.cam.env"
+	grep -qx 'RTMP_ADDR=127.0.0.1:[0-9]*' "$T/auth.cam.env"
+	# a hook that hangs is killed at -A; the loop serves others meanwhile
+	publish slow "rtmp://127.0.0.1:$PORT/live/slow?key=good" 2
+	sleep 0.3
+	run timeout 20 ffmpeg -nostdin -v error -re -t 2 -i "$CLIP" -c copy -f flv \
+		"rtmp://127.0.0.1:$PORT/live/cam?key=good"
+	echo "allowed: $status $output"
+	[ "$status" -eq 0 ]
+	wait_log "$T/listen.log" 'stream live/slow: publish denied: auth command timed out'
+	wait_status "$PUB_PID" 10
+	[ "$STATUS" -ne 0 ]
+	stop_listen
+	valid_av "$T/out.flv"
+}
+
+@test "listen: ffmpeg publishes over rtmps:// into -C cert -K key" {
+	make_tls "$T/tls"
+	start_listen "$T/out.flv" -C "$T/tls/server.crt" -K "$T/tls/server.key"
+	grep -q 'listening on 127.0.0.1:[0-9]* (rtmps)' "$T/listen.log"
+	run timeout 30 ffmpeg -nostdin -v error -re -t 3 -i "$CLIP" -c copy -f flv \
+		-tls_verify 0 "rtmps://127.0.0.1:$PORT/live/tls"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# a plain rtmp:// client on the rtmps port fails and the server goes on
+	run timeout 10 ffmpeg -nostdin -v error -t 1 -i "$CLIP" -c copy -f flv \
+		"rtmp://127.0.0.1:$PORT/live/plain"
+	[ "$status" -ne 0 ]
+	alive "$LISTEN_PID"
+	stop_listen
+	valid_av "$T/out.flv"
+}
+
+@test "listen: stdout's reader goes away: the publisher is ended and rtmp-listen exits 3" {
+	spawn listen bash -c '"$1" "127.0.0.1:$2" | head -c 200000 >/dev/null
+		echo "exit ${PIPESTATUS[0]}" >"$3"' bash "$LISTEN" "$PORT" "$T/status"
+	wait_port "$PORT"
+	publish ffmpeg "rtmp://127.0.0.1:$PORT/live/x"
+	wait_file "$T/status" 20
+	cat "$T/status" "$T/listen.log"
+	[ "$(cat "$T/status")" = "exit 3" ]
+	grep -q 'stdout: the reader went away' "$T/listen.log"
+	wait_status "$PUB_PID" 10 || fail "ffmpeg still running"
+	[ "$STATUS" -ne 0 ]
+}
+
+@test "listen: SIGTERM with a publisher live: the session ends cleanly, exit 0, the FLV is whole" {
+	start_listen "$T/out.flv"
+	publish ffmpeg "rtmp://127.0.0.1:$PORT/live/x"
+	wait_log "$T/listen.log" 'stream live/x: publish start'
+	sleep 2
+	stop_listen
+	valid_av "$T/out.flv"
+	wait_exit "$PUB_PID" 10
+}
+
+@test "listen: 300 stalled handshakes are closed by the -t deadline while a real publisher gets in" {
+	local start
+	start_listen "$T/out.flv" -t 2
+	start=$(now)
+	# 150 send nothing, 150 send C0 only; each must see EOF by the deadline
+	spawn stalled python3 -c 'import socket, sys, time
+port = int(sys.argv[1])
+socks = []
+for i in range(300):
+    s = socket.create_connection(("127.0.0.1", port))
+    if i % 2:
+        s.send(b"\x03")
+    socks.append(s)
+print("open", len(socks), flush=True)
+t0 = time.time()
+closed = 0
+for s in socks:
+    s.settimeout(max(0.1, 6 - (time.time() - t0)))
+    try:
+        if s.recv(4096) == b"" or True:
+            while s.recv(4096):
+                pass
+            closed += 1
+    except (socket.timeout, ConnectionResetError):
+        pass
+print("closed", closed, "after %.1f s" % (time.time() - t0), flush=True)' "$PORT"
+	wait_log "$T/stalled.log" '^open 300'
+	run timeout 30 ffmpeg -nostdin -v error -re -t 2 -i "$CLIP" -c copy -f flv \
+		"rtmp://127.0.0.1:$PORT/live/real"
+	echo "publisher: $status $output"
+	[ "$status" -eq 0 ]
+	wait_log "$T/stalled.log" '^closed' 15
+	cat "$T/stalled.log"
+	grep -q '^closed 300 ' "$T/stalled.log"
+	[ "$(grep -c 'closed: handshake timeout' "$T/listen.log")" -eq 300 ]
+	echo "elapsed $(elapsed_since "$start") s"
+	stop_listen
+	valid_av "$T/out.flv"
+}
+
+@test "listen: -s stats socket answers JSON with the publisher's address, stream and bytes; SIGUSR1 logs it" {
+	local bytes
+	start_listen "$T/out.flv" -s "unix:$T/stats.sock"
+	publish ffmpeg "rtmp://127.0.0.1:$PORT/live/x"
+	wait_log "$T/listen.log" 'stream live/x: publish start'
+	sleep 2
+	run stats "$T/stats.sock" '" ".join([d["publishers"][0]["stream"], d["publishers"][0]["app"], d["publishers"][0]["address"].split(":")[0]])'
+	echo "$output"
+	[ "$output" = "x live 127.0.0.1" ]
+	bytes=$(stats "$T/stats.sock" 'd["publishers"][0]["bytes_in"]')
+	[ "$bytes" -gt 10000 ]
+	[ "$(stats "$T/stats.sock" 'd["output_bytes"] > 10000')" = True ]
+	kill -USR1 "$LISTEN_PID"
+	wait_log "$T/listen.log" 'stats \{"program":"rtmp-listen".*"stream":"x"'
+	stop_listen
+	[ ! -e "$T/stats.sock" ]
+}
+
+@test "listen: -h lists every option, -V the version, bad usage exits 2" {
+	local o
+	run "$LISTEN" -h
+	[ "$status" -eq 0 ]
+	for o in -A -a -b -C -c -e -i -K -L -M -m -P -Q -q -s -t; do
+		[[ "$output" == *"$o "* ]] || fail "usage lacks $o"
+	done
+	run "$LISTEN" -V
+	[ "$status" -eq 0 ]
+	[[ "$output" == "rtmp-listen "[0-9]* ]]
+	run "$LISTEN" -Z :0
+	[ "$status" -eq 2 ]
+	run "$LISTEN" -c 50 :0
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"chunk size 50"* ]]
+	run "$LISTEN" -K k.pem :0
+	[ "$status" -eq 2 ]
+	run "$LISTEN" 1935
+	[ "$status" -eq 2 ]
+	run "$LISTEN" -s /tmp/x :0
+	[ "$status" -eq 2 ]
+}
+
+@test "listen: -L writes a log file, reopened on SIGHUP" {
+	start_listen "$T/out.flv" -L "$T/file.log"
+	wait_log "$T/file.log" 'Z rtmp-listen: listening on 127.0.0.1:'
+	mv "$T/file.log" "$T/file.log.1"
+	kill -HUP "$LISTEN_PID"
+	publish ffmpeg "rtmp://127.0.0.1:$PORT/live/x" 1
+	wait_log "$T/file.log" 'peer 127.0.0.1:[0-9]* stream live/x: publish start'
+	wait_status "$PUB_PID" 20
+	stop_listen
+	refute grep -q 'publish start' "$T/file.log.1"
+}
+
+@test "listen: -m 2: a third connection waits until one leaves" {
+	start_listen "$T/out.flv" -m 2 -t 3
+	spawn idle python3 -c 'import socket, sys, time
+a = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+b = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+time.sleep(30)' "$PORT"
+	wait_log "$T/listen.log" 'pause: connections at 2 of 2'
+	run timeout 30 ffmpeg -nostdin -v error -re -t 1 -i "$CLIP" -c copy -f flv \
+		"rtmp://127.0.0.1:$PORT/live/x"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q 'resume: connections at' "$T/listen.log"
+	stop_listen
+	valid_av "$T/out.flv"
+}
