@@ -81,7 +81,7 @@ options_of() {
 	pages=$(ls "$MAN"/*.1 "$MAN"/*.7 2>/dev/null)
 	[ -n "$pages" ] || fail "no manual pages in $MAN"
 	# shellcheck disable=SC2086
-	run mandoc -Tlint -W warning $pages
+	run timeout 30 mandoc -Tlint -W warning $pages
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]

@@ -15,11 +15,14 @@ setup() {
 		[ -f "$DEST/opt/rk/$f" ] || { echo "missing $f"; return 1; }
 	done
 	[ -x "$DEST/opt/rk/bin/rtmp-dump" ]
-	run "$DEST/opt/rk/bin/rtmp-dump" -V
+	# every wait bounded: a program that hangs fails the test, not the run
+	run timeout 10 "$DEST/opt/rk/bin/rtmp-dump" -V
+	echo "-V: $status $output"
 	[ "$status" -eq 0 ]
+	[[ "$output" == "rtmp-dump "[0-9]* ]]
 	run timeout 60 make -s -C "$ROOT" uninstall PREFIX=/opt/rk DESTDIR="$DEST"
 	[ "$status" -eq 0 ]
-	run find "$DEST" -type f
+	run timeout 30 find "$DEST" -type f
 	echo "left: $output"
 	[ -z "$output" ]
 }

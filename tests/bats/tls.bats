@@ -136,11 +136,15 @@ rtmps_front() {
 	took=$(elapsed_since "$start")
 	echo "dump: $status after $took s: $output"
 	[ "$status" -eq 5 ]
-	within "$took" 1.5 4.5
+	[[ "$output" == *"127.0.0.1:$port: no answer within 2 s"* ]]
+	# not before -t, and well before the default 30 s
+	within "$took" 1.5 15
 	start=$(now)
 	run timeout 20 "$PUSH" -k -t 2 -r 0 "rtmps://127.0.0.1:$port/live/x" "$CLIP"
 	took=$(elapsed_since "$start")
 	echo "pushflv: $status after $took s: $output"
 	[ "$status" -eq 5 ]
-	within "$took" 1.5 4.5
+	[[ "$output" == *"127.0.0.1:$port: no answer within 2 s"* ]]
+	# not before -t, and well before the default 30 s
+	within "$took" 1.5 15
 }
