@@ -21,6 +21,7 @@
 
 #include "error.h"
 #include "flvout.h"
+#include "hook.h"
 #include "log.h"
 #include "loop.h"
 #include "peer.h"
@@ -32,7 +33,6 @@
 #define EXIT_USAGE		2
 #define EXIT_OUTPUT_GONE	3	/* stdout's reader went away */
 #define LISTEN_KEY_MAX		256
-#define LISTEN_KEYLINE_MAX	1024
 #define LISTEN_FINAL_FLUSH_MS	2000
 
 struct listen;
@@ -49,21 +49,11 @@ struct output {
 	char			 path[2 * SERVER_NAME_MAX + 2];
 };
 
-/* A -a hook deciding on one publish. */
-struct auth {
-	struct listen		*l;
-	struct auth		*next;
-	struct publisher	*pub;		/* NULL once the publisher left */
-	pid_t			 pid;
-	uint64_t		 timer;
-	int			 timed_out;
-};
-
 struct publisher {
 	struct listen		*l;
 	struct server_session	*ss;
 	struct output		*out;
-	struct auth		*auth;
+	struct hook_ask		*ask;		/* -a hook running */
 	int			 live;		/* publish accepted */
 	uint64_t		 media_bytes;
 	uint64_t		 messages;
@@ -80,7 +70,7 @@ struct listen {
 	size_t			 output_bytes;	/* -b */
 	struct output		*stdout_out;	/* NULL with -e */
 	struct output		*outputs;	/* -e commands */
-	struct auth		*auths;
+	struct hooks		*hooks;
 	uint64_t		 published;
 	uint64_t		 denied;
 };
@@ -101,30 +91,15 @@ publisher_of(struct server_session *ss)
 	return server_session_arg(ss);
 }
 
-/* Children. */
-
-static pid_t
-listen_spawn(struct listen *l, const char *cmd, int in, int out,
-    struct server_session *ss, const char *key)
+/* The stream as the commands' environment describes it. */
+static void
+listen_env(struct server_session *ss, const char *key, struct hook_env *env)
 {
-	pid_t	 pid;
-
-	if ((pid = fork()) != 0)
-		return pid;
-	/* The child: the loop's mask and our SIGPIPE policy are not its. */
-	loop_unblock_signals(l->loop);
-	signal(SIGPIPE, SIG_DFL);
-	if (dup2(in, STDIN_FILENO) < 0 || (out >= 0 && dup2(out, STDOUT_FILENO) < 0))
-		_exit(126);
-	/* Names were checked; still, they reach sh only as environment. */
-	if (setenv("RTMP_APP", server_session_app(ss), 1) < 0 ||
-	    setenv("RTMP_STREAM", server_session_stream(ss), 1) < 0 ||
-	    setenv("RTMP_QUERY", server_session_query(ss), 1) < 0 ||
-	    setenv("RTMP_ADDR", server_session_address(ss), 1) < 0 ||
-	    (key != NULL && setenv("RTMP_KEY", key, 1) < 0))
-		_exit(126);
-	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-	_exit(127);
+	env->app = server_session_app(ss);
+	env->stream = server_session_stream(ss);
+	env->query = server_session_query(ss);
+	env->addr = server_session_address(ss);
+	env->key = key;
 }
 
 /* Outputs. */
@@ -228,13 +203,15 @@ output_spawn(struct listen *l, struct server_session *ss)
 {
 	struct output	*o;
 	int		 p[2];
+	struct hook_env	 env;
 	pid_t		 pid;
 
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		log_warn("stream %s: pipe", server_session_path(ss));
 		return NULL;
 	}
-	if ((pid = listen_spawn(l, l->exec_cmd, p[0], -1, ss, NULL)) < 0) {
+	listen_env(ss, NULL, &env);
+	if ((pid = hook_spawn(l->loop, l->exec_cmd, p[0], -1, &env)) < 0) {
 		log_warn("stream %s: fork", server_session_path(ss));
 		close(p[0]);
 		close(p[1]);
@@ -333,127 +310,25 @@ publish_end(struct publisher *p, const char *why)
 	}
 }
 
-/* Compared in constant time: a key must not leak through response times. */
-static int
-keys_equal(const char *a, const char *b)
-{
-	size_t		 i, n = strlen(a);
-	unsigned	 d = n != strlen(b);
-
-	for (i = 0; i < n; i++)
-		d |= (unsigned char)a[i] ^ (unsigned char)(b[i % (strlen(b) + 1)]);
-	return d == 0;
-}
-
-/*
- * -P FILE: lines "app/stream key"; '#' starts a comment.  Read at each
- * publish, so edits apply without a restart.  1 allowed, 0 denied.
- */
-static int
-keys_allow(struct listen *l, const char *path, const char *key, const char **why)
-{
-	FILE	*f;
-	char	 line[LISTEN_KEYLINE_MAX], *name, *value, *save;
-	int	 found = 0, ok = 0;
-
-	if ((f = fopen(l->keys_file, "re")) == NULL) {
-		log_warn("key file %s", l->keys_file);
-		*why = "key file unreadable";
-		return 0;
-	}
-	while (!ok && fgets(line, sizeof(line), f) != NULL) {
-		if ((name = strtok_r(line, " \t\r\n", &save)) == NULL || name[0] == '#')
-			continue;
-		if (strcmp(name, path) != 0)
-			continue;
-		found = 1;
-		value = strtok_r(NULL, " \t\r\n", &save);
-		ok = value != NULL && keys_equal(value, key);
-	}
-	fclose(f);
-	*why = found ? "wrong key" : "no key for this stream";
-	return ok;
-}
-
-static uint64_t
-auth_timeout(struct loop *loop, uint64_t id, void *arg)
-{
-	struct auth	*a = arg;
-
-	(void)loop;
-	(void)id;
-	a->timer = 0;
-	a->timed_out = 1;
-	kill(a->pid, SIGKILL);
-	return LOOP_TIMER_STOP;
-}
-
 static void
-auth_start(struct publisher *p, const char *key)
+auth_done(void *arg, int allowed, const char *why)
 {
-	struct listen	*l = p->l;
-	struct auth	*a;
-	int		 null;
+	struct publisher	*p = arg;
 
-	if ((a = calloc(1, sizeof(*a))) == NULL) {
-		publish_deny(p, "out of memory");
-		return;
-	}
-	if ((null = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ||
-	    (a->pid = listen_spawn(l, l->auth_cmd, null, STDERR_FILENO, p->ss, key)) < 0) {
-		log_warn("auth command");
-		if (null >= 0)
-			close(null);
-		free(a);
-		publish_deny(p, "cannot run the auth command");
-		return;
-	}
-	close(null);
-	a->l = l;
-	a->pub = p;
-	a->timer = loop_timer(l->loop, l->auth_timeout_ms, auth_timeout, a);
-	a->next = l->auths;
-	l->auths = a;
-	p->auth = a;
-}
-
-static void
-auth_done(struct auth *a, int status)
-{
-	struct auth	**pp;
-	struct publisher *p = a->pub;
-	char		 why[64];
-
-	for (pp = &a->l->auths; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == a) {
-			*pp = a->next;
-			break;
-		}
-	if (a->timer != 0)
-		loop_timer_cancel(a->l->loop, a->timer);
-	if (p != NULL) {
-		p->auth = NULL;
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !a->timed_out)
-			publish_start(p);
-		else {
-			if (a->timed_out)
-				snprintf(why, sizeof(why), "auth command timed out");
-			else if (WIFEXITED(status))
-				snprintf(why, sizeof(why), "auth command exited %d",
-				    WEXITSTATUS(status));
-			else
-				snprintf(why, sizeof(why), "auth command killed by signal %d",
-				    WTERMSIG(status));
-			publish_deny(p, why);
-		}
-	}
-	free(a);
+	p->ask = NULL;
+	if (allowed && server_stopping(p->l->server))
+		publish_deny(p, "server shutting down");
+	else if (allowed)
+		publish_start(p);
+	else
+		publish_deny(p, why);
 }
 
 static void
 publish_request(struct listen *l, struct server_session *ss)
 {
 	struct publisher	*p;
+	struct hook_env		 env;
 	char			 key[LISTEN_KEY_MAX];
 	const char		*why;
 	int			 rc;
@@ -472,17 +347,21 @@ publish_request(struct listen *l, struct server_session *ss)
 	}
 	if (rc == 0)
 		key[0] = '\0';
-	if (l->keys_file != NULL && !keys_allow(l, server_session_path(ss), key, &why)) {
+	if (l->keys_file != NULL &&
+	    (rc = hook_keys_allow(l->keys_file, server_session_path(ss), key, &why)) != 1) {
+		if (rc < 0)
+			log_warn("key file %s", l->keys_file);
 		publish_deny(p, why);
 		return;
 	}
-	if (l->auth_cmd != NULL) {
-		/* Refuse a second publisher before asking anyone. */
-		if (publish_taken(l, p)) {
-			publish_start(p);
-			return;
+	/* A second publisher is refused before anyone is asked. */
+	if (l->auth_cmd != NULL && !publish_taken(l, p)) {
+		listen_env(ss, key, &env);
+		if ((p->ask = hook_ask(l->hooks, l->auth_cmd, &env, l->auth_timeout_ms,
+		    auth_done, p)) == NULL) {
+			log_warn("auth command");
+			publish_deny(p, "cannot run the auth command");
 		}
-		auth_start(p, key);
 		return;
 	}
 	publish_start(p);
@@ -547,8 +426,8 @@ listen_closed(struct server_session *ss, int error, const char *reason, void *ar
 	if (p == NULL)
 		return;
 	publish_end(p, error == RTMP_OK ? "finished" : reason);
-	if (p->auth != NULL)
-		p->auth->pub = NULL;
+	if (p->ask != NULL)
+		hook_forget(p->ask);
 	server_session_set_arg(ss, NULL);
 	free(p);
 }
@@ -558,19 +437,14 @@ listen_child(struct loop *loop, int signo, void *arg)
 {
 	struct listen	*l = arg;
 	struct output	*o;
-	struct auth	*a;
 	pid_t		 pid;
 	int		 status;
 
 	(void)loop;
 	(void)signo;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (a = l->auths; a != NULL && a->pid != pid; a = a->next)
-			;
-		if (a != NULL) {
-			auth_done(a, status);
+		if (hook_reaped(l->hooks, pid, status))
 			continue;
-		}
 		for (o = l->outputs; o != NULL && o->pid != pid; o = o->next)
 			;
 		if (o == NULL)
@@ -584,17 +458,6 @@ listen_child(struct loop *loop, int signo, void *arg)
 		o->flv.failed = EPIPE;
 		output_free(o);
 	}
-}
-
-static void
-listen_stopping(struct server *sv, void *arg)
-{
-	struct listen	*l = arg;
-	struct auth	*a;
-
-	(void)sv;
-	for (a = l->auths; a != NULL; a = a->next)
-		kill(a->pid, SIGKILL);
 }
 
 static int
@@ -640,7 +503,6 @@ static const struct server_events listen_events = {
 	.event = listen_event,
 	.closed = listen_closed,
 	.stats = listen_stats,
-	.stopping = listen_stopping,
 };
 
 /* What stdout still holds goes out, for a bounded time: the reader may be stuck. */
@@ -739,6 +601,8 @@ main(int argc, char *argv[])
 		return EXIT_FAILURE_LISTEN;
 	}
 	l.loop = server_loop(l.server);
+	if ((l.hooks = hooks_new(l.loop)) == NULL)
+		errx(EXIT_FAILURE_LISTEN, "out of memory");
 	if (loop_signal(l.loop, SIGCHLD, listen_child, &l) < 0)
 		errx(EXIT_FAILURE_LISTEN, "cannot watch SIGCHLD");
 	if (l.exec_cmd == NULL &&
@@ -761,12 +625,7 @@ main(int argc, char *argv[])
 		l.outputs->pid = 0;
 		output_free(l.outputs);
 	}
-	while (l.auths != NULL) {
-		struct auth *a = l.auths;
-
-		l.auths = a->next;
-		free(a);
-	}
+	hooks_free(l.hooks);
 	rc = status;
 	return rc;
 }
