@@ -89,7 +89,13 @@ $(O)/obj/tests/unit/%.o: tests/unit/%.c tests/unit/unit.h $(wildcard lib/*.h) $(
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-check: all $(UNIT_BINS)
+# The relay's load client (tests/load/rtmp-load.c): relay.bats runs it.
+LOAD := $(O)/tests/load/rtmp-load
+$(LOAD): $(O)/obj/tests/load/rtmp-load.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(DEP_LIBS)
+
+check: all $(UNIT_BINS) $(LOAD)
 	RTMPKIT_BIN=$(abspath $(O))/cmd RTMPKIT_UNIT="$(UNIT_BINS)" tests/run
 
 # Unit tests only: quick, no peers.
@@ -132,7 +138,7 @@ uninstall:
 	for m in $(notdir $(MANPAGES)); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$$m; done
 
 clean:
-	rm -rf obj lib/librtmpkit.a $(addprefix ./,$(PROGRAMS)) .san .clang .fuzz
+	rm -rf obj lib/librtmpkit.a $(addprefix ./,$(PROGRAMS)) tests/load/rtmp-load .san .clang .fuzz
 
 FORCE:
 .PHONY: FORCE all check check-unit fuzz fuzz-build bench deps demo lint-man install uninstall clean
