@@ -443,3 +443,45 @@ time.sleep(30)' "$PORT"
 	stop_listen
 	valid_av "$T/out.flv"
 }
+
+@test "listen: a slow stdout reader pauses the publisher (-b), memory stays bounded" {
+	local buffered rss
+	spawn listen sh -c '"$1" -b 65536 -s "unix:$2/stats.sock" "127.0.0.1:$3" |
+		python3 -c "import sys, time
+out = open(sys.argv[1], \"wb\")
+while True:
+    b = sys.stdin.buffer.read1(20000)
+    if not b:
+        break
+    out.write(b)
+    time.sleep(0.1)" "$2/out.flv"' sh "$LISTEN" "$T" "$PORT"
+	wait_port "$PORT"
+	# as fast as the connection takes it, looping: far more than 200 KB/s
+	spawn push "$PUSH" -q -n -l "rtmp://127.0.0.1:$PORT/live/fast" "$CLIP"
+	wait_log "$T/listen.log" 'stream live/fast: publish start'
+	sleep 4
+	buffered=$(stats "$T/stats.sock" 'd["output_buffered"]')
+	rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$(pgrep -f -n "^$LISTEN -b 65536")/status")
+	echo "buffered $buffered bytes, rss $rss kB, read $(stat -c %s "$T/out.flv") bytes"
+	# the buffer bound plus at most one read burst of the publisher
+	[ "$buffered" -lt $((65536 + 1100000)) ]
+	[ "$rss" -lt 30000 ]
+	# the reader took about 200 KB/s, not what rtmp-pushflv could send
+	[ "$(stat -c %s "$T/out.flv")" -lt 3000000 ]
+	alive "$SPAWNED"
+}
+
+@test "listen: systemd socket activation: no address, the socket systemd passes" {
+	require systemd-socket-activate
+	spawn listen sh -c 'exec systemd-socket-activate -l "127.0.0.1:$2" "$1" >"$3"' \
+		sh "$LISTEN" "$PORT" "$T/out.flv"
+	LISTEN_PID=$SPAWNED
+	wait_port "$PORT"
+	run timeout 30 ffmpeg -nostdin -v error -re -t 2 -i "$CLIP" -c copy -f flv \
+		"rtmp://127.0.0.1:$PORT/live/sd"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	wait_log "$T/listen.log" 'stream live/sd: publish start'
+	stop_listen
+	valid_av "$T/out.flv"
+}
