@@ -132,6 +132,28 @@ client_deadline(struct loop *loop, uint64_t id, void *arg)
 	return LOOP_TIMER_STOP;
 }
 
+void
+client_session_config(const struct client_config *config, struct rtmp_config *rc)
+{
+	rtmp_config_default(rc, RTMP_ROLE_CLIENT);
+	rc->publish = config->publish;
+	rc->app = config->url->app;
+	rc->tc_url = config->url->tc_url;
+	rc->stream = config->url->stream;
+	/*
+	 * A player asks for a long buffer, as rtmpdump does: servers pace
+	 * recorded streams to the buffer length, and live ones ignore it.
+	 */
+	rc->buffer_ms = 36000000;
+	/*
+	 * A player queues only control answers: a server that floods pings
+	 * and never reads must not grow it far.  A publisher queues up to
+	 * low water plus one tag.
+	 */
+	rc->output_limit = config->publish ? (config->low_water != 0 ?
+	    config->low_water : CLIENT_LOW_WATER) + (17u << 20) : 1u << 20;
+}
+
 struct client *
 client_new(struct loop *loop, const struct client_config *config,
     const struct client_events *events, void *arg)
@@ -147,7 +169,7 @@ client_new(struct loop *loop, const struct client_config *config,
 	if (c->config.timeout_ms == 0)
 		c->config.timeout_ms = 30000;
 	if (c->config.low_water == 0)
-		c->config.low_water = 256 * 1024;
+		c->config.low_water = CLIENT_LOW_WATER;
 	c->events = *events;
 	c->arg = arg;
 	c->fd = -1;
@@ -287,22 +309,7 @@ client_session_start(struct client *c)
 	}
 	conn_init(&c->conn, c->fd, tls, CLIENT_RBUF_LIMIT);
 	c->conn_open = 1;
-	rtmp_config_default(&rc, RTMP_ROLE_CLIENT);
-	rc.publish = c->config.publish;
-	rc.app = c->url.app;
-	rc.tc_url = c->url.tc_url;
-	rc.stream = c->url.stream;
-	/*
-	 * A player asks for a long buffer, as rtmpdump does: servers pace
-	 * recorded streams to the buffer length, and live ones ignore it.
-	 */
-	rc.buffer_ms = 36000000;
-	/*
-	 * A player queues only control answers: a server that floods pings
-	 * and never reads must not grow it far.  A publisher queues up to
-	 * low water plus one tag.
-	 */
-	rc.output_limit = c->config.publish ? c->config.low_water + (17u << 20) : 1u << 20;
+	client_session_config(&c->config, &rc);
 	if ((c->session = rtmp_session_new(&rc)) == NULL)
 		return RTMP_ENOMEM;
 	net_addrs_free(&c->addrs);

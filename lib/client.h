@@ -39,8 +39,10 @@ struct client_config {
 	int			 publish;
 	struct tls_context	*tls;		/* required for rtmps:// */
 	uint32_t		 timeout_ms;	/* default 30000 */
-	size_t			 low_water;	/* default 256 KiB */
+	size_t			 low_water;	/* default CLIENT_LOW_WATER */
 };
+
+#define CLIENT_LOW_WATER	(256 * 1024)
 
 struct client_events {
 	/* Play or publish started. */
@@ -80,6 +82,12 @@ size_t		 client_queued(const struct client *c);
 int		 client_can_send(struct client *c);
 /* "host:port" as given in the URL, for messages. */
 const char	*client_peer(const struct client *c);
+/*
+ * The protocol session a connection of this config runs, limits and all:
+ * what fuzz_rtmp runs too.  The strings point into config->url.
+ */
+void		 client_session_config(const struct client_config *config,
+		    struct rtmp_config *rc);
 uint64_t	 client_bytes_in(const struct client *c);
 uint64_t	 client_bytes_out(const struct client *c);
 

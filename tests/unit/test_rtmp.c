@@ -5,9 +5,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "client.h"
 #include "error.h"
 #include "rtmp.h"
 #include "unit.h"
+#include "url.h"
 
 struct tally;
 static int	feed_all(struct rtmp_session *, const uint8_t *, size_t, struct tally *, int);
@@ -472,6 +474,54 @@ test_publish_answers(void)
 	free(in);
 }
 
+/*
+ * A server that floods pings and never reads: the player's session, as
+ * client_session_config sets it up for rtmp-dump, queues answers up to its
+ * output limit and then ends with RTMP_ELIMIT, never past the limit.  (The
+ * fuzzers reach this only rarely: it takes 700 KB of pings.)
+ */
+static void
+test_ping_flood(void)
+{
+	static uint8_t		 handshake[1 + 2 * HANDSHAKE_PACKET_SIZE];
+	static const uint8_t	 first[] = {
+		2, 0, 0, 0, 0, 0, 6, RTMP_MSG_USER_CONTROL, 0, 0, 0, 0,
+		0, 6, 0, 0, 0, 1	/* Ping Request */
+	};
+	static const uint8_t	 next[] = { 0xc2, 0, 6, 0, 0, 0, 2 };
+	struct client_config	 cc;
+	struct rtmp_config	 c;
+	struct rtmp_session	*s;
+	struct tally		 t;
+	struct url		 u;
+	size_t			 outlen, pings = 1;
+	int			 rc;
+
+	memset(&cc, 0, sizeof(cc));
+	memset(&t, 0, sizeof(t));
+	if (!CHECK(url_parse("rtmp://127.0.0.1/live/x", &u) == 0, "flood: URL parses"))
+		return;
+	cc.url = &u;
+	client_session_config(&cc, &c);
+	c.handshake_plain = 1;
+	s = rtmp_session_new(&c);
+	handshake[0] = 3;
+	rc = feed_all(s, handshake, sizeof(handshake), &t, 0);
+	if (rc == 0)
+		rc = feed_all(s, first, sizeof(first), &t, 0);
+	while (rc == 0 && pings < 1000000) {
+		rc = feed_all(s, next, sizeof(next), &t, 0);
+		pings++;
+	}
+	rtmp_session_output(s, &outlen);
+	CHECK_EQ(rc, RTMP_ELIMIT, "a ping flood never read ends with RTMP_ELIMIT");
+	CHECK(outlen <= c.output_limit && outlen + 64 > c.output_limit,
+	    "the queue stopped at the player's %zu bytes (%zu queued)",
+	    c.output_limit, outlen);
+	CHECK(pings > c.output_limit / 16, "after %zu pings", pings);
+	rtmp_session_free(s);
+}
+
 static void
 test_data_frame_offset(void)
 {
@@ -494,6 +544,7 @@ main(void)
 	test_reject();
 	test_hostile_connect();
 	test_publish_answers();
+	test_ping_flood();
 	test_data_frame_offset();
 	return unit_done();
 }
