@@ -1,8 +1,10 @@
 /*
- * fuzz_chunk: fuzzer bytes into a chunk decoder with small limits, acting
- * on Set Chunk Size and Abort as the session does.  Every message that
- * comes out is encoded again and decoded by a second decoder, which must
- * give back the same message (a differential check of both directions).
+ * fuzz_chunk: fuzzer bytes into a chunk decoder with the limits every
+ * session runs with (chunk_limits_default: 16 MiB messages, 64 chunk
+ * streams), acting on Set Chunk Size and Abort as the session does.  Every
+ * message that comes out is encoded again and decoded by a second decoder,
+ * which must give back the same message (a differential check of both
+ * directions).
  *
  * Input: one control byte (0: all at once; n: pieces of 1..n bytes), then
  * the chunk stream.
@@ -49,12 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct chunk_limits	 l = {
-		.max_message_size = 64 * 1024,
-		.max_chunk_streams = 8,
-		.max_chunk_size = 64 * 1024,
-		.min_chunk_size = 1,
-	};
+	struct chunk_limits	 l;
 	struct chunk_decoder	 d, d2;
 	struct chunk_encoder	 e;
 	struct rtmp_message	 m;
@@ -69,6 +66,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	step = data[0];
 	data++;
 	size--;
+	chunk_limits_default(&l);
 	if (chunk_decoder_init(&d, &l) < 0 || chunk_decoder_init(&d2, NULL) < 0)
 		abort();
 	chunk_encoder_init(&e);
