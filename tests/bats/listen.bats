@@ -485,3 +485,33 @@ while True:
 	stop_listen
 	valid_av "$T/out.flv"
 }
+
+@test "listen: -i: a publisher that stops sending is closed as idle" {
+	start_listen "$T/out.flv" -i 2
+	publish ffmpeg "rtmp://127.0.0.1:$PORT/live/x"
+	wait_log "$T/listen.log" 'stream live/x: publish start'
+	sleep 1
+	kill -STOP "$PUB_PID"
+	wait_log "$T/listen.log" 'stream live/x: closed: idle' 8
+	kill -CONT "$PUB_PID"
+	wait_exit "$PUB_PID" 20
+	stop_listen
+	valid_av "$T/out.flv"
+}
+
+@test "listen: several addresses at once, IPv6 loopback among them" {
+	local port2
+	port2=$(free_port)
+	spawn listen sh -c 'exec "$1" "127.0.0.1:$2" "[::1]:$3" >"$4"' \
+		sh "$LISTEN" "$PORT" "$port2" "$T/out.flv"
+	LISTEN_PID=$SPAWNED
+	wait_port "$PORT"
+	wait_log "$T/listen.log" "listening on \[::1\]:$port2"
+	run timeout 30 ffmpeg -nostdin -v error -re -t 2 -i "$CLIP" -c copy -f flv \
+		"rtmp://[::1]:$port2/live/v6"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q 'peer \[::1\]:[0-9]* stream live/v6: publish start' "$T/listen.log"
+	stop_listen
+	valid_av "$T/out.flv"
+}
