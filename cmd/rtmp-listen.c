@@ -34,6 +34,7 @@
 #define EXIT_OUTPUT_GONE	3	/* stdout's reader went away */
 #define LISTEN_KEY_MAX		256
 #define LISTEN_FINAL_FLUSH_MS	2000
+#define LISTEN_STALE_MS		3000	/* a silent publisher a new one replaces */
 
 struct listen;
 
@@ -233,7 +234,7 @@ output_spawn(struct listen *l, struct server_session *ss)
 /* Publishing. */
 
 /* One publisher per stream; stdout carries one stream at a time. */
-static int
+static struct publisher *
 publish_taken(struct listen *l, struct publisher *self)
 {
 	struct server_session	*ss;
@@ -244,9 +245,24 @@ publish_taken(struct listen *l, struct publisher *self)
 			continue;
 		if (l->stdout_out != NULL ||
 		    strcmp(server_session_path(ss), server_session_path(self->ss)) == 0)
-			return 1;
+			return p;
 	}
-	return 0;
+	return NULL;
+}
+
+/*
+ * An encoder that lost its network reconnects before its old connection
+ * looks dead: a live publisher of the same stream that has sent nothing
+ * for LISTEN_STALE_MS, unless we paused it, gives way to the new one.
+ */
+static int
+publish_replaceable(const struct publisher *old, const struct publisher *p)
+{
+	struct peer	*peer = server_session_peer(old->ss);
+
+	return strcmp(server_session_path(old->ss), server_session_path(p->ss)) == 0 &&
+	    loop_now(p->l->loop) - peer_last_input(peer) >= LISTEN_STALE_MS &&
+	    (old->out == NULL || !flvout_full(&old->out->flv));
 }
 
 static void
@@ -262,17 +278,31 @@ publish_deny(struct publisher *p, const char *why)
 static void
 publish_start(struct publisher *p)
 {
-	struct listen	*l = p->l;
+	struct listen		*l = p->l;
+	struct publisher	*old;
 
-	if (publish_taken(l, p)) {
-		log_warnx("peer %s stream %s: publish refused: already publishing",
-		    server_session_address(p->ss), server_session_path(p->ss));
-		server_session_reject(p->ss, "stream is already being published");
-		server_session_finish(p->ss);
-		return;
+	if ((old = publish_taken(l, p)) != NULL) {
+		if (!publish_replaceable(old, p)) {
+			log_warnx("peer %s stream %s: publish refused: already publishing",
+			    server_session_address(p->ss), server_session_path(p->ss));
+			server_session_reject(p->ss, "stream is already being published");
+			server_session_finish(p->ss);
+			return;
+		}
+		log_info("peer %s stream %s: publish replaces peer %s, silent for %llu ms",
+		    server_session_address(p->ss), server_session_path(p->ss),
+		    server_session_address(old->ss), (unsigned long long)(loop_now(l->loop) -
+		    peer_last_input(server_session_peer(old->ss))));
+		/* The new publisher carries on in the old one's output. */
+		if ((p->out = old->out) != NULL)
+			p->out->pub = NULL;
+		old->out = NULL;
+		old->live = 0;
+		server_session_close(old->ss, RTMP_ETIMEOUT, "replaced by a new publisher");
 	}
-	if (l->stdout_out != NULL) {
-		p->out = l->stdout_out;
+	if (p->out != NULL || l->stdout_out != NULL) {
+		if (p->out == NULL)
+			p->out = l->stdout_out;
 		flvout_segment(&p->out->flv);
 	} else if ((p->out = output_spawn(l, p->ss)) == NULL) {
 		server_session_reject(p->ss, "cannot start the stream's command");
@@ -327,7 +357,7 @@ auth_done(void *arg, int allowed, const char *why)
 static void
 publish_request(struct listen *l, struct server_session *ss)
 {
-	struct publisher	*p;
+	struct publisher	*p, *old;
 	struct hook_env		 env;
 	char			 key[LISTEN_KEY_MAX];
 	const char		*why;
@@ -355,7 +385,8 @@ publish_request(struct listen *l, struct server_session *ss)
 		return;
 	}
 	/* A second publisher is refused before anyone is asked. */
-	if (l->auth_cmd != NULL && !publish_taken(l, p)) {
+	if (l->auth_cmd != NULL && ((old = publish_taken(l, p)) == NULL ||
+	    publish_replaceable(old, p))) {
 		listen_env(ss, key, &env);
 		if ((p->ask = hook_ask(l->hooks, l->auth_cmd, &env, l->auth_timeout_ms,
 		    auth_done, p)) == NULL) {

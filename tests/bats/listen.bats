@@ -515,3 +515,49 @@ while True:
 	stop_listen
 	valid_av "$T/out.flv"
 }
+
+@test "listen: an encoder reconnecting before its old connection timed out replaces it after 3 s of silence" {
+	local old
+	start_listen "$T/out.flv"
+	publish first "rtmp://127.0.0.1:$PORT/live/x"
+	old=$PUB_PID
+	wait_log "$T/listen.log" 'stream live/x: publish start'
+	sleep 2
+	# the old connection stays open but silent, as after a network loss
+	kill -STOP "$old"
+	run timeout 20 ffmpeg -nostdin -v error -t 1 -i "$CLIP" -c copy -f flv \
+		"rtmp://127.0.0.1:$PORT/live/x"
+	[ "$status" -ne 0 ]
+	grep -q 'publish refused: already publishing' "$T/listen.log"
+	sleep 3
+	run timeout 30 ffmpeg -nostdin -v error -re -t 3 -i "$CLIP" -c copy -f flv \
+		"rtmp://127.0.0.1:$PORT/live/x"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q 'stream live/x: publish replaces peer 127.0.0.1:[0-9]*, silent for [0-9]* ms' "$T/listen.log"
+	grep -q 'closed: replaced by a new publisher' "$T/listen.log"
+	kill -CONT "$old"
+	stop_listen
+	valid_av "$T/out.flv"
+	within "$(probe_duration "$T/out.flv")" 4 6.5
+}
+
+@test "listen: -e: a reconnecting encoder carries on in the same command" {
+	local old
+	start_listen "$T/out.flv" -e "cat >$T/cmd-\$\$.flv"
+	publish first "rtmp://127.0.0.1:$PORT/live/x"
+	old=$PUB_PID
+	wait_log "$T/listen.log" 'stream live/x: publish start'
+	sleep 2
+	kill -STOP "$old"
+	sleep 3.5
+	run timeout 30 ffmpeg -nostdin -v error -re -t 2 -i "$CLIP" -c copy -f flv \
+		"rtmp://127.0.0.1:$PORT/live/x"
+	[ "$status" -eq 0 ]
+	kill -CONT "$old"
+	wait_log "$T/listen.log" 'stream live/x: command exited 0'
+	[ "$(grep -c 'command started' "$T/listen.log")" -eq 1 ]
+	stop_listen
+	valid_av "$T"/cmd-*.flv
+	within "$(probe_duration "$T"/cmd-*.flv)" 3 5
+}
