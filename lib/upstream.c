@@ -28,6 +28,7 @@ struct upstream {
 	int			 publishing;
 	int			 wait_keyframe;
 	int			 finishing, finished;
+	uint32_t		 last_ts;	/* of the latest audio or video offered */
 	struct media		*metadata, *video_header, *audio_header;
 	struct upstream_stats	 stats;
 };
@@ -177,9 +178,14 @@ on_ready(struct client *c, void *arg)
 	(void)c;
 	u->publishing = 1;
 	u->stats.connects++;
+	/*
+	 * Stamped now, not when they first came: a destination's clock (a
+	 * recorder's -d, say) would otherwise see the whole stream so far
+	 * pass between the headers and the first frame.
+	 */
 	for (i = 0; i < 3; i++)
 		if (start[i] != NULL)
-			upstream_send(u, start[i]->type, start[i]->timestamp, start[i]->data,
+			upstream_send(u, start[i]->type, u->last_ts, start[i]->data,
 			    start[i]->len);
 	u->wait_keyframe = 1;
 	if (u->events.up != NULL)
@@ -251,6 +257,8 @@ upstream_message(struct upstream *u, uint8_t type, uint32_t ts, const uint8_t *p
 
 	if (len == 0)
 		return;
+	if (type == RTMP_MSG_AUDIO || type == RTMP_MSG_VIDEO)
+		u->last_ts = ts;
 	if (type == RTMP_MSG_VIDEO && flv_inspect_video(p, len, &info) == 0) {
 		header = info.sequence_header;
 		keyframe = info.keyframe && !header && !info.command;

@@ -190,3 +190,229 @@ load_field() {
 	diff <(tail -n 20 "$T/got") "$T/last"
 	within "$(probe_duration "$T/paused.flv")" 5 6.5
 }
+
+# proc_field PID FIELD: a VmRSS-style field of /proc/PID/status, in kB.
+proc_field() {
+	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
+}
+
+# cpu_ticks PID: user + system clock ticks the process used so far.
+cpu_ticks() {
+	sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+@test "relay: a player that stops reading is dropped, memory stays bounded, the others keep full speed" {
+	local port url pid rss0 hwm out kbit
+	require rtmpdump
+	port=$(free_port)
+	# sixteen times real time, so the stalled player's kernel buffers fill fast
+	spawn relay sh -c 'ffmpeg -nostdin -v error -readrate 16 -stream_loop -1 -i "$1" \
+		-c copy -f flv - | exec "$2" -l "127.0.0.1:$3" -q 262144 -S 3' sh \
+		"$CLIP" "$RELAY" "$port"
+	RELAY_PID=$SPAWNED
+	wait_port "$port"
+	url=rtmp://127.0.0.1:$port/live/x
+	pid=$(relay_pid)
+	sleep 1
+	rss0=$(proc_field "$pid" VmRSS)
+	spawn stalled rtmpdump -q -r "$url" -o /dev/null
+	local stalled=$SPAWNED
+	wait_log "$T/relay.log" 'play' 10
+	kill -STOP "$stalled"
+	out=$(timeout 60 "$LOAD" -n 3 -d 10 "$url")
+	echo "$out"
+	kill -CONT "$stalled"
+	cat "$T/relay.log"
+	grep -q 'closed: too slow: skipped ahead 3 times' "$T/relay.log"
+	[ "$(load_field "$out" played)" -eq 3 ]
+	# the clip is about 700 kbit/s: sixteen times that, less start-up
+	kbit=$(load_field "$out" kbit/s)
+	echo "fast players: $kbit kbit/s each"
+	[ "$kbit" -gt 7000 ]
+	hwm=$(proc_field "$pid" VmHWM)
+	echo "relay RSS at start ${rss0} kB, peak ${hwm} kB"
+	[ $((hwm - rss0)) -lt 12000 ]
+}
+
+@test "relay: restreams to two nginx-rtmp; one restarted mid-stream gets it again, the other never stalls" {
+	local a b steps
+	require nginx
+	a=$(free_port)
+	b=$(free_port)
+	start_nginx "$a"
+	start_nginx "$b"
+	local nginx_b=$NGINX_PID
+	port=$(free_port)
+	feed_relay "$port" "rtmp://127.0.0.1:$a/live/a" "rtmp://127.0.0.1:$b/live/b?key=secret"
+	wait_publishing "$a" a 15
+	wait_publishing "$b" b 15
+	record_ffmpeg "rtmp://127.0.0.1:$a/live/a" "$T/a.flv" 12
+	local rec=$RECORDER_PID
+	sleep 2
+	stop "$nginx_b"
+	sleep 3
+	start_nginx "$b"
+	wait_publishing "$b" b 30 2
+	run timeout 30 "$DUMP" -q -d 2 -o "$T/b.flv" "rtmp://127.0.0.1:$b/live/b"
+	echo "dump from the restarted one: $status $output"
+	[ "$status" -eq 0 ]
+	valid_av "$T/b.flv"
+	wait_status "$rec" 30 || fail "the recording from the other did not end"
+	valid_av "$T/a.flv"
+	steps=$(video_steps "$T/a.flv")
+	echo "the other's video: $steps (frames span min max)"
+	within "$(probe_duration "$T/a.flv")" 10 13
+	# no gap: never more than 300 ms between frames
+	[ "$(awk '{ print $4 }' <<<"$steps")" -lt 300 ]
+	cat "$T/relay.log"
+	grep -q 'upstream 2 rtmp://127.0.0.1:'"$b"'/live: .*reconnecting' "$T/relay.log"
+	refute grep -q secret "$T/relay.log"
+}
+
+@test "relay: chains with -o -: origin to edge, both serve a valid stream" {
+	local a b
+	a=$(free_port)
+	b=$(free_port)
+	spawn relay sh -c 'ffmpeg -nostdin -v error -re -stream_loop -1 -i "$1" -c copy \
+		-f flv - | "$2" -l "127.0.0.1:$3" -o - | "$2" -l "127.0.0.1:$4"' sh \
+		"$CLIP" "$RELAY" "$a" "$b"
+	wait_port "$a"
+	wait_port "$b"
+	sleep 1
+	run timeout 30 "$DUMP" -q -d 3 -o "$T/edge.flv" "rtmp://127.0.0.1:$b/live/x"
+	[ "$status" -eq 0 ]
+	valid_av "$T/edge.flv"
+	run timeout 30 "$DUMP" -q -d 2 -o "$T/origin.flv" "rtmp://127.0.0.1:$a/live/x"
+	[ "$status" -eq 0 ]
+	valid_av "$T/origin.flv"
+}
+
+@test "relay: -o - copies the input's every payload to stdout" {
+	mkfifo "$T/in"
+	spawn relay sh -c 'exec "$1" -f "$2" -o - -l "127.0.0.1:$3" >"$4"' sh "$RELAY" \
+		"$T/in" "$(free_port)" "$T/out.flv"
+	local relay=$SPAWNED
+	cat "$CLIP" >"$T/in"
+	wait_status "$relay" 15 || fail "the relay did not end"
+	[ "$STATUS" -eq 0 ]
+	flv_check "$T/out.flv"
+	diff <(flv_payloads "$CLIP") <(flv_payloads "$T/out.flv")
+}
+
+@test "relay: RTMPS players: rtmp-dump verifies the certificate, ffprobe and the load client play" {
+	local port out
+	make_tls "$T/tls"
+	port=$(free_port)
+	feed_relay "$port" -C "$T/tls/server.pem"
+	run timeout 30 "$DUMP" -q -C "$T/tls/ca.pem" -d 2 -o "$T/tls.flv" \
+		"rtmps://localhost:$port/live/x"
+	echo "dump: $status $output"
+	[ "$status" -eq 0 ]
+	valid_av "$T/tls.flv"
+	run timeout 20 ffprobe -v error -show_entries stream=codec_name -of csv=p=0 \
+		"rtmps://127.0.0.1:$port/live/x"
+	echo "ffprobe: $status $output"
+	[ "$(sort <<<"$output" | paste -sd ' ')" = "aac h264" ]
+	out=$(timeout 30 "$LOAD" -C "$T/tls/ca.pem" -n 20 -d 2 "rtmps://localhost:$port/live/x")
+	echo "$out"
+	[ "$(load_field "$out" played)" -eq 20 ]
+	[ "$(load_field "$out" keyfirst)" -eq 20 ]
+	# a plain player on the RTMPS port gets nowhere
+	run timeout 10 "$DUMP" -q -r 0 -t 3 -d 1 -o "$T/plain.flv" "rtmp://127.0.0.1:$port/live/x"
+	[ "$status" -ne 0 ]
+}
+
+@test "relay: Enhanced RTMP samples reach rtmp-dump payload-exact, and late players start on a keyframe" {
+	local s port out
+	for s in $ERTMP; do
+		require_data "$DATA/media/$s.flv"
+		port=$(free_port)
+		rm -f "$T/in"
+		mkfifo "$T/in"
+		spawn "relay-$s" "$RELAY" -f "$T/in" -l "127.0.0.1:$port"
+		local relay=$SPAWNED
+		wait_port "$port"
+		spawn "dump-$s" "$DUMP" -r 0 -o "$T/$s.flv" "rtmp://127.0.0.1:$port/live/x"
+		wait_log "$T/relay-$s.log" 'play'
+		cat "$DATA/media/$s.flv" >"$T/in"
+		wait_status "$relay" 15 || fail "$s: the relay did not end"
+		[ "$STATUS" -eq 0 ]
+		wait_exit "$SPAWNED" 10
+		flv_payloads "$DATA/media/$s.flv" >"$T/$s.want"
+		flv_payloads "$T/$s.flv" >"$T/$s.got"
+		echo "$s: $(wc -l <"$T/$s.want") tags, $(wc -l <"$T/$s.got") received"
+		diff "$T/$s.want" "$T/$s.got"
+
+		port=$(free_port)
+		spawn "live-$s" sh -c '"$1" -l 0 "$2" | exec "$3" -l "127.0.0.1:$4"' sh \
+			"$PACE" "$DATA/media/$s.flv" "$RELAY" "$port"
+		wait_port "$port"
+		sleep 2.5
+		out=$(timeout 30 "$LOAD" -n 4 -i 300 -d 2 "rtmp://127.0.0.1:$port/live/x")
+		echo "$s: $out"
+		[ "$(load_field "$out" played)" -eq 4 ]
+		[ "$(load_field "$out" keyfirst)" -eq 4 ]
+		[ "$(load_field "$out" max)" -lt 200 ]
+		stop "$SPAWNED"
+	done
+}
+
+@test "relay: GStreamer rtmp2src and VLC play both tracks" {
+	local port url out
+	require gst-launch-1.0 cvlc runuser
+	port=$(free_port)
+	feed_relay "$port"
+	url=rtmp://127.0.0.1:$port/live/x
+	run timeout -s INT -k 5 5 gst-launch-1.0 -q -e \
+		rtmp2src location="$url" ! filesink location="$T/gst.flv"
+	echo "gst-launch: $status $output"
+	[ "$(probe_codecs "$T/gst.flv")" = "h264 aac" ]
+	check_decodes "$T/gst.flv"
+	within "$(probe_duration "$T/gst.flv")" 2 6.5
+	# VLC refuses to run as root: root runs it as nobody
+	local -a as=()
+	[ "$(id -u)" -ne 0 ] || as=(runuser -u nobody --)
+	out=$(mktemp -d)
+	VLC_DIR=$out
+	chmod 777 "$out"
+	run timeout -k 5 20 "${as[@]}" cvlc -q "$url" \
+		--sout "#std{access=file,mux=ts,dst=$out/vlc.ts}" --run-time=5 vlc://quit
+	echo "vlc: $status $output"
+	[ -s "$out/vlc.ts" ]
+	[ "$(ffprobe -v error -show_entries stream=codec_name -of csv=p=0 "$out/vlc.ts" |
+		grep . | sort -u | paste -sd ' ')" = "aac h264" ]
+	alive "$RELAY_PID"
+}
+
+@test "relay: 200 players at once all get the stream, each starting on a keyframe" {
+	local port out pid t0 t1 rss
+	port=$(free_port)
+	feed_relay "$port"
+	pid=$(relay_pid)
+	sleep 2
+	t0=$(cpu_ticks "$pid")
+	out=$(timeout 60 "$LOAD" -n 200 -d 8 "rtmp://127.0.0.1:$port/live/x")
+	t1=$(cpu_ticks "$pid")
+	rss=$(proc_field "$pid" VmHWM)
+	echo "$out"
+	echo "relay: $(( (t1 - t0) * 100 / $(getconf CLK_TCK) )) cs of CPU for 200 players over 8 s; peak RSS $rss kB"
+	[ "$(load_field "$out" played)" -eq 200 ]
+	[ "$(load_field "$out" keyfirst)" -eq 200 ]
+	# every player gets the clip's ~700 kbit/s
+	[ "$(load_field "$out" kbit/s)" -gt 550 ]
+}
+
+@test "relay: -n serves one stream name; others are not found, and publishing is refused" {
+	local port
+	port=$(free_port)
+	feed_relay "$port" -n live/main
+	run timeout 20 "$DUMP" -q -d 1 -o "$T/main.flv" "rtmp://127.0.0.1:$port/live/main"
+	[ "$status" -eq 0 ]
+	run timeout 20 "$DUMP" -q -r 0 -d 1 -o "$T/other.flv" "rtmp://127.0.0.1:$port/live/other"
+	echo "$output"
+	[ "$status" -eq 3 ]
+	run timeout 20 "$PUSH" -r 0 "rtmp://127.0.0.1:$port/live/main" "$CLIP"
+	echo "$output"
+	[ "$status" -eq 3 ]
+	alive "$RELAY_PID"
+}
