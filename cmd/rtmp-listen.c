@@ -12,7 +12,6 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -511,19 +510,11 @@ listen_stats(struct server *sv, struct buf *b, void *arg)
 	for (ss = server_first(sv); ss != NULL; ss = server_next(ss)) {
 		if ((p = publisher_of(ss)) == NULL || !p->live)
 			continue;
-		rc |= buf_append(b, first ? "{\"address\":" : ",{\"address\":", first ? 11 : 12);
+		rc |= buf_append(b, first ? "{" : ",{", first ? 1 : 2);
 		first = 0;
-		rc |= server_json_string(b, server_session_address(ss));
-		rc |= buf_append(b, ",\"app\":", 7);
-		rc |= server_json_string(b, server_session_app(ss));
-		rc |= buf_append(b, ",\"stream\":", 10);
-		rc |= server_json_string(b, server_session_stream(ss));
-		snprintf(n, sizeof(n), ",\"bytes_in\":%llu,\"media_bytes\":%llu,"
-		    "\"messages\":%llu,\"seconds\":%llu,\"tls\":%s}",
-		    (unsigned long long)peer_bytes_in(server_session_peer(ss)),
-		    (unsigned long long)p->media_bytes, (unsigned long long)p->messages,
-		    (unsigned long long)((loop_now(l->loop) - server_session_started(ss)) / 1000),
-		    peer_tls(server_session_peer(ss)) ? "true" : "false");
+		rc |= server_json_session(b, ss);
+		snprintf(n, sizeof(n), ",\"media_bytes\":%llu,\"messages\":%llu}",
+		    (unsigned long long)p->media_bytes, (unsigned long long)p->messages);
 		rc |= buf_append(b, n, strlen(n));
 	}
 	rc |= buf_append(b, "]}", 2);
@@ -535,22 +526,6 @@ static const struct server_events listen_events = {
 	.closed = listen_closed,
 	.stats = listen_stats,
 };
-
-/* What stdout still holds goes out, for a bounded time: the reader may be stuck. */
-static void
-listen_final_flush(struct output *o)
-{
-	struct pollfd	 pfd = { .fd = o->fd, .events = POLLOUT };
-	int		 waited = 0;
-
-	while (flvout_pending(&o->flv) > 0 && !o->flv.failed &&
-	    waited < LISTEN_FINAL_FLUSH_MS) {
-		if (flvout_flush(&o->flv) < 0 || flvout_pending(&o->flv) == 0)
-			break;
-		if (poll(&pfd, 1, 100) == 0)
-			waited += 100;
-	}
-}
 
 int
 main(int argc, char *argv[])
@@ -641,7 +616,8 @@ main(int argc, char *argv[])
 		errx(EXIT_FAILURE_LISTEN, "out of memory");
 	status = server_run(l.server);
 	if (l.stdout_out != NULL) {
-		listen_final_flush(l.stdout_out);
+		/* What is buffered goes out, for a bounded time: the reader may be stuck. */
+		flvout_drain(&l.stdout_out->flv, LISTEN_FINAL_FLUSH_MS);
 		flvout_free(&l.stdout_out->flv);
 		free(l.stdout_out);
 	}

@@ -2,6 +2,7 @@
  * flvout.c: an FLV stream to a non-blocking descriptor.  See flvout.h.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -89,6 +90,23 @@ flvout_flush(struct flvout *o)
 		buf_compact(&o->pending);
 	flvout_watch(o, o->pending.len > 0);
 	return 0;
+}
+
+int
+flvout_drain(struct flvout *o, int timeout_ms)
+{
+	struct pollfd	 pfd = { .fd = o->fd, .events = POLLOUT };
+	int		 rc, waited = 0;
+
+	while ((rc = flvout_flush(o)) == 0 && o->pending.len > 0 && waited < timeout_ms) {
+		if (poll(&pfd, 1, 100) == 0)
+			waited += 100;
+	}
+	if (rc == 0 && o->pending.len > 0) {
+		errno = ETIMEDOUT;
+		return RTMP_ETIMEOUT;
+	}
+	return rc;
 }
 
 static void

@@ -62,6 +62,8 @@ int	flvout_message(struct flvout *, uint8_t type, uint32_t timestamp,
 	    const uint8_t *payload, size_t len);
 /* Write what the descriptor takes now. */
 int	flvout_flush(struct flvout *);
+/* At the end: wait up to timeout_ms for the reader to take the rest. */
+int	flvout_drain(struct flvout *, int timeout_ms);
 int	flvout_full(const struct flvout *);
 size_t	flvout_pending(const struct flvout *);
 

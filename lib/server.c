@@ -346,6 +346,27 @@ server_json_string(struct buf *b, const char *s)
 	return buf_append(b, "\"", 1);
 }
 
+int
+server_json_session(struct buf *b, const struct server_session *ss)
+{
+	char	 n[192];
+	int	 rc = 0;
+
+	rc |= buf_append(b, "\"address\":", 10);
+	rc |= server_json_string(b, ss->address);
+	rc |= buf_append(b, ",\"app\":", 7);
+	rc |= server_json_string(b, ss->app);
+	rc |= buf_append(b, ",\"stream\":", 10);
+	rc |= server_json_string(b, ss->stream);
+	snprintf(n, sizeof(n), ",\"bytes_in\":%llu,\"bytes_out\":%llu,\"seconds\":%llu,"
+	    "\"tls\":%s", (unsigned long long)peer_bytes_in(ss->peer),
+	    (unsigned long long)peer_bytes_out(ss->peer),
+	    (unsigned long long)((loop_now(ss->server->loop) - ss->started) / 1000),
+	    peer_tls(ss->peer) ? "true" : "false");
+	rc |= buf_append(b, n, strlen(n));
+	return rc < 0 ? RTMP_ENOMEM : 0;
+}
+
 /* Sessions. */
 
 static void

@@ -201,5 +201,10 @@ int	 server_query_value(const char *query, const char *key, char *out,
 void	 server_escape(const uint8_t *s, size_t len, char *out, size_t outsize);
 /* Append "s" as a JSON string: 0 or RTMP_ENOMEM/RTMP_ELIMIT. */
 int	 server_json_string(struct buf *, const char *s);
+/*
+ * Append a session's members for a stats object, without the braces:
+ * "address", "app", "stream", "bytes_in", "bytes_out", "seconds", "tls".
+ */
+int	 server_json_session(struct buf *, const struct server_session *);
 
 #endif

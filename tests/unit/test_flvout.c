@@ -103,6 +103,17 @@ main(void)
 	CHECK_EQ(drained, 1, "drained once the reader took it");
 	CHECK(!flvout_full(&o), "no longer full");
 
+	/* At the end: a stuck reader costs the timeout, a reading one nothing. */
+	for (i = 0; i < 3; i++)
+		flvout_message(&o, 9, 150 + i, big, sizeof(big));
+	CHECK_EQ(flvout_drain(&o, 200), RTMP_ETIMEOUT, "drain gives up on a stuck reader");
+	for (i = 0, rc = -1; i < 20 && rc != 0; i++) {
+		drain(p[0], got, sizeof(got));
+		rc = flvout_drain(&o, 100);
+	}
+	CHECK_EQ(rc, 0, "drain with a reader");
+	CHECK_EQ(flvout_pending(&o), 0, "nothing left");
+
 	/* The reader goes away. */
 	close(p[0]);
 	rc = flvout_message(&o, 9, 200, key, sizeof(key));
