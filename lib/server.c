@@ -475,7 +475,9 @@ server_peer_closed(struct peer *p, int error, const char *reason, void *arg)
 	struct server		*sv = ss->server;
 
 	(void)p;
-	if (ss->role != SERVER_ROLE_NONE || sv->o.verbose > 0 || error == RTMP_ETIMEOUT)
+	/* A hang-up before publish or play (health checks, scanners) is noise. */
+	if (ss->role != SERVER_ROLE_NONE || sv->o.verbose > 0 ||
+	    (error != RTMP_OK && error != RTMP_ECLOSED))
 		log_info("peer %s%s%s: closed: %s", ss->address,
 		    ss->path[0] != '\0' ? " stream " : "", ss->path,
 		    error == RTMP_OK ? "finished" : reason);

@@ -561,3 +561,33 @@ while True:
 	valid_av "$T"/cmd-*.flv
 	within "$(probe_duration "$T"/cmd-*.flv)" 3 5
 }
+
+@test "listen: hostile bytes end that connection with a logged reason, never the process" {
+	start_listen "$T/out.flv"
+	run timeout 20 python3 -c 'import os, socket, sys, time
+port = int(sys.argv[1])
+def talk(data):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(data)
+    s.settimeout(5)
+    try:
+        while s.recv(65536):
+            pass
+    except (ConnectionResetError, socket.timeout):
+        pass
+    s.close()
+talk(b"\x42" + os.urandom(1536))            # not RTMP version 3
+talk(b"\x03" + bytes(1536) + bytes(1536) + os.urandom(4000))  # handshake, then garbage chunks
+talk(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")   # a web client
+print("done")' "$PORT"
+	echo "$output"
+	[ "$output" = done ]
+	cat "$T/listen.log"
+	[ "$(grep -cE 'peer 127.0.0.1:[0-9]+: closed: .+' "$T/listen.log")" -ge 3 ]
+	alive "$LISTEN_PID"
+	run timeout 30 ffmpeg -nostdin -v error -re -t 1 -i "$CLIP" -c copy -f flv \
+		"rtmp://127.0.0.1:$PORT/live/x"
+	[ "$status" -eq 0 ]
+	stop_listen
+	valid_av "$T/out.flv"
+}
