@@ -591,3 +591,15 @@ print("done")' "$PORT"
 	stop_listen
 	valid_av "$T/out.flv"
 }
+
+@test "listen: -M: a message larger than allowed ends that publisher, logged" {
+	start_listen "$T/out.flv" -M 4096
+	run timeout 30 ffmpeg -nostdin -v error -re -t 2 -i "$CLIP" -c copy -f flv \
+		"rtmp://127.0.0.1:$PORT/live/big"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	wait_log "$T/listen.log" 'stream live/big: closed: .+'
+	refute grep -q 'stream live/big: closed: finished' "$T/listen.log"
+	alive "$LISTEN_PID"
+	stop_listen
+}
