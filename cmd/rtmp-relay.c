@@ -9,11 +9,8 @@
  * stats) is server.h's, the players' fan-out fanout.h's, the destinations
  * upstream.h's.
  */
-#include <sys/stat.h>
-#include <sys/uio.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,14 +21,11 @@
 #include "error.h"
 #include "fanout.h"
 #include "flv.h"
-#include "flvreader.h"
-#include "flvwriter.h"
-#include "listener.h"
+#include "flvcopy.h"
+#include "flvinput.h"
 #include "log.h"
 #include "loop.h"
 #include "media.h"
-#include "outq.h"
-#include "peer.h"
 #include "server.h"
 #include "tls.h"
 #include "upstream.h"
@@ -39,12 +33,9 @@
 
 #define RELAY_OPTIONS		SERVER_OPTIONS "A:f:Gkl:n:o:r:S:w:"
 #define RELAY_UPSTREAMS_MAX	16
-#define RELAY_READ		(64 * 1024)
-#define RELAY_READS_PER_WAKEUP	16	/* then let the players' writes in */
 #define RELAY_WAIT_MS		20	/* default latency budget */
 #define RELAY_GATHER_BYTES	(64 * 1024)	/* per player: write without waiting longer */
 #define RELAY_END_MS		3000	/* destinations and stdout after the players */
-#define RELAY_IOV		64
 
 struct relay {
 	struct server		*server;
@@ -56,22 +47,8 @@ struct relay {
 	uint64_t		 flush_timer;
 	int			 ending;
 	int			 status;
-	/* input */
-	const char		*in_name;
-	int			 in_fd;
-	int			 in_flags;	/* to restore on stdin */
-	int			 in_watched;
-	uint64_t		 in_timer;	/* a regular file is read from a timer */
-	struct listener		*in_listener;	/* unix:PATH: one writer */
-	struct buf		 in;
-	struct flvreader	 reader;
-	uint64_t		 in_bytes;
-	/* -o - */
-	int			 out_fd;
-	int			 out_flags;
-	int			 out_watched;
-	struct outq		 out;
-	struct flvwriter	 writer;
+	struct flvinput		*input;
+	struct flvcopy		*copy;		/* -o - */
 	/* destinations */
 	struct url		 urls[RELAY_UPSTREAMS_MAX];
 	struct upstream		*up[RELAY_UPSTREAMS_MAX];
@@ -93,104 +70,15 @@ usage(void)
 	    "\t[-s unix:path] [-t seconds] [-w ms] [url ...]\n");
 }
 
-/* --- output: -o - ------------------------------------------------------- */
-
-static void	relay_output_write(struct relay *);
+/* --- input ------------------------------------------------------------- */
 
 static void
-relay_output_writable(struct loop *loop, int fd, int events, void *arg)
+relay_tag(struct flvinput *in, const struct flv_tag *tag, void *arg)
 {
-	(void)loop;
-	(void)fd;
-	(void)events;
-	relay_output_write(arg);
-}
+	struct relay	*r = arg;
+	size_t		 i;
 
-static void
-relay_output_close(struct relay *r)
-{
-	if (r->out_watched)
-		loop_remove(r->loop, r->out_fd);
-	r->out_watched = 0;
-	fcntl(r->out_fd, F_SETFL, r->out_flags);
-	r->out_fd = -1;
-	outq_free(&r->out);
-}
-
-static void
-relay_output_write(struct relay *r)
-{
-	struct iovec	 iov[RELAY_IOV];
-	ssize_t		 n;
-	int		 cnt;
-
-	while (r->out_fd >= 0 && r->out.bytes > 0) {
-		cnt = outq_iov(&r->out, iov, RELAY_IOV);
-		if ((n = writev(r->out_fd, iov, cnt)) < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				/* A regular file never says EAGAIN: only pipes get here. */
-				if (!r->out_watched && loop_add(r->loop, r->out_fd, LOOP_WRITE,
-				    relay_output_writable, r) == 0)
-					r->out_watched = 1;
-				return;
-			}
-			if (errno == EPIPE)
-				log_info("output: the reader went away; players go on");
-			else
-				log_warn("output");
-			relay_output_close(r);
-			return;
-		}
-		outq_consume(&r->out, (size_t)n);
-	}
-	if (r->out_watched) {
-		loop_remove(r->loop, r->out_fd);
-		r->out_watched = 0;
-	}
-}
-
-/* One tag as one block of FLV bytes; the slow-reader policy is outq's. */
-static void
-relay_output_tag(struct relay *r, const struct flv_tag *tag)
-{
-	struct flvwriter_tag	 t;
-	struct flv_media_info	 info;
-	struct media		*m;
-	uint8_t			*p;
-	int			 header = 0;
-
-	if (r->out_fd < 0 || !flvwriter_tag(&r->writer, tag->type, tag->timestamp,
-	    tag->data, tag->size, &t))
-		return;
-	if ((m = media_new(t.type, (uint32_t)t.timestamp, NULL, flvwriter_tag_size(&t))) == NULL)
-		return;
-	p = m->data;
-	memcpy(p, t.head, t.head_len);
-	memcpy(p + t.head_len, t.payload, t.len);
-	memcpy(p + t.head_len + t.len, t.trailer, sizeof(t.trailer));
-	if (t.type == FLV_TAG_VIDEO && flv_inspect_video(t.payload, t.len, &info) == 0) {
-		header = info.sequence_header;
-		if (info.keyframe && !header)
-			m->flags = MEDIA_KEYFRAME;
-	} else if (t.type == FLV_TAG_AUDIO && flv_inspect_audio(t.payload, t.len, &info) == 0)
-		header = info.sequence_header;
-	/* The file header, metadata and decoder configuration are never dropped. */
-	if (header || t.head_len > FLV_TAG_HEADER_SIZE)
-		m->type = 0;
-	if (outq_push(&r->out, m) < 0)
-		log_warnx("output: the reader is too slow for even the headers");
-	media_unref(m);
-}
-
-/* --- input -------------------------------------------------------------- */
-
-static void
-relay_tag(struct relay *r, const struct flv_tag *tag)
-{
-	size_t	 i;
-
+	(void)in;
 	if (tag->type != FLV_TAG_AUDIO && tag->type != FLV_TAG_VIDEO &&
 	    tag->type != FLV_TAG_SCRIPT)
 		return;
@@ -198,170 +86,44 @@ relay_tag(struct relay *r, const struct flv_tag *tag)
 		log_warnx("input: out of memory: a message was lost");
 	for (i = 0; i < r->nup; i++)
 		upstream_message(r->up[i], tag->type, tag->timestamp, tag->data, tag->size);
-	relay_output_tag(r, tag);
-}
-
-/* Every whole tag in the buffer: 0, or -1 when the input is not FLV. */
-static int
-relay_parse(struct relay *r)
-{
-	struct flv_tag	 tag;
-	int		 rc, got;
-
-	for (;;) {
-		rc = flvreader_next(&r->reader, buf_data(&r->in), r->in.len, &tag, &got);
-		if (rc == 0)
-			break;
-		if (rc < 0) {
-			relay_end(r, 1, rc == RTMP_ELIMIT ? "a tag larger than -M" :
-			    "not FLV, or the stream lost sync");
-			return -1;
-		}
-		if (got)
-			relay_tag(r, &tag);
-		buf_consume(&r->in, (size_t)rc);
-	}
-	buf_compact(&r->in);
-	return 0;
+	if (r->copy != NULL)
+		flvcopy_message(r->copy, tag->type, tag->timestamp, tag->data, tag->size);
 }
 
 static void
-relay_input_stop(struct relay *r)
+relay_input_end(struct flvinput *in, int error, const char *reason, void *arg)
 {
-	if (r->in_watched)
-		loop_remove(r->loop, r->in_fd);
-	r->in_watched = 0;
-	if (r->in_timer != 0)
-		loop_timer_cancel(r->loop, r->in_timer);
-	r->in_timer = 0;
+	(void)in;
+	relay_end(arg, error == 0 ? 0 : 1, reason);
 }
 
 static void
-relay_input_read(struct relay *r)
+relay_input_writer(struct flvinput *in, const char *address, void *arg)
 {
-	uint8_t	*space;
-	size_t	 avail;
-	ssize_t	 n;
-	int	 i;
-
-	for (i = 0; i < RELAY_READS_PER_WAKEUP && !r->ending; i++) {
-		if (buf_reserve(&r->in, RELAY_READ) < 0) {
-			relay_end(r, 1, "input buffer full");
-			return;
-		}
-		space = buf_space(&r->in, &avail);
-		n = read(r->in_fd, space, avail);
-		if (n > 0) {
-			buf_commit(&r->in, (size_t)n);
-			r->in_bytes += (uint64_t)n;
-			if (relay_parse(r) < 0)
-				return;
-			continue;
-		}
-		if (n == 0) {
-			if (flvreader_truncated(&r->reader, r->in.len))
-				log_warnx("input %s: the last tag was cut off", r->in_name);
-			relay_end(r, r->reader.header_done ? 0 : 1,
-			    r->reader.header_done ? "end of input" : "no FLV on the input");
-			return;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN)
-			return;
-		log_warn("input %s", r->in_name);
-		relay_end(r, 1, "input error");
-		return;
-	}
+	(void)arg;
+	log_info("input %s: writer %s connected", flvinput_name(in), address);
 }
+
+static const struct flvinput_events relay_input_events = {
+	.tag = relay_tag,
+	.end = relay_input_end,
+	.writer = relay_input_writer,
+};
 
 static void
-relay_input_readable(struct loop *loop, int fd, int events, void *arg)
+relay_copy_failed(struct flvcopy *c, void *arg)
 {
-	(void)loop;
-	(void)fd;
-	(void)events;
-	relay_input_read(arg);
+	(void)c;
+	(void)arg;
+	if (errno == EPIPE)
+		log_info("output: the reader went away; players go on");
+	else
+		log_warn("output");
 }
 
-static uint64_t
-relay_input_fire(struct loop *loop, uint64_t id, void *arg)
-{
-	struct relay	*r = arg;
-
-	(void)loop;
-	(void)id;
-	relay_input_read(r);
-	/* epoll cannot watch a regular file: it is always readable. */
-	return r->ending || r->in_timer == 0 ? LOOP_TIMER_STOP : 1;
-}
-
-static int
-relay_input_watch(struct relay *r, int fd)
-{
-	r->in_fd = fd;
-	if (loop_add(r->loop, fd, LOOP_READ, relay_input_readable, r) == 0) {
-		r->in_watched = 1;
-		return 0;
-	}
-	if (errno != EPERM)
-		return -1;
-	r->in_timer = loop_timer(r->loop, 0, relay_input_fire, r);
-	return r->in_timer != 0 ? 0 : -1;
-}
-
-/* unix:PATH: the first writer to connect is the input; later ones are turned away. */
-static void
-relay_input_accept(struct listener *l, int fd, struct tls *tls, const char *address,
-    void *arg)
-{
-	struct relay	*r = arg;
-
-	(void)tls;
-	if (r->in_fd >= 0 || r->ending) {
-		close(fd);
-		return;
-	}
-	log_info("input %s: writer %s connected", r->in_name, address);
-	listener_pause(l, 1);
-	if (relay_input_watch(r, fd) < 0) {
-		close(fd);
-		r->in_fd = -1;
-		relay_end(r, 1, "cannot watch the input");
-	}
-}
-
-static int
-relay_input_open(struct relay *r, const char *path, char *err, size_t errsize)
-{
-	int	 fd;
-
-	if (path == NULL || strcmp(path, "-") == 0) {
-		r->in_name = "stdin";
-		r->in_flags = fcntl(STDIN_FILENO, F_GETFL);
-		if (r->in_flags >= 0)
-			fcntl(STDIN_FILENO, F_SETFL, r->in_flags | O_NONBLOCK);
-		return relay_input_watch(r, STDIN_FILENO);
-	}
-	r->in_name = path;
-	if (strncmp(path, "unix:", 5) == 0) {
-		r->in_listener = listener_new(r->loop, path, NULL, relay_input_accept, r, err,
-		    errsize);
-		return r->in_listener != NULL ? 0 : -1;
-	}
-	/* A FIFO opens at once; epoll says nothing until a writer has come. */
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
-		snprintf(err, errsize, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (relay_input_watch(r, fd) < 0) {
-		snprintf(err, errsize, "%s: cannot watch it", path);
-		close(fd);
-		r->in_fd = -1;
-		return -1;
-	}
-	return 0;
-}
+static const struct flvcopy_events relay_copy_events = {
+	.failed = relay_copy_failed,
+};
 
 /* --- the end ------------------------------------------------------------ */
 
@@ -375,13 +137,15 @@ relay_end(struct relay *r, int status, const char *why)
 		return;
 	r->ending = 1;
 	r->status = status;
-	relay_input_stop(r);
+	flvinput_stop(r->input);
 	fanout_stats(r->fanout, &fs);
 	if (status == 0)
-		log_info("input %s: %s after %llu tags; ending %zu players", r->in_name, why,
-		    (unsigned long long)r->reader.tags, fs.players);
+		log_info("input %s: %s after %llu tags; ending %zu players",
+		    flvinput_name(r->input), why,
+		    (unsigned long long)flvinput_tags(r->input), fs.players);
 	else
-		log_warnx("input %s: %s; ending %zu players", r->in_name, why, fs.players);
+		log_warnx("input %s: %s; ending %zu players", flvinput_name(r->input), why,
+		    fs.players);
 	fanout_flush(r->fanout);
 	fanout_end(r->fanout);
 	for (i = 0; i < r->nup; i++)
@@ -491,8 +255,8 @@ relay_before_sleep(struct loop *loop, void *arg)
 	uint64_t		 now = loop_now(loop);
 	size_t			 pending;
 
-	if (r->out_fd >= 0 && r->out.bytes > 0 && !r->out_watched)
-		relay_output_write(r);
+	if (r->copy != NULL)
+		flvcopy_flush(r->copy);
 	if ((pending = fanout_pending(r->fanout)) == 0)
 		return;
 	if (r->pending_since == 0)
@@ -573,11 +337,13 @@ relay_stats(struct server *sv, struct buf *out, void *arg)
 	    "\"players\":%zu,\"joined\":%llu,\"messages\":%llu,\"keyframes\":%llu,"
 	    "\"pushes\":%llu,\"dropped\":%llu,\"too_slow\":%llu,\"flushes\":%llu,"
 	    "\"output_queued\":%zu,\"upstreams\":[",
-	    (unsigned long long)r->reader.tags, (unsigned long long)r->in_bytes,
+	    (unsigned long long)flvinput_tags(r->input),
+	    (unsigned long long)flvinput_bytes(r->input),
 	    r->ending ? "true" : "false", fs.players, (unsigned long long)fs.joined,
 	    (unsigned long long)fs.messages, (unsigned long long)fs.keyframes,
 	    (unsigned long long)fs.pushes, (unsigned long long)fs.dropped,
-	    (unsigned long long)fs.too_slow, (unsigned long long)fs.flushes, r->out.bytes);
+	    (unsigned long long)fs.too_slow, (unsigned long long)fs.flushes,
+	    r->copy != NULL ? flvcopy_queued(r->copy) : 0);
 	if ((rc = buf_append(out, line, strlen(line))) < 0)
 		return rc;
 	for (i = 0; i < r->nup; i++) {
@@ -634,10 +400,10 @@ relay_drain(struct relay *r)
 {
 	uint64_t	 deadline = loop_now(r->loop) + RELAY_END_MS;
 
-	while (loop_now(r->loop) < deadline &&
-	    (r->up_finished < r->nup || (r->out_fd >= 0 && r->out.bytes > 0))) {
-		if (r->out_fd >= 0 && r->out.bytes > 0 && !r->out_watched)
-			relay_output_write(r);
+	while (loop_now(r->loop) < deadline && (r->up_finished < r->nup ||
+	    (r->copy != NULL && !flvcopy_failed(r->copy) && flvcopy_queued(r->copy) > 0))) {
+		if (r->copy != NULL)
+			flvcopy_flush(r->copy);
 		if (loop_once(r->loop, 100) < 0)
 			break;
 	}
@@ -658,7 +424,6 @@ main(int argc, char *argv[])
 
 	memset(&r, 0, sizeof(r));
 	memset(&fc, 0, sizeof(fc));
-	r.in_fd = r.out_fd = -1;
 	r.wait_ms = RELAY_WAIT_MS;
 	fc.gop_cache = 1;
 	server_options_init(&so);
@@ -740,20 +505,14 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	r.loop = server_loop(r.server);
-	flvreader_init(&r.reader, so.max_message < FLV_MAX_TAG_SIZE ? so.max_message :
-	    FLV_MAX_TAG_SIZE);
-	buf_init(&r.in, (size_t)r.reader.max_tag + FLV_TAG_HEADER_SIZE + FLV_PREVIOUS_SIZE +
-	    2 * RELAY_READ);
 	if ((r.fanout = fanout_new(&fc)) == NULL) {
 		log_errorx("out of memory");
 		return 1;
 	}
-	if (stdout_copy) {
-		r.out_fd = STDOUT_FILENO;
-		r.out_flags = fcntl(STDOUT_FILENO, F_GETFL);
-		fcntl(STDOUT_FILENO, F_SETFL, r.out_flags | O_NONBLOCK);
-		outq_init(&r.out, so.queue_bytes, so.queue_ms, 2 * so.queue_bytes);
-		flvwriter_init(&r.writer);
+	if (stdout_copy && (r.copy = flvcopy_new(r.loop, STDOUT_FILENO, so.queue_bytes,
+	    so.queue_ms, &relay_copy_events, &r)) == NULL) {
+		log_errorx("out of memory");
+		return 1;
 	}
 	if (tls_up) {
 		memset(&tc, 0, sizeof(tc));
@@ -776,7 +535,9 @@ main(int argc, char *argv[])
 		r.nup++;
 		upstream_start(r.up[i]);
 	}
-	if (relay_input_open(&r, input, err, sizeof(err)) < 0) {
+	if ((r.input = flvinput_open(r.loop, input, so.max_message < FLV_MAX_TAG_SIZE ?
+	    so.max_message : FLV_MAX_TAG_SIZE, &relay_input_events, &r, err,
+	    sizeof(err))) == NULL) {
 		log_errorx("input %s", err);
 		return 1;
 	}
@@ -784,19 +545,12 @@ main(int argc, char *argv[])
 	rc = server_run(r.server);
 	relay_drain(&r);
 	loop_before_sleep(r.loop, NULL, NULL);
-	if (r.out_fd >= 0)
-		relay_output_close(&r);
-	relay_input_stop(&r);
-	if (r.in_fd == STDIN_FILENO && r.in_flags >= 0)
-		fcntl(STDIN_FILENO, F_SETFL, r.in_flags);
-	else if (r.in_fd >= 0)
-		close(r.in_fd);
+	flvcopy_free(r.copy);
+	flvinput_free(r.input);
 	for (i = 0; i < r.nup; i++)
 		upstream_free(r.up[i]);
-	listener_free(r.in_listener);
 	server_free(r.server);
 	fanout_free(r.fanout);
 	tls_context_free(r.client_tls);
-	buf_free(&r.in);
 	return rc != 0 ? rc : r.status;
 }
