@@ -19,6 +19,7 @@
 #include "client.h"
 #include "error.h"
 #include "flv.h"
+#include "flvwriter.h"
 #include "loop.h"
 #include "media.h"
 #include "runner.h"
@@ -27,8 +28,6 @@
 #define OUTPUT_DIRECT	(16 * 1024)
 /* How long after Play.Stop a live stream may take to come back. */
 #define END_GRACE_MS	2000
-/* A jump back by more than this is a new publisher, not reordering. */
-#define REBASE_BACKWARD_MS	1000
 
 struct dump {
 	struct runner		 run;
@@ -37,16 +36,11 @@ struct dump {
 	off_t			 duration_at;	/* file offset of onMetaData's duration, 0 = none */
 	const char		*out_name;
 	struct buf		 pending;	/* FLV bytes not yet written */
-	int			 header_written;
 	int			 played;	/* reached READY at least once */
 	int			 await_media;	/* reset the backoff on the next media */
 	uint64_t		 end_timer;	/* Play.Stop seen: the end unless media comes back */
 	int			 recorded;	/* the server said StreamIsRecorded */
-	int			 media_seen;
-	int			 rebase;	/* next timestamp starts a new segment */
-	int64_t			 offset;	/* added to incoming timestamps */
-	uint32_t		 last_in;	/* last incoming audio/video timestamp */
-	uint32_t		 last_out;	/* last timestamp written */
+	struct flvwriter	 writer;	/* what goes in the file, on one clock */
 	uint64_t		 limit_ms;	/* -d, 0 = none */
 	uint64_t		 bytes_written;
 	int			 verbose;
@@ -117,7 +111,7 @@ static void
 dump_patch_duration(struct dump *d)
 {
 	uint8_t		 b[8];
-	double		 seconds = d->last_out / 1000.0;
+	double		 seconds = d->writer.timeline.last_out / 1000.0;
 	uint64_t	 bits;
 	int		 i;
 
@@ -139,121 +133,43 @@ dump_before_sleep(struct loop *loop, void *arg)
 	dump_flush(d);
 }
 
-/*
- * Output timestamps start at 0 with the first audio or video message and
- * never step back.  Metadata that comes before any media is stamped 0.  A
- * new segment (reconnect, new publisher, a jump back) continues from the
- * last timestamp written.
- */
-static uint32_t
-dump_timestamp(struct dump *d, uint32_t in, int media)
-{
-	int64_t	 ts;
-
-	if (!d->media_seen) {
-		if (!media)
-			return 0;
-		d->media_seen = 1;
-		d->rebase = 0;
-		d->offset = -(int64_t)in;
-		d->last_in = in;
-		return 0;
-	}
-	/*
-	 * RTMP's milliseconds wrap after 49.7 days and time goes on; any other
-	 * step back is a new publisher, spliced below.  Script data may say 0
-	 * at any time, so only media counts.
-	 */
-	if (media) {
-		if (!d->rebase && media_timestamp_wrapped(d->last_in, in))
-			d->offset += (int64_t)UINT32_MAX + 1;
-		d->last_in = in;
-	}
-	ts = (int64_t)in + d->offset;
-	if (d->rebase || ts + REBASE_BACKWARD_MS < (int64_t)d->last_out) {
-		d->offset = (int64_t)d->last_out - in;
-		ts = d->last_out;
-		if (d->verbose > 1)
-			warnx("%s: timestamps continue at %u ms", d->run.url.tc_url,
-			    d->last_out);
-	}
-	d->rebase = 0;
-	if (ts < (int64_t)d->last_out)
-		ts = d->last_out;
-	if (ts > UINT32_MAX)
-		ts = UINT32_MAX;
-	return (uint32_t)ts;
-}
-
 static void
 on_media(struct client *c, const struct rtmp_event *ev, void *arg)
 {
-	struct dump	*d = arg;
-	const uint8_t	*payload = ev->payload;
-	size_t		 len = ev->length, skip;
-	uint8_t		 header[FLV_TAG_HEADER_SIZE], trailer[FLV_PREVIOUS_SIZE];
-	uint8_t		 type = ev->message_type;
-	uint32_t	 ts;
-	int		 rc;
+	struct dump		*d = arg;
+	struct flvwriter_tag	 t;
+	int			 rc;
 
 	(void)c;
 	if (runner_stopped(&d->run))
 		return;
-	if (type == FLV_TAG_AUDIO || type == FLV_TAG_VIDEO) {
+	if (ev->message_type == RTMP_MSG_AUDIO || ev->message_type == RTMP_MSG_VIDEO) {
 		dump_not_ended(d);
 		if (d->await_media) {
 			d->await_media = 0;
 			backoff_reset(&d->run.backoff);
 		}
 	}
-	if (type == 15) {
-		/* AMF3 data: a format byte, then AMF0. */
-		if (len < 1)
-			return;
-		payload++;
-		len--;
-		type = FLV_TAG_SCRIPT;
-	}
-	if (type == FLV_TAG_SCRIPT) {
-		skip = rtmp_data_frame_offset(payload, len);
-		payload += skip;
-		len -= skip;
-		/* Only metadata belongs in the file, not |RtmpSampleAccess or onStatus. */
-		if (len < 3 || payload[0] != 2 || payload[3] == '|' ||
-		    (len >= 11 && memcmp(payload + 3, "onStatus", 8) == 0))
-			return;
-	}
-	if (len == 0 || len > 0xffffff)
+	if (flvwriter_tag(&d->writer, ev->message_type, ev->timestamp, ev->payload,
+	    ev->length, &t) == 0)
 		return;
-	if (!d->header_written) {
-		uint8_t	 h[FLV_HEADER_SIZE + FLV_PREVIOUS_SIZE];
-
-		flv_write_header(h, 1, 1);
-		buf_append(&d->pending, h, sizeof(h));
-		d->header_written = 1;
-	}
-	ts = dump_timestamp(d, ev->timestamp, type != FLV_TAG_SCRIPT);
-	d->last_out = ts;
-	if (type == FLV_TAG_SCRIPT && d->out_seekable && d->duration_at == 0) {
-		struct flv_metadata	 md;
-
-		if (flv_parse_metadata(payload, len, &md) == 0 && md.duration_offset > 0)
-			d->duration_at = (off_t)(d->bytes_written + d->pending.len +
-			    FLV_TAG_HEADER_SIZE + md.duration_offset);
-	}
-	flv_write_tag_header(header, type, (uint32_t)len, ts);
-	flv_write_previous_size(trailer, (uint32_t)len + FLV_TAG_HEADER_SIZE);
+	if (t.spliced && d->verbose > 1)
+		warnx("%s: timestamps continue at %llu ms", d->run.url.tc_url,
+		    (unsigned long long)t.timestamp);
+	if (t.duration_offset > 0 && d->out_seekable && d->duration_at == 0)
+		d->duration_at = (off_t)(d->bytes_written + d->pending.len + t.head_len +
+		    t.duration_offset);
 	/*
 	 * Small tags gather in one buffer, written once per loop iteration;
 	 * a large one goes out as it is, uncopied, in the same writev as what
 	 * was gathered before it.
 	 */
-	if (len >= OUTPUT_DIRECT) {
+	if (t.len >= OUTPUT_DIRECT) {
 		struct iovec	 iov[4] = {
 			{ (void *)buf_data(&d->pending), d->pending.len },
-			{ header, sizeof(header) },
-			{ (void *)payload, len },
-			{ trailer, sizeof(trailer) },
+			{ t.head, t.head_len },
+			{ (void *)t.payload, t.len },
+			{ t.trailer, sizeof(t.trailer) },
 		};
 		int		 gathered = d->pending.len > 0;
 
@@ -261,17 +177,17 @@ on_media(struct client *c, const struct rtmp_event *ev, void *arg)
 		buf_consume(&d->pending, d->pending.len);
 		if (rc < 0)
 			return;
-	} else if (d->pending.len + sizeof(header) + len + sizeof(trailer) > OUTPUT_FLUSH &&
+	} else if (d->pending.len + flvwriter_tag_size(&t) > OUTPUT_FLUSH &&
 	    dump_flush(d) < 0) {
 		return;
-	} else if (buf_append(&d->pending, header, sizeof(header)) < 0 ||
-	    buf_append(&d->pending, payload, len) < 0 ||
-	    buf_append(&d->pending, trailer, sizeof(trailer)) < 0) {
+	} else if (buf_append(&d->pending, t.head, t.head_len) < 0 ||
+	    buf_append(&d->pending, t.payload, t.len) < 0 ||
+	    buf_append(&d->pending, t.trailer, sizeof(t.trailer)) < 0) {
 		warnx("out of memory");
 		dump_stop(d, CLIENT_EXIT_FAILURE);
 		return;
 	}
-	if (d->limit_ms > 0 && ts >= d->limit_ms) {
+	if (d->limit_ms > 0 && t.timestamp >= d->limit_ms) {
 		dump_flush(d);
 		dump_stop(d, CLIENT_EXIT_OK);
 	}
@@ -287,7 +203,7 @@ on_ready(struct client *c, void *arg)
 	else if (d->verbose)
 		warnx("%s: playing %s", client_peer(c), d->run.url.stream);
 	d->played = 1;
-	d->rebase = 1;
+	flvwriter_rebase(&d->writer);
 	/* Only media proves the stream is back: a server that accepts and sends nothing must use up the retries. */
 	d->await_media = 1;
 }
@@ -340,7 +256,7 @@ on_status(struct client *c, const struct rtmp_event *ev, void *arg)
 	if (amf0_view_eq(ev->code, "NetStream.Play.Stop")) {
 		if (d->end_timer == 0)
 			d->end_timer = loop_timer(d->run.loop, END_GRACE_MS, end_fire, d);
-		d->rebase = 1;
+		flvwriter_rebase(&d->writer);
 		return;
 	}
 	if (ev->type == RTMP_EVENT_STREAM_EOF || ev->type == RTMP_EVENT_STREAM_BEGIN ||
@@ -348,7 +264,7 @@ on_status(struct client *c, const struct rtmp_event *ev, void *arg)
 	    amf0_view_eq(ev->code, "NetStream.Play.Start")) {
 		if (ev->type != RTMP_EVENT_STREAM_EOF)
 			dump_not_ended(d);
-		d->rebase = 1;
+		flvwriter_rebase(&d->writer);
 	}
 }
 
@@ -362,8 +278,8 @@ on_closed(struct client *c, int error, const char *reason, void *arg)
 	if (runner_stopped(&d->run))
 		return;
 	/* Only a stream that gave media once is worth waiting for again. */
-	if (d->media_seen && runner_retry(&d->run, error, reason)) {
-		d->rebase = 1;
+	if (d->writer.timeline.started && runner_retry(&d->run, error, reason)) {
+		flvwriter_rebase(&d->writer);
 		return;
 	}
 	runner_fail(&d->run, error, reason);
@@ -381,7 +297,7 @@ dump_count(struct runner *r, uint64_t *media_ms, uint64_t *bytes)
 {
 	struct dump	*d = r->arg;
 
-	*media_ms = d->last_out;
+	*media_ms = d->writer.timeline.last_out;
 	*bytes = d->bytes_written + d->pending.len;
 }
 
@@ -395,6 +311,7 @@ main(int argc, char *argv[])
 	int			 ch, status;
 
 	memset(&d, 0, sizeof(d));
+	flvwriter_init(&d.writer);
 	runner_options_init(&o, "rtmp-dump", usage);
 	while ((ch = getopt(argc, argv, RUNNER_OPTIONS "d:o:")) != -1) {
 		switch (ch) {

@@ -509,3 +509,34 @@ PLAY_RESTART='application restart { live on; play_restart on; }'
 	valid_av "$T/out.flv"
 	within "$(probe_duration "$T/out.flv")" 5 6.5
 }
+
+# nginx-rtmp re-sends a GStreamer publisher's onMetaData at timestamp 0 when
+# a late player's video starts.  Only audio and video may drive a splice:
+# taking that metadata for a new segment jumped the clock ~4 s and left
+# about 1 s of audio and no video in a 4 s recording.
+@test "dump: a late player of a GStreamer publisher through nginx-rtmp records both tracks without a splice" {
+	require gst-launch-1.0 ffprobe
+	local port frames
+	make_clip "$T/clip.flv" 14
+	port=$(free_port)
+	start_nginx "$port"
+	spawn gst gst-launch-1.0 -q filesrc location="$T/clip.flv" ! flvdemux name=d \
+		flvmux name=m streamable=true ! \
+		rtmp2sink location="rtmp://127.0.0.1:$port/live/g" \
+		d.video ! queue ! h264parse ! clocksync ! m. \
+		d.audio ! queue ! aacparse ! clocksync ! m.
+	wait_publishing "$port" g 20
+	# A late player: the publisher has been live for a while.
+	sleep 3
+	run timeout 30 "$DUMP" -vv -d 4 -o "$T/late.flv" "rtmp://127.0.0.1:$port/live/g"
+	echo "dump: $status $output"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"timestamps continue"* ]]
+	[ "$(probe_codecs "$T/late.flv")" = "h264 aac" ]
+	frames=$(ffprobe -v error -select_streams v -count_packets \
+		-show_entries stream=nb_read_packets -of csv=p=0 "$T/late.flv")
+	echo "video frames: $frames"
+	# 4 s at 30 fps is 120; well under that is the old bug (none at all).
+	[ "$frames" -ge 90 ]
+	check_monotonic "$T/late.flv"
+}
