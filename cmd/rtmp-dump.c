@@ -306,6 +306,7 @@ main(int argc, char *argv[])
 {
 	struct dump		 d;
 	struct runner_options	 o;
+	long long		 seconds;
 	struct stat		 st;
 	const char		*output = NULL;
 	int			 ch, status;
@@ -316,15 +317,22 @@ main(int argc, char *argv[])
 	while ((ch = getopt(argc, argv, RUNNER_OPTIONS "d:o:")) != -1) {
 		switch (ch) {
 		case 'd':
-			d.limit_ms = (uint64_t)runner_number(optarg, 1, 100000000, "duration",
-			    usage) * 1000;
+			if (runner_number(optarg, 1, 100000000, "duration", &seconds) < 0) {
+				usage();
+				return CLIENT_EXIT_USAGE;
+			}
+			d.limit_ms = (uint64_t)seconds * 1000;
 			break;
 		case 'o':
 			output = optarg;
 			break;
 		default:
-			if (runner_option(&o, ch, optarg))
-				break;
+			switch (runner_option(&o, ch, optarg)) {
+			case RUNNER_OPTION_TAKEN:
+				continue;
+			case RUNNER_OPTION_ANSWERED:
+				return CLIENT_EXIT_OK;
+			}
 			usage();
 			return CLIENT_EXIT_USAGE;
 		}

@@ -484,8 +484,12 @@ main(int argc, char *argv[])
 			p.pace = 0;
 			break;
 		default:
-			if (runner_option(&o, ch, optarg))
-				break;
+			switch (runner_option(&o, ch, optarg)) {
+			case RUNNER_OPTION_TAKEN:
+				continue;
+			case RUNNER_OPTION_ANSWERED:
+				return CLIENT_EXIT_OK;
+			}
 			usage();
 			return CLIENT_EXIT_USAGE;
 		}

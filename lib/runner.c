@@ -101,8 +101,11 @@ runner_connect(struct runner *r)
 	int	 rc;
 
 	client_free(r->client);
-	if ((r->client = client_new(r->loop, &r->config, r->events, r->arg)) == NULL)
-		errx(CLIENT_EXIT_FAILURE, "out of memory");
+	if ((r->client = client_new(r->loop, &r->config, r->events, r->arg)) == NULL) {
+		warnx("out of memory");
+		runner_stop(r, CLIENT_EXIT_FAILURE);
+		return;
+	}
 	if ((rc = client_start(r->client)) < 0 && r->events->closed != NULL)
 		r->events->closed(r->client, rc, rc == RTMP_ERESOLVE ? "host not found" :
 		    rc == RTMP_ESYS ? strerror(errno) : rtmp_strerror(rc), r->arg);
@@ -203,47 +206,51 @@ runner_options_init(struct runner_options *o, const char *progname, void (*usage
 int
 runner_option(struct runner_options *o, int ch, const char *arg)
 {
+	long long	 v;
+
 	switch (ch) {
 	case 'C':
 		o->ca_file = arg;
-		return 1;
+		return RUNNER_OPTION_TAKEN;
 	case 'h':
 		o->usage();
-		exit(CLIENT_EXIT_OK);
+		return RUNNER_OPTION_ANSWERED;
 	case 'k':
 		o->insecure = 1;
-		return 1;
+		return RUNNER_OPTION_TAKEN;
 	case 'q':
 		o->quiet = 1;
-		return 1;
+		return RUNNER_OPTION_TAKEN;
 	case 'r':
-		o->retries = (int)runner_number(arg, 0, 1000000, "retries", o->usage);
-		return 1;
+		if (runner_number(arg, 0, 1000000, "retries", &v) < 0)
+			return RUNNER_OPTION_BAD;
+		o->retries = (int)v;
+		return RUNNER_OPTION_TAKEN;
 	case 't':
-		o->timeout_s = (uint32_t)runner_number(arg, 1, 86400, "timeout", o->usage);
-		return 1;
+		if (runner_number(arg, 1, 86400, "timeout", &v) < 0)
+			return RUNNER_OPTION_BAD;
+		o->timeout_s = (uint32_t)v;
+		return RUNNER_OPTION_TAKEN;
 	case 'V':
 		printf("%s %s\n", o->progname, RTMPKIT_VERSION);
-		exit(CLIENT_EXIT_OK);
+		return RUNNER_OPTION_ANSWERED;
 	case 'v':
 		o->verbose++;
-		return 1;
+		return RUNNER_OPTION_TAKEN;
 	}
-	return 0;
+	return RUNNER_OPTION_UNKNOWN;
 }
 
-long long
+int
 runner_number(const char *arg, long long min, long long max, const char *what,
-    void (*usage)(void))
+    long long *value)
 {
 	const char	*errstr;
-	long long	 v;
 
-	v = strtonum(arg, min, max, &errstr);
+	*value = strtonum(arg, min, max, &errstr);
 	if (errstr != NULL) {
 		warnx("%s %s: %s", what, arg, errstr);
-		usage();
-		exit(CLIENT_EXIT_USAGE);
+		return -1;
 	}
-	return v;
+	return 0;
 }

@@ -87,17 +87,24 @@ void	 runner_options_init(struct runner_options *o, const char *progname,
 	    void (*usage)(void));
 /*
  * The options every client program shares: -C -h -k -q -r -t -V -v.
- * Call it from getopt's default case, after runner_options_init(): 1 if
- * ch was one of them (-h and -V print and exit 0), 0 if not.
+ * Call it from getopt's default case, after runner_options_init().  It
+ * never exits (lib/ does not): RUNNER_OPTION_TAKEN, RUNNER_OPTION_UNKNOWN
+ * (not one of them), RUNNER_OPTION_ANSWERED (-h printed the usage or -V
+ * the version: exit 0), RUNNER_OPTION_BAD (a bad value, said on stderr:
+ * print the usage and exit 2).
  */
+#define RUNNER_OPTION_UNKNOWN	0
+#define RUNNER_OPTION_TAKEN	1
+#define RUNNER_OPTION_ANSWERED	2
+#define RUNNER_OPTION_BAD	3
 int	 runner_option(struct runner_options *o, int ch, const char *arg);
 #define RUNNER_OPTIONS	"C:hkqr:t:Vv"
 
 /*
- * strtonum(3) for an option argument: on error prints "what arg: reason"
- * and the usage, and exits 2.
+ * strtonum(3) for an option argument: 0 with *value, or -1 after printing
+ * "what arg: reason".
  */
-long long runner_number(const char *arg, long long min, long long max, const char *what,
-	    void (*usage)(void));
+int	 runner_number(const char *arg, long long min, long long max, const char *what,
+	    long long *value);
 
 #endif
