@@ -113,22 +113,24 @@ static void
 fanout_push(struct fanout *f, struct fanout_player *p, struct media *block)
 {
 	const struct outq	*q = peer_queue(p->peer);
+	uint64_t		 skips = q->skips;
 	char			 reason[128];
 	int			 rc;
 
 	if (peer_closing(p->peer))
 		return;
-	if (peer_queued(p->peer) == 0)
+	/* Caught up: all written, and not left empty by a skip waiting for a keyframe. */
+	if (peer_queued(p->peer) == 0 && !q->skipping)
 		p->skips_base = q->skips;
 	f->stats.pushes++;
 	rc = peer_push(p->peer, block);
 	if (rc < 0)
 		return;		/* the peer closes itself; `closed` follows */
 	fanout_mark(f, p, block->len);
-	if (rc == 0)
-		return;
-	f->stats.dropped++;
-	if (q->skips - p->skips_base >= f->config.max_skips) {
+	if (rc == 1)
+		f->stats.dropped++;
+	/* A skip may keep the pushed block (a keyframe starts the queue afresh). */
+	if (q->skips != skips && q->skips - p->skips_base >= f->config.max_skips) {
 		snprintf(reason, sizeof(reason),
 		    "too slow: skipped ahead %llu times without catching up",
 		    (unsigned long long)(q->skips - p->skips_base));
