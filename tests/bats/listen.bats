@@ -603,3 +603,20 @@ print("done")' "$PORT"
 	alive "$LISTEN_PID"
 	stop_listen
 }
+
+@test "listen: rtmp-listen :PORT | rtmp-relay -l :PORT2, the man page's first example" {
+	local port2
+	port2=$(free_port)
+	[ -x "$RTMPKIT_BIN/rtmp-relay" ] || fail "rtmp-relay is not built (make)"
+	spawn pipeline sh -c '"$1" "127.0.0.1:$2" 2>"$4" | "$5" -l "127.0.0.1:$3"' \
+		sh "$LISTEN" "$PORT" "$port2" "$T/listen.log" "$RTMPKIT_BIN/rtmp-relay"
+	wait_port "$PORT"
+	wait_port "$port2"
+	publish_loop_ffmpeg "rtmp://127.0.0.1:$PORT/live/x"
+	wait_log "$T/listen.log" 'stream live/x: publish start'
+	run timeout 30 "$DUMP" -q -d 3 -o "$T/played.flv" "rtmp://127.0.0.1:$port2/live/x"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	valid_av "$T/played.flv"
+	within "$(probe_duration "$T/played.flv")" 2 4.5
+}
