@@ -118,7 +118,7 @@ output_drained(struct flvout *f, void *arg)
 		return;
 	}
 	if (o->pub != NULL)
-		peer_pause_input(server_session_peer(o->pub->ss), 0);
+		server_session_pause_input(o->pub->ss, 0);
 }
 
 /* The reader went away: stdout ends the program, a command its stream. */
@@ -435,7 +435,7 @@ listen_event(struct server_session *ss, const struct rtmp_event *ev, void *arg)
 			return;
 		}
 		if (flvout_full(&p->out->flv))
-			peer_pause_input(server_session_peer(ss), 1);
+			server_session_pause_input(ss, 1);
 		return;
 	case RTMP_EVENT_UNPUBLISH:
 		/* The encoder closes by itself; rtmp2sink counts our close as an error. */

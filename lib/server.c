@@ -32,6 +32,7 @@ struct server_session {
 	enum server_role	 role;
 	int			 pending;	/* PUBLISH/PLAY awaits the program */
 	int			 pending_publish;
+	int			 paused;	/* input paused by the program */
 	uint64_t		 started;
 	char			 address[NET_ADDRSTRLEN];
 	char			 app[SERVER_NAME_MAX + 1];
@@ -461,6 +462,8 @@ server_peer_timeout(struct peer *p, void *arg)
 	last = peer_last_input(p);
 	if (peer_last_output(p) > last)
 		last = peer_last_output(p);
+	if (ss->paused)
+		last = now;
 	if (now - last >= sv->o.idle_timeout_ms) {
 		peer_close(p, RTMP_ETIMEOUT, "idle");
 		return;
@@ -578,6 +581,16 @@ server_session_reject(struct server_session *ss, const char *description)
 	rc = rtmp_server_reject(peer_session(ss->peer), description);
 	peer_flush(ss->peer);
 	return rc;
+}
+
+void
+server_session_pause_input(struct server_session *ss, int paused)
+{
+	/* Resumed, the idle clock starts again rather than count our pause. */
+	if (ss->paused && !paused && ss->role != SERVER_ROLE_NONE)
+		peer_deadline(ss->peer, ss->server->o.idle_timeout_ms);
+	ss->paused = paused;
+	peer_pause_input(ss->peer, paused);
 }
 
 void

@@ -163,6 +163,12 @@ struct server_session *server_next(struct server_session *);
 /* Verdicts on a PUBLISH or PLAY the program was given; 0 or RTMP_E*. */
 int	 server_session_accept(struct server_session *);
 int	 server_session_reject(struct server_session *, const char *description);
+/*
+ * Stop or resume reading from the session (back pressure, peer.h): a
+ * session the program paused is never closed as idle, since its silence
+ * is ours.
+ */
+void	 server_session_pause_input(struct server_session *, int paused);
 /* End the session: finish (polite, error 0) or close now. */
 void	 server_session_finish(struct server_session *);
 void	 server_session_close(struct server_session *, int error, const char *reason);

@@ -620,3 +620,16 @@ print("done")' "$PORT"
 	valid_av "$T/played.flv"
 	within "$(probe_duration "$T/played.flv")" 2 4.5
 }
+
+@test "listen: a publisher paused by a stuck stdout reader is not closed as idle" {
+	spawn listen sh -c '"$1" -i 1 -b 65536 "127.0.0.1:$3" | { sleep 4; cat >"$2/out.flv"; }' \
+		sh "$LISTEN" "$T" "$PORT"
+	wait_port "$PORT"
+	spawn push "$PUSH" -q -n -l "rtmp://127.0.0.1:$PORT/live/stuck" "$CLIP"
+	wait_log "$T/listen.log" 'stream live/stuck: publish start'
+	wait_file "$T/out.flv" 10 1000000
+	refute grep -q 'closed: idle' "$T/listen.log"
+	grep -c 'publish start' "$T/listen.log"
+	[ "$(grep -c 'publish start' "$T/listen.log")" -eq 1 ]
+	alive "$SPAWNED"
+}
