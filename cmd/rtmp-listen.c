@@ -12,6 +12,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -527,6 +528,29 @@ static const struct server_events listen_events = {
 	.stats = listen_stats,
 };
 
+/*
+ * At the end, what is buffered for stdout and the commands goes out, for
+ * LISTEN_FINAL_FLUSH_MS at most in all: a reader may be stuck.
+ */
+static void
+listen_drain(struct listen *l)
+{
+	struct output	*o;
+	int		 waited, left;
+
+	for (waited = 0; waited < LISTEN_FINAL_FLUSH_MS; waited += 50) {
+		left = l->stdout_out != NULL && flvout_flush(&l->stdout_out->flv) == 0 &&
+		    flvout_pending(&l->stdout_out->flv) > 0;
+		for (o = l->outputs; o != NULL; o = o->next)
+			if (o->fd >= 0 && flvout_flush(&o->flv) == 0 &&
+			    flvout_pending(&o->flv) > 0)
+				left = 1;
+		if (!left)
+			break;
+		poll(NULL, 0, 50);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -615,16 +639,15 @@ main(int argc, char *argv[])
 	    (l.stdout_out = output_new(&l, STDOUT_FILENO, 0, "stdout")) == NULL)
 		errx(EXIT_FAILURE_LISTEN, "out of memory");
 	status = server_run(l.server);
-	if (l.stdout_out != NULL) {
-		/* What is buffered goes out, for a bounded time: the reader may be stuck. */
-		flvout_drain(&l.stdout_out->flv, LISTEN_FINAL_FLUSH_MS);
-		flvout_free(&l.stdout_out->flv);
-		free(l.stdout_out);
-	}
-	/* server_free() ends sessions without `closed`: drop their publishers here. */
+	/* server_free() ends sessions without `closed`: drop their publishers first. */
 	for (ss = server_first(l.server); ss != NULL; ss = server_next(ss))
 		if (publisher_of(ss) != NULL)
 			listen_closed(ss, RTMP_OK, "stopped", &l);
+	listen_drain(&l);
+	if (l.stdout_out != NULL) {
+		flvout_free(&l.stdout_out->flv);
+		free(l.stdout_out);
+	}
 	server_free(l.server);
 	while (l.outputs != NULL) {
 		/* Commands go on by themselves, reading to their EOF. */

@@ -633,3 +633,14 @@ print("done")' "$PORT"
 	[ "$(grep -c 'publish start' "$T/listen.log")" -eq 1 ]
 	alive "$SPAWNED"
 }
+
+@test "listen: SIGTERM with -e: each command gets its stream's buffered end, whole tags only" {
+	start_listen "$T/out.flv" -b 65536 -e "{ sleep 2; cat; } >$T/cmd.flv"
+	spawn push "$PUSH" -q -n -l "rtmp://127.0.0.1:$PORT/live/x" "$CLIP"
+	wait_log "$T/listen.log" 'stream live/x: publish start'
+	sleep 1
+	stop_listen
+	wait_file "$T/cmd.flv" 10 65536
+	sleep 1
+	flv_check "$T/cmd.flv"
+}
