@@ -205,10 +205,12 @@ cpu_ticks() {
 	local port url pid rss0 hwm out kbit
 	require rtmpdump
 	port=$(free_port)
-	# sixteen times real time, so the stalled player's kernel buffers fill fast
+	# sixteen times real time, so the stalled player's kernel buffers fill
+	# fast; under ASan freed memory is reused at once, as without it, or
+	# its quarantine would count as growth
 	spawn relay sh -c 'ffmpeg -nostdin -v error -readrate 16 -stream_loop -1 -i "$1" \
-		-c copy -f flv - | exec "$2" -l "127.0.0.1:$3" -q 262144 -S 3' sh \
-		"$CLIP" "$RELAY" "$port"
+		-c copy -f flv - | ASAN_OPTIONS=$ASAN_OPTIONS:quarantine_size_mb=0 \
+		exec "$2" -l "127.0.0.1:$3" -q 262144 -S 3' sh "$CLIP" "$RELAY" "$port"
 	RELAY_PID=$SPAWNED
 	wait_port "$port"
 	url=rtmp://127.0.0.1:$port/live/x
@@ -415,4 +417,53 @@ cpu_ticks() {
 	echo "$output"
 	[ "$status" -eq 3 ]
 	alive "$RELAY_PID"
+}
+
+@test "relay: -f unix:PATH takes a writer; -s answers JSON, SIGUSR1 logs it; SIGTERM ends players, exit 0" {
+	local port relay stats
+	port=$(free_port)
+	spawn relay "$RELAY" -f "unix:$T/in.sock" -s "unix:$T/stats.sock" -l "127.0.0.1:$port"
+	relay=$SPAWNED
+	wait_port "$port"
+	spawn feed sh -c '"$1" -l 0 "$2" | python3 -c "
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+while True:
+    b = sys.stdin.buffer.read1(65536)
+    if not b:
+        break
+    s.sendall(b)
+" "$3"' sh "$PACE" "$CLIP" "$T/in.sock"
+	wait_log "$T/relay.log" 'writer .* connected'
+	spawn dump "$DUMP" -vv -r 0 -o "$T/x.flv" "rtmp://127.0.0.1:$port/live/x"
+	local dump=$SPAWNED
+	wait_log "$T/relay.log" 'stream live/x: play'
+	sleep 2
+	stats=$(timeout 10 python3 - "$T/stats.sock" <<-'EOF'
+		import json, socket, sys
+		s = socket.socket(socket.AF_UNIX)
+		s.connect(sys.argv[1])
+		b = b""
+		while True:
+		    d = s.recv(65536)
+		    if not d:
+		        break
+		    b += d
+		j = json.loads(b)
+		print(j["players"], j["input"]["tags"], j["joined"], j["flushes"] > 0)
+	EOF
+	)
+	echo "stats: $stats"
+	[ "$(awk '{ print $1, $3, $4 }' <<<"$stats")" = "1 1 True" ]
+	[ "$(awk '{ print $2 }' <<<"$stats")" -gt 50 ]
+	kill -USR1 "$relay"
+	wait_log "$T/relay.log" 'stats \{"input"'
+	kill -TERM "$relay"
+	wait_status "$relay" 10 || fail "the relay did not stop"
+	cat "$T/relay.log"
+	[ "$STATUS" -eq 0 ]
+	wait_log "$T/dump.log" 'NetStream.Play.UnpublishNotify'
+	stop "$dump"
+	flv_check "$T/x.flv"
 }
