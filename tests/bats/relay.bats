@@ -467,3 +467,28 @@ while True:
 	stop "$dump"
 	flv_check "$T/x.flv"
 }
+
+@test "relay: restreams over RTMPS, verifying the destination with -A" {
+	local n tlsport port
+	require nginx haproxy
+	make_tls "$T/tls"
+	n=$(free_port)
+	tlsport=$(free_port)
+	start_nginx "$n"
+	start_haproxy_tls "$tlsport" "$n" "$T/tls/server.pem"
+	port=$(free_port)
+	feed_relay "$port" -A "$T/tls/ca.pem" "rtmps://localhost:$tlsport/live/s"
+	wait_publishing "$n" s 15
+	run timeout 30 "$DUMP" -q -d 2 -o "$T/s.flv" "rtmp://127.0.0.1:$n/live/s"
+	[ "$status" -eq 0 ]
+	valid_av "$T/s.flv"
+	grep -q "upstream 1 rtmps://localhost:$tlsport/live: publishing" "$T/relay.log"
+	stop "$RELAY_PID"
+
+	# without -A the test CA is not trusted: the destination is refused, players go on
+	port=$(free_port)
+	feed_relay "$port" "rtmps://localhost:$tlsport/live/t"
+	wait_log "$T/relay.log" 'upstream 1 .*certificate verify failed.*reconnecting' 15
+	run timeout 30 "$DUMP" -q -d 1 -o "$T/p.flv" "rtmp://127.0.0.1:$port/live/x"
+	[ "$status" -eq 0 ]
+}
