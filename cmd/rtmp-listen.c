@@ -12,7 +12,6 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,22 +37,11 @@
 
 struct listen;
 
-/* Where a stream's FLV goes: stdout, or one -e command's stdin. */
-struct output {
-	struct listen		*l;
-	struct output		*next;
-	struct flvout		 flv;
-	struct publisher	*pub;		/* feeding it now, or NULL */
-	int			 fd;
-	pid_t			 pid;		/* -e command, 0 for stdout */
-	int			 closing;	/* close fd once written out */
-	char			 path[2 * SERVER_NAME_MAX + 2];
-};
-
 struct publisher {
 	struct listen		*l;
 	struct server_session	*ss;
-	struct output		*out;
+	struct flvout		*flv;		/* where its FLV goes, NULL none */
+	struct hook_feed	*feed;		/* -e: its command */
 	struct hook_ask		*ask;		/* -a hook running */
 	int			 live;		/* publish accepted */
 	uint64_t		 media_bytes;
@@ -69,8 +57,9 @@ struct listen {
 	uint32_t		 auth_timeout_ms;	/* -A */
 	const char		*keys_file;	/* -P */
 	size_t			 output_bytes;	/* -b */
-	struct output		*stdout_out;	/* NULL with -e */
-	struct output		*outputs;	/* -e commands */
+	int			 to_stdout;	/* no -e */
+	struct flvout		 stdout_flv;
+	struct publisher	*stdout_pub;	/* feeding stdout now */
 	struct hooks		*hooks;
 	uint64_t		 published;
 	uint64_t		 denied;
@@ -103,132 +92,67 @@ listen_env(struct server_session *ss, const char *key, struct hook_env *env)
 	env->key = key;
 }
 
-/* Outputs. */
+/* Outputs: stdout, or each stream's -e command. */
 
-static void	output_free(struct output *);
+static void
+stdout_drained(struct flvout *f, void *arg)
+{
+	struct listen	*l = arg;
+
+	(void)f;
+	if (l->stdout_pub != NULL)
+		server_session_pause_input(l->stdout_pub->ss, 0);
+}
+
+/* The reader went away: the publisher is ended, and the program with it. */
+static void
+stdout_failed(struct flvout *f, void *arg)
+{
+	struct listen	*l = arg;
+
+	log_warnx("stdout: %s: ending the publisher and exiting",
+	    f->failed == EPIPE ? "the reader went away" : strerror(f->failed));
+	if (l->stdout_pub != NULL)
+		server_session_close(l->stdout_pub->ss, RTMP_ECLOSED, "stdout closed");
+	server_stop(l->server, EXIT_OUTPUT_GONE);
+}
+
+static void
+feed_drained(struct hook_feed *feed, void *arg)
+{
+	struct publisher	*p = arg;
+
+	(void)feed;
+	server_session_pause_input(p->ss, 0);
+}
+
 static void	publish_end(struct publisher *, const char *why);
 
+/* The command exited or stopped reading: its publisher's session ends. */
 static void
-output_drained(struct flvout *f, void *arg)
+feed_ended(struct hook_feed *feed, int status, void *arg)
 {
-	struct output	*o = arg;
+	struct publisher	*p = arg;
 
-	(void)f;
-	if (o->closing && flvout_pending(&o->flv) == 0) {
-		output_free(o);
-		return;
-	}
-	if (o->pub != NULL)
-		server_session_pause_input(o->pub->ss, 0);
+	(void)feed;
+	if (status == -1)
+		log_warnx("stream %s: command's stdin: %s", server_session_path(p->ss),
+		    strerror(errno));
+	publish_end(p, "command ended");
+	server_session_finish(p->ss);
 }
 
-/* The reader went away: stdout ends the program, a command its stream. */
-static void
-output_failed(struct output *o)
-{
-	struct listen	*l = o->l;
-	int		 saved = o->flv.failed;
-
-	if (o == l->stdout_out) {
-		log_warnx("stdout: %s: ending the publisher and exiting",
-		    saved == EPIPE ? "the reader went away" : strerror(saved));
-		if (o->pub != NULL)
-			server_session_close(o->pub->ss, RTMP_ECLOSED, "stdout closed");
-		server_stop(l->server, EXIT_OUTPUT_GONE);
-		return;
-	}
-	log_warnx("stream %s: command's stdin: %s", o->path, strerror(saved));
-	if (o->pub != NULL)
-		server_session_finish(o->pub->ss);
-	output_free(o);
-}
+static const struct hook_feed_events feed_events = {
+	.drained = feed_drained,
+	.ended = feed_ended,
+};
 
 static void
-output_fail_cb(struct flvout *f, void *arg)
+listen_exited(const char *label, pid_t pid, int status, void *arg)
 {
-	(void)f;
-	output_failed(arg);
-}
-
-static struct output *
-output_new(struct listen *l, int fd, pid_t pid, const char *path)
-{
-	struct output	*o;
-
-	if ((o = calloc(1, sizeof(*o))) == NULL)
-		return NULL;
-	o->l = l;
-	o->fd = fd;
-	o->pid = pid;
-	strlcpy(o->path, path, sizeof(o->path));
-	flvout_init(&o->flv, l->loop, fd, l->output_bytes, output_drained,
-	    output_fail_cb, o);
-	return o;
-}
-
-/*
- * A command's output ends: its stdin closes (EOF) once what is buffered is
- * written, and the record goes once the command has been reaped too.
- */
-static void
-output_free(struct output *o)
-{
-	struct output	**pp;
-
-	o->closing = 1;
-	if (o->pub != NULL) {
-		o->pub->out = NULL;
-		o->pub = NULL;
-	}
-	if (o->fd >= 0) {
-		if (flvout_pending(&o->flv) > 0 && !o->flv.failed) {
-			o->flv.notify_empty = 1;
-			return;
-		}
-		flvout_free(&o->flv);
-		close(o->fd);
-		o->fd = -1;
-	}
-	if (o->pid != 0)
-		return;
-	for (pp = &o->l->outputs; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == o) {
-			*pp = o->next;
-			break;
-		}
-	free(o);
-}
-
-static struct output *
-output_spawn(struct listen *l, struct server_session *ss)
-{
-	struct output	*o;
-	int		 p[2];
-	struct hook_env	 env;
-	pid_t		 pid;
-
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		log_warn("stream %s: pipe", server_session_path(ss));
-		return NULL;
-	}
-	listen_env(ss, NULL, &env);
-	if ((pid = hook_spawn(l->loop, l->exec_cmd, p[0], -1, &env)) < 0) {
-		log_warn("stream %s: fork", server_session_path(ss));
-		close(p[0]);
-		close(p[1]);
-		return NULL;
-	}
-	close(p[0]);
-	fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) | O_NONBLOCK);
-	if ((o = output_new(l, p[1], pid, server_session_path(ss))) == NULL) {
-		close(p[1]);
-		kill(pid, SIGTERM);
-		return NULL;
-	}
-	o->next = l->outputs;
-	l->outputs = o;
-	log_info("stream %s: command started, pid %ld", o->path, (long)pid);
-	return o;
+	(void)arg;
+	log_info("stream %s: command exited %d (pid %ld)", label,
+	    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), (long)pid);
 }
 
 /* Publishing. */
@@ -243,7 +167,7 @@ publish_taken(struct listen *l, struct publisher *self)
 	for (ss = server_first(l->server); ss != NULL; ss = server_next(ss)) {
 		if ((p = publisher_of(ss)) == NULL || p == self || !p->live)
 			continue;
-		if (l->stdout_out != NULL ||
+		if (l->to_stdout ||
 		    strcmp(server_session_path(ss), server_session_path(self->ss)) == 0)
 			return p;
 	}
@@ -262,7 +186,24 @@ publish_replaceable(const struct publisher *old, const struct publisher *p)
 
 	return strcmp(server_session_path(old->ss), server_session_path(p->ss)) == 0 &&
 	    loop_now(p->l->loop) - peer_last_input(peer) >= LISTEN_STALE_MS &&
-	    (old->out == NULL || !flvout_full(&old->out->flv));
+	    (old->flv == NULL || !flvout_full(old->flv));
+}
+
+static int
+publish_spawn(struct publisher *p)
+{
+	struct hook_env	 env;
+
+	listen_env(p->ss, NULL, &env);
+	if ((p->feed = hook_feed_start(p->l->hooks, p->l->exec_cmd, &env,
+	    server_session_path(p->ss), p->l->output_bytes, &feed_events, p)) == NULL) {
+		log_warn("stream %s: cannot start the command", server_session_path(p->ss));
+		return -1;
+	}
+	p->flv = hook_feed_flv(p->feed);
+	log_info("stream %s: command started, pid %ld", server_session_path(p->ss),
+	    (long)hook_feed_pid(p->feed));
+	return 0;
 }
 
 static void
@@ -294,22 +235,25 @@ publish_start(struct publisher *p)
 		    server_session_address(old->ss), (unsigned long long)(loop_now(l->loop) -
 		    peer_last_input(server_session_peer(old->ss))));
 		/* The new publisher carries on in the old one's output. */
-		if ((p->out = old->out) != NULL)
-			p->out->pub = NULL;
-		old->out = NULL;
+		p->flv = old->flv;
+		if ((p->feed = old->feed) != NULL)
+			hook_feed_set_arg(p->feed, p);
+		old->flv = NULL;
+		old->feed = NULL;
 		old->live = 0;
 		server_session_close(old->ss, RTMP_ETIMEOUT, "replaced by a new publisher");
 	}
-	if (p->out != NULL || l->stdout_out != NULL) {
-		if (p->out == NULL)
-			p->out = l->stdout_out;
-		flvout_segment(&p->out->flv);
-	} else if ((p->out = output_spawn(l, p->ss)) == NULL) {
+	if (p->flv == NULL && l->to_stdout)
+		p->flv = &l->stdout_flv;
+	if (p->flv != NULL)
+		flvout_segment(p->flv);
+	else if (publish_spawn(p) < 0) {
 		server_session_reject(p->ss, "cannot start the stream's command");
 		server_session_finish(p->ss);
 		return;
 	}
-	p->out->pub = p;
+	if (l->to_stdout)
+		l->stdout_pub = p;
 	if (server_session_accept(p->ss) < 0) {
 		server_session_close(p->ss, RTMP_ENOMEM, "cannot accept publish");
 		return;
@@ -324,20 +268,16 @@ publish_start(struct publisher *p)
 static void
 publish_end(struct publisher *p, const char *why)
 {
-	struct output	*o = p->out;
-
 	if (p->live)
 		log_info("peer %s stream %s: publish end: %s",
 		    server_session_address(p->ss), server_session_path(p->ss), why);
 	p->live = 0;
-	if (o == NULL)
-		return;
-	o->pub = NULL;
-	p->out = NULL;
-	if (o != p->l->stdout_out) {
-		flvout_flush(&o->flv);
-		output_free(o);
-	}
+	if (p->feed != NULL)
+		hook_feed_close(p->feed);
+	if (p->l->stdout_pub == p)
+		p->l->stdout_pub = NULL;
+	p->feed = NULL;
+	p->flv = NULL;
 }
 
 static void
@@ -422,20 +362,19 @@ listen_event(struct server_session *ss, const struct rtmp_event *ev, void *arg)
 		server_session_finish(ss);
 		return;
 	case RTMP_EVENT_MEDIA:
-		if (p == NULL || !p->live || p->out == NULL)
+		if (p == NULL || !p->live || p->flv == NULL)
 			return;
 		p->media_bytes += ev->length;
 		p->messages++;
-		rc = flvout_message(&p->out->flv, ev->message_type, ev->timestamp,
+		rc = flvout_message(p->flv, ev->message_type, ev->timestamp,
 		    ev->payload, ev->length);
-		if (rc < 0) {
-			if (rc == RTMP_ESYS)
-				output_failed(p->out);
-			else
-				server_session_close(ss, rc, "output buffer");
-			return;
-		}
-		if (flvout_full(&p->out->flv))
+		if (rc == RTMP_ESYS && p->feed != NULL)
+			feed_ended(p->feed, -1, p);
+		else if (rc == RTMP_ESYS)
+			stdout_failed(p->flv, l);
+		else if (rc < 0)
+			server_session_close(ss, rc, "output buffer");
+		else if (flvout_full(p->flv))
 			server_session_pause_input(ss, 1);
 		return;
 	case RTMP_EVENT_UNPUBLISH:
@@ -467,28 +406,13 @@ static void
 listen_child(struct loop *loop, int signo, void *arg)
 {
 	struct listen	*l = arg;
-	struct output	*o;
 	pid_t		 pid;
 	int		 status;
 
 	(void)loop;
 	(void)signo;
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (hook_reaped(l->hooks, pid, status))
-			continue;
-		for (o = l->outputs; o != NULL && o->pid != pid; o = o->next)
-			;
-		if (o == NULL)
-			continue;
-		o->pid = 0;
-		log_info("stream %s: command exited %d", o->path,
-		    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-		/* The command is gone: its publisher's session ends cleanly. */
-		if (o->pub != NULL)
-			server_session_finish(o->pub->ss);
-		o->flv.failed = EPIPE;
-		output_free(o);
-	}
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		hook_reaped(l->hooks, pid, status);
 }
 
 static int
@@ -505,8 +429,7 @@ listen_stats(struct server *sv, struct buf *b, void *arg)
 	    "\"output_bytes\":%llu,\"output_buffered\":%zu,\"publishers\":[",
 	    RTMPKIT_VERSION, server_sessions(sv), (unsigned long long)server_accepted(sv),
 	    (unsigned long long)l->published, (unsigned long long)l->denied,
-	    (unsigned long long)(l->stdout_out != NULL ? l->stdout_out->flv.bytes : 0),
-	    l->stdout_out != NULL ? flvout_pending(&l->stdout_out->flv) : 0);
+	    (unsigned long long)l->stdout_flv.bytes, flvout_pending(&l->stdout_flv));
 	rc |= buf_append(b, n, strlen(n));
 	for (ss = server_first(sv); ss != NULL; ss = server_next(ss)) {
 		if ((p = publisher_of(ss)) == NULL || !p->live)
@@ -527,29 +450,6 @@ static const struct server_events listen_events = {
 	.closed = listen_closed,
 	.stats = listen_stats,
 };
-
-/*
- * At the end, what is buffered for stdout and the commands goes out, for
- * LISTEN_FINAL_FLUSH_MS at most in all: a reader may be stuck.
- */
-static void
-listen_drain(struct listen *l)
-{
-	struct output	*o;
-	int		 waited, left;
-
-	for (waited = 0; waited < LISTEN_FINAL_FLUSH_MS; waited += 50) {
-		left = l->stdout_out != NULL && flvout_flush(&l->stdout_out->flv) == 0 &&
-		    flvout_pending(&l->stdout_out->flv) > 0;
-		for (o = l->outputs; o != NULL; o = o->next)
-			if (o->fd >= 0 && flvout_flush(&o->flv) == 0 &&
-			    flvout_pending(&o->flv) > 0)
-				left = 1;
-		if (!left)
-			break;
-		poll(NULL, 0, 50);
-	}
-}
 
 int
 main(int argc, char *argv[])
@@ -618,7 +518,8 @@ main(int argc, char *argv[])
 		usage();
 		return EXIT_USAGE;
 	}
-	if (l.exec_cmd == NULL) {
+	l.to_stdout = l.exec_cmd == NULL;
+	if (l.to_stdout) {
 		if (isatty(STDOUT_FILENO))
 			errx(EXIT_USAGE, "stdout is a terminal: redirect it or use -e");
 		if (fcntl(STDOUT_FILENO, F_SETFL,
@@ -631,30 +532,25 @@ main(int argc, char *argv[])
 		return EXIT_FAILURE_LISTEN;
 	}
 	l.loop = server_loop(l.server);
-	if ((l.hooks = hooks_new(l.loop)) == NULL)
+	if ((l.hooks = hooks_new(l.loop, listen_exited, &l)) == NULL)
 		errx(EXIT_FAILURE_LISTEN, "out of memory");
 	if (loop_signal(l.loop, SIGCHLD, listen_child, &l) < 0)
 		errx(EXIT_FAILURE_LISTEN, "cannot watch SIGCHLD");
-	if (l.exec_cmd == NULL &&
-	    (l.stdout_out = output_new(&l, STDOUT_FILENO, 0, "stdout")) == NULL)
-		errx(EXIT_FAILURE_LISTEN, "out of memory");
+	if (l.to_stdout)
+		flvout_init(&l.stdout_flv, l.loop, STDOUT_FILENO, l.output_bytes,
+		    stdout_drained, stdout_failed, &l);
 	status = server_run(l.server);
 	/* server_free() ends sessions without `closed`: drop their publishers first. */
 	for (ss = server_first(l.server); ss != NULL; ss = server_next(ss))
 		if (publisher_of(ss) != NULL)
 			listen_closed(ss, RTMP_OK, "stopped", &l);
-	listen_drain(&l);
-	if (l.stdout_out != NULL) {
-		flvout_free(&l.stdout_out->flv);
-		free(l.stdout_out);
+	/* What is buffered goes out, for a bounded time: a reader may be stuck. */
+	if (l.to_stdout) {
+		flvout_drain(&l.stdout_flv, LISTEN_FINAL_FLUSH_MS);
+		flvout_free(&l.stdout_flv);
 	}
+	hooks_drain(l.hooks, LISTEN_FINAL_FLUSH_MS);
 	server_free(l.server);
-	while (l.outputs != NULL) {
-		/* Commands go on by themselves, reading to their EOF. */
-		l.outputs->flv.failed = EPIPE;
-		l.outputs->pid = 0;
-		output_free(l.outputs);
-	}
 	hooks_free(l.hooks);
 	rc = status;
 	return rc;

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "flvout.h"
 #include "hook.h"
 #include "loop.h"
 
@@ -27,9 +29,25 @@ struct hook_ask {
 	void		*arg;
 };
 
+struct hook_feed {
+	struct hooks	*hooks;
+	struct hook_feed *next;
+	struct flvout	 flv;
+	int		 fd;		/* our end of the command's stdin, -1 closed */
+	pid_t		 pid;		/* 0 once reaped */
+	int		 closed;	/* the owner is done */
+	int		 ended;		/* `ended` was called */
+	struct hook_feed_events events;
+	void		*arg;
+	char		 label[256];
+};
+
 struct hooks {
 	struct loop	*loop;
 	struct hook_ask	*asks;
+	struct hook_feed *feeds;
+	hook_exited_cb	 exited;
+	void		*arg;
 };
 
 pid_t
@@ -56,14 +74,160 @@ hook_spawn(struct loop *loop, const char *command, int in, int out,
 }
 
 struct hooks *
-hooks_new(struct loop *loop)
+hooks_new(struct loop *loop, hook_exited_cb exited, void *arg)
 {
 	struct hooks	*h;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
 	h->loop = loop;
+	h->exited = exited;
+	h->arg = arg;
 	return h;
+}
+
+/* Closes stdin once written out; frees once reaped too. */
+static void
+hook_feed_release(struct hook_feed *f)
+{
+	struct hook_feed **pp;
+
+	if (f->fd >= 0) {
+		if (flvout_pending(&f->flv) > 0 && !f->flv.failed) {
+			f->flv.notify_empty = 1;
+			return;
+		}
+		flvout_free(&f->flv);
+		close(f->fd);
+		f->fd = -1;
+	}
+	if (f->pid != 0)
+		return;
+	for (pp = &f->hooks->feeds; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	free(f);
+}
+
+static void
+hook_feed_end(struct hook_feed *f, int status)
+{
+	if (f->closed || f->ended)
+		return;
+	f->ended = 1;
+	if (f->events.ended != NULL)
+		f->events.ended(f, status, f->arg);
+}
+
+static void
+hook_feed_drained(struct flvout *o, void *arg)
+{
+	struct hook_feed *f = arg;
+
+	(void)o;
+	if (f->closed) {
+		hook_feed_release(f);
+		return;
+	}
+	if (f->events.drained != NULL)
+		f->events.drained(f, f->arg);
+}
+
+static void
+hook_feed_failed(struct flvout *o, void *arg)
+{
+	struct hook_feed *f = arg;
+
+	errno = o->failed;
+	if (f->closed) {
+		hook_feed_release(f);
+		return;
+	}
+	hook_feed_end(f, -1);
+}
+
+struct hook_feed *
+hook_feed_start(struct hooks *h, const char *command, const struct hook_env *env,
+    const char *label, size_t buffer, const struct hook_feed_events *events, void *arg)
+{
+	struct hook_feed *f;
+	int		 p[2], saved;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		free(f);
+		return NULL;
+	}
+	if ((f->pid = hook_spawn(h->loop, command, p[0], -1, env)) < 0) {
+		saved = errno;
+		close(p[0]);
+		close(p[1]);
+		free(f);
+		errno = saved;
+		return NULL;
+	}
+	close(p[0]);
+	/* Only our end: the command reads its stdin as it likes. */
+	fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) | O_NONBLOCK);
+	f->hooks = h;
+	f->fd = p[1];
+	f->events = *events;
+	f->arg = arg;
+	strlcpy(f->label, label, sizeof(f->label));
+	flvout_init(&f->flv, h->loop, f->fd, buffer, hook_feed_drained, hook_feed_failed, f);
+	f->next = h->feeds;
+	h->feeds = f;
+	return f;
+}
+
+struct flvout *
+hook_feed_flv(struct hook_feed *f)
+{
+	return &f->flv;
+}
+
+pid_t
+hook_feed_pid(const struct hook_feed *f)
+{
+	return f->pid;
+}
+
+void
+hook_feed_set_arg(struct hook_feed *f, void *arg)
+{
+	f->arg = arg;
+}
+
+void
+hook_feed_close(struct hook_feed *f)
+{
+	if (f->closed)
+		return;
+	f->closed = 1;
+	if (f->fd >= 0)
+		flvout_flush(&f->flv);
+	hook_feed_release(f);
+}
+
+void
+hooks_drain(struct hooks *h, int timeout_ms)
+{
+	struct hook_feed *f;
+	int		 waited, left;
+
+	for (waited = 0; waited < timeout_ms; waited += 50) {
+		left = 0;
+		for (f = h->feeds; f != NULL; f = f->next)
+			if (f->fd >= 0 && flvout_flush(&f->flv) == 0 &&
+			    flvout_pending(&f->flv) > 0)
+				left = 1;
+		if (!left)
+			break;
+		poll(NULL, 0, 50);
+	}
 }
 
 static void
@@ -84,6 +248,7 @@ void
 hooks_free(struct hooks *h)
 {
 	struct hook_ask	*a;
+	struct hook_feed *f;
 
 	if (h == NULL)
 		return;
@@ -91,6 +256,15 @@ hooks_free(struct hooks *h)
 		kill(a->pid, SIGKILL);
 		hook_unlink(a);
 		free(a);
+	}
+	/* Commands go on by themselves, reading to their EOF. */
+	while ((f = h->feeds) != NULL) {
+		h->feeds = f->next;
+		if (f->fd >= 0) {
+			flvout_free(&f->flv);
+			close(f->fd);
+		}
+		free(f);
 	}
 	free(h);
 }
@@ -147,8 +321,22 @@ int
 hook_reaped(struct hooks *h, pid_t pid, int status)
 {
 	struct hook_ask	*a;
+	struct hook_feed *f;
 	char		 why[64];
 
+	for (f = h->feeds; f != NULL && f->pid != pid; f = f->next)
+		;
+	if (f != NULL) {
+		f->pid = 0;
+		if (h->exited != NULL)
+			h->exited(f->label, pid, status, h->arg);
+		/* Closed already: it waited for this.  Else its owner closes it. */
+		if (f->closed)
+			hook_feed_release(f);
+		else
+			hook_feed_end(f, status);
+		return 1;
+	}
 	for (a = h->asks; a != NULL && a->pid != pid; a = a->next)
 		;
 	if (a == NULL)

@@ -21,6 +21,17 @@
  * meanwhile.  hook_forget() says the asker went away: `done` is not
  * called, the child is still reaped.
  *
+ * Feeds: hook_feed_start() runs a command with an FLV on its stdin
+ * (flvout.h: bounded, back pressure through `drained`).  `ended` says,
+ * once, that the command exited or its stdin failed (EPIPE: it stopped
+ * reading); the feed is then unusable and the owner calls
+ * hook_feed_close().  hook_feed_close() is the owner's end: stdin closes
+ * once what is buffered is written, and the record goes once the command
+ * has been reaped; no callback of the feed follows.  Every reaped feed's
+ * exit is reported to hooks_new()'s `exited`, with the label it started
+ * with, for the log.  hooks_drain() writes out what every feed holds, at
+ * exit, for a bounded time.
+ *
  * Key files: lines "app/stream key", blank lines and '#' comments
  * ignored; hook_keys_allow() reads the file at every call, so edits apply
  * at once, and compares keys in constant time.
@@ -51,10 +62,15 @@ struct hook_env {
 pid_t	 hook_spawn(struct loop *, const char *command, int in, int out,
 	    const struct hook_env *);
 
-struct hooks	*hooks_new(struct loop *);	/* NULL when out of memory */
+struct hook_feed;
+
+typedef void (*hook_exited_cb)(const char *label, pid_t pid, int status, void *arg);
+
+/* NULL when out of memory.  exited may be NULL. */
+struct hooks	*hooks_new(struct loop *, hook_exited_cb exited, void *arg);
 /* Kills what is still running (SIGKILL); `done` is not called. */
 void	 hooks_free(struct hooks *);
-/* After waitpid(): 1 if pid was one of hook_ask()'s (done called), else 0. */
+/* After waitpid(): 1 if pid was a hook_ask() or a feed (callbacks called), else 0. */
 int	 hook_reaped(struct hooks *, pid_t pid, int status);
 
 typedef void (*hook_done_cb)(void *arg, int allowed, const char *why);
@@ -62,6 +78,23 @@ typedef void (*hook_done_cb)(void *arg, int allowed, const char *why);
 struct hook_ask	*hook_ask(struct hooks *, const char *command, const struct hook_env *,
 		    uint32_t timeout_ms, hook_done_cb, void *arg);
 void	 hook_forget(struct hook_ask *);
+
+struct hook_feed_events {
+	void	(*drained)(struct hook_feed *, void *arg);
+	/* status: waitpid()'s, or -1 when stdin failed (errno set). */
+	void	(*ended)(struct hook_feed *, int status, void *arg);
+};
+
+/* NULL with errno.  buffer: flvout's high water (0: its default). */
+struct hook_feed *hook_feed_start(struct hooks *, const char *command,
+		    const struct hook_env *, const char *label, size_t buffer,
+		    const struct hook_feed_events *, void *arg);
+struct flvout	*hook_feed_flv(struct hook_feed *);
+pid_t		 hook_feed_pid(const struct hook_feed *);
+/* A new owner (a publisher replacing another) takes the callbacks. */
+void		 hook_feed_set_arg(struct hook_feed *, void *arg);
+void		 hook_feed_close(struct hook_feed *);
+void		 hooks_drain(struct hooks *, int timeout_ms);
 
 /* 1 allowed, 0 denied with *why, RTMP_ESYS (errno) if the file cannot be read. */
 int	 hook_keys_allow(const char *file, const char *path, const char *key,

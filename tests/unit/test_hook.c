@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "flv.h"
+#include "flvout.h"
 #include "hook.h"
 #include "loop.h"
 #include "unit.h"
@@ -100,7 +102,7 @@ test_ask(void)
 	struct hook_ask	*a;
 
 	CHECK(loop != NULL, "loop");
-	hooks = hooks_new(loop);
+	hooks = hooks_new(loop, NULL, NULL);
 	loop_signal(loop, SIGCHLD, reap, NULL);
 	CHECK(hook_ask(hooks, "exit 0", &env, 5000, done, &yes) != NULL, "ask: exit 0");
 	CHECK(hook_ask(hooks, "exit 3", &env, 5000, done, &no) != NULL, "ask: exit 3");
@@ -124,10 +126,93 @@ test_ask(void)
 	loop_free(loop);
 }
 
+static int exits, ended_status = -2;
+static char exited_label[64];
+
+static void
+on_exited(const char *label, pid_t pid, int status, void *arg)
+{
+	(void)pid;
+	(void)arg;
+	exits++;
+	(void)status;
+	snprintf(exited_label, sizeof(exited_label), "%s", label);
+}
+
+static void
+on_ended(struct hook_feed *f, int status, void *arg)
+{
+	(void)arg;
+	ended_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	hook_feed_close(f);
+}
+
+static void
+reap_feeds(struct loop *loop, int signo, void *arg)
+{
+	pid_t	 pid;
+	int	 status;
+
+	(void)signo;
+	(void)arg;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		hook_reaped(hooks, pid, status);
+	if (exits >= pending)
+		loop_stop(loop);
+}
+
+static void
+test_feed(void)
+{
+	static const uint8_t	 key[] = { 0x17, 0x01, 0, 0, 0, 0, 0, 0, 2, 0x65, 0x88 };
+	static const struct hook_feed_events events = { NULL, on_ended };
+	struct loop		*loop = loop_new();
+	struct hook_env		 env = { "live", "cam", "", "127.0.0.1:5000", NULL };
+	struct hook_feed	*f;
+	char			 path[] = "/tmp/test_hook_feed.XXXXXX", cmd[128];
+	FILE			*in;
+	long			 size;
+	int			 fd;
+
+	fd = mkstemp(path);
+	close(fd);
+	hooks = hooks_new(loop, on_exited, NULL);
+	loop_signal(loop, SIGCHLD, reap_feeds, NULL);
+	snprintf(cmd, sizeof(cmd), "cat >%s", path);
+	f = hook_feed_start(hooks, cmd, &env, "live/cam", 0, &events, NULL);
+	CHECK(f != NULL && hook_feed_pid(f) > 0, "feed started");
+	CHECK_EQ(flvout_message(hook_feed_flv(f), 9, 0, key, sizeof(key)), 0, "a tag fed");
+	hook_feed_close(f);
+	exits = 0;
+	pending = 1;
+	loop_timer(loop, 5000, give_up, NULL);
+	loop_run(loop);
+	CHECK_EQ(exits, 1, "the command saw its EOF and exited");
+	CHECK(strcmp(exited_label, "live/cam") == 0, "exit reported with the label");
+	CHECK_EQ(ended_status, -2, "no `ended` after the owner closed");
+	in = fopen(path, "r");
+	fseek(in, 0, SEEK_END);
+	size = ftell(in);
+	fclose(in);
+	CHECK_EQ(size, FLV_HEADER_SIZE + FLV_PREVIOUS_SIZE + FLV_TAG_HEADER_SIZE + sizeof(key) +
+	    FLV_PREVIOUS_SIZE, "header and one tag reached the command");
+	unlink(path);
+
+	f = hook_feed_start(hooks, "exit 3", &env, "live/quit", 0, &events, NULL);
+	CHECK(f != NULL, "a command that exits at once");
+	exits = 0;
+	pending = 1;
+	loop_run(loop);
+	CHECK_EQ(ended_status, 3, "`ended` with its status");
+	hooks_free(hooks);
+	loop_free(loop);
+}
+
 int
 main(void)
 {
 	test_keys();
 	test_ask();
+	test_feed();
 	return unit_done();
 }
