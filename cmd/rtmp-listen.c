@@ -110,6 +110,8 @@ stdout_failed(struct flvout *f, void *arg)
 {
 	struct listen	*l = arg;
 
+	if (server_stopping(l->server))
+		return;
 	log_warnx("stdout: %s: ending the publisher and exiting",
 	    f->failed == EPIPE ? "the reader went away" : strerror(f->failed));
 	if (l->stdout_pub != NULL)
