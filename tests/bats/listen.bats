@@ -399,6 +399,12 @@ print("closed", closed, "after %.1f s" % (time.time() - t0), flush=True)' "$PORT
 	[ "$status" -eq 0 ]
 	for o in -A -a -b -C -c -e -i -K -L -M -m -P -Q -q -s -t; do
 		[[ "$output" == *"$o "* ]] || fail "usage lacks $o"
+		grep -q "^\.It Fl ${o#-}\( \|$\)" "$BATS_TEST_DIRNAME/../../man/rtmp-listen.1" ||
+			fail "rtmp-listen(1) does not document $o"
+	done
+	for o in h V v; do
+		grep -q "^\.It Fl $o\$" "$BATS_TEST_DIRNAME/../../man/rtmp-listen.1" ||
+			fail "rtmp-listen(1) does not document -$o"
 	done
 	run "$LISTEN" -V
 	[ "$status" -eq 0 ]
@@ -643,4 +649,16 @@ print("done")' "$PORT"
 	wait_file "$T/cmd.flv" 10 65536
 	sleep 1
 	flv_check "$T/cmd.flv"
+}
+
+@test "listen: -e with -P: a denied publish starts no command" {
+	printf 'live/cam right\n' >"$T/keys"
+	start_listen "$T/out.flv" -P "$T/keys" -e "cat >$T/cmd.flv"
+	run timeout 20 ffmpeg -nostdin -v error -t 1 -i "$CLIP" -c copy -f flv \
+		"rtmp://127.0.0.1:$PORT/live/cam?key=wrong"
+	[ "$status" -ne 0 ]
+	grep -q 'stream live/cam: publish denied: wrong key' "$T/listen.log"
+	refute grep -q 'command started' "$T/listen.log"
+	[ ! -e "$T/cmd.flv" ]
+	stop_listen
 }
