@@ -662,3 +662,17 @@ print("done")' "$PORT"
 	[ ! -e "$T/cmd.flv" ]
 	stop_listen
 }
+
+@test "listen: an address in use or an unreadable certificate: exit 1 with the reason" {
+	start_listen "$T/out.flv"
+	run timeout 10 sh -c '"$1" "127.0.0.1:$2" >/dev/null' sh "$LISTEN" "$PORT"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"127.0.0.1:$PORT"*"in use"* ]]
+	run timeout 10 sh -c '"$1" -C "$2/nope.pem" 127.0.0.1:0 >/dev/null' sh "$LISTEN" "$T"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *nope.pem* ]]
+	alive "$LISTEN_PID"
+	stop_listen
+}
