@@ -69,10 +69,10 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: rtmp-listen [-hVv] [-A seconds] [-a command] [-b bytes] [-C cert -K key]\n"
-	    "                   [-c chunksize] [-e command] [-i seconds] [-L logfile]\n"
-	    "                   [-M bytes] [-m clients] [-P keyfile] [-Q ms] [-q bytes]\n"
-	    "                   [-s unix:path] [-t seconds] address ...\n");
+	    "usage: rtmp-listen [-hVv] [-A seconds] [-a command] [-b bytes] [-C cert]\n"
+	    "                   [-c chunksize] [-e command] [-i seconds] [-K key]\n"
+	    "                   [-L logfile] [-M bytes] [-m clients] [-P keyfile] [-Q ms]\n"
+	    "                   [-q bytes] [-s unix:path] [-t seconds] [address ...]\n");
 }
 
 static struct publisher *
