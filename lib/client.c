@@ -15,6 +15,7 @@
 #include "error.h"
 #include "loop.h"
 #include "net.h"
+#include "peer.h"
 #include "tls.h"
 
 #define CLIENT_RBUF_LIMIT	(1024 * 1024)
@@ -28,30 +29,38 @@ enum client_state {
 	CLIENT_CLOSED,
 };
 
+/*
+ * Connecting (resolve, connect(2), the next address after a refusal) is
+ * the client's own; once connected, the connection is a peer (peer.h):
+ * read pump, ordered output, the one teardown path.
+ */
 struct client {
 	struct loop		*loop;
 	struct client_config	 config;
 	struct url		 url;
 	struct client_events	 events;
 	void			*arg;
-	char			 peer[300];
+	char			 peer_name[300];
 	enum client_state	 state;
 	struct net_addrs	 addrs;
 	int			 have_addrs;
-	int			 fd;
+	int			 fd;		/* while connecting */
 	int			 registered;
-	int			 conn_open;
-	struct conn		 conn;
-	struct rtmp_session	*session;
+	struct peer		*peer;
 	int			 ready;
 	int			 starved;	/* the program was told to wait: owe it a drained */
-	int			 write_shut;
 	uint64_t		 timer;
-	uint64_t		 last_progress;	/* last read (play) or write (publish) */
+	uint64_t		 last_progress;	/* last media read (play) */
 	uint64_t		 bytes_in, bytes_out;
 };
 
-static void	client_io(struct loop *, int, int, void *);
+static void	client_connecting(struct loop *, int, int, void *);
+
+static struct rtmp_session *
+client_session(const struct client *c)
+{
+	return c->peer != NULL ? peer_session(c->peer) : NULL;
+}
 
 static void
 client_teardown(struct client *c)
@@ -64,22 +73,19 @@ client_teardown(struct client *c)
 		loop_remove(c->loop, c->fd);
 		c->registered = 0;
 	}
-	if (c->session != NULL) {
-		c->bytes_in = rtmp_session_bytes_in(c->session);
-		c->bytes_out = rtmp_session_bytes_out(c->session);
-	}
-	if (c->conn_open) {
-		conn_close(&c->conn);
-		c->conn_open = 0;
-	} else if (c->fd >= 0)
+	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	if (c->peer != NULL) {
+		c->bytes_in = peer_bytes_in(c->peer);
+		c->bytes_out = peer_bytes_out(c->peer);
+		peer_free(c->peer);
+		c->peer = NULL;
+	}
 	if (c->have_addrs) {
 		net_addrs_free(&c->addrs);
 		c->have_addrs = 0;
 	}
-	rtmp_session_free(c->session);
-	c->session = NULL;
 }
 
 static void
@@ -103,24 +109,25 @@ static uint64_t
 client_deadline(struct loop *loop, uint64_t id, void *arg)
 {
 	struct client	*c = arg;
-	uint64_t	 now = loop_now(loop), idle;
+	uint64_t	 now = loop_now(loop), idle, last;
 	char		 reason[128];
 
 	(void)id;
-	if (c->state == CLIENT_FINISHING) {
-		c->timer = 0;
-		client_fail(c, RTMP_OK, "finished");
-		return LOOP_TIMER_STOP;
-	}
 	if (c->ready) {
-		/* A publisher with nothing queued and room to send is quiet, not stalled. */
-		if (c->config.publish && c->session != NULL &&
-		    !rtmp_session_wants_write(c->session) &&
-		    rtmp_session_window_open(c->session))
-			c->last_progress = now;
-		idle = now - c->last_progress;
-		if (idle < c->config.timeout_ms)
+		last = c->last_progress;
+		if (c->config.publish && c->peer != NULL) {
+			/* A publisher with nothing queued and room to send is quiet, not stalled. */
+			if (peer_queued(c->peer) == 0 &&
+			    rtmp_session_window_open(client_session(c)))
+				last = now;
+			else if (peer_last_output(c->peer) > last)
+				last = peer_last_output(c->peer);
+		}
+		idle = now - last;
+		if (idle < c->config.timeout_ms) {
+			c->last_progress = last;
 			return c->config.timeout_ms - idle;
+		}
 		snprintf(reason, sizeof(reason), "no %s for %u s",
 		    c->config.publish ? "progress sending" : "media",
 		    c->config.timeout_ms / 1000);
@@ -174,9 +181,11 @@ client_new(struct loop *loop, const struct client_config *config,
 	c->arg = arg;
 	c->fd = -1;
 	if (strchr(c->url.host, ':') != NULL)
-		snprintf(c->peer, sizeof(c->peer), "[%s]:%u", c->url.host, c->url.port);
+		snprintf(c->peer_name, sizeof(c->peer_name), "[%s]:%u", c->url.host,
+		    c->url.port);
 	else
-		snprintf(c->peer, sizeof(c->peer), "%s:%u", c->url.host, c->url.port);
+		snprintf(c->peer_name, sizeof(c->peer_name), "%s:%u", c->url.host,
+		    c->url.port);
 	return c;
 }
 
@@ -192,66 +201,34 @@ client_free(struct client *c)
 const char *
 client_peer(const struct client *c)
 {
-	return c->peer;
+	return c->peer_name;
 }
 
 uint64_t
 client_bytes_in(const struct client *c)
 {
-	return c->session != NULL ? rtmp_session_bytes_in(c->session) : c->bytes_in;
+	return c->peer != NULL ? peer_bytes_in(c->peer) : c->bytes_in;
 }
 
 uint64_t
 client_bytes_out(const struct client *c)
 {
-	return c->session != NULL ? rtmp_session_bytes_out(c->session) : c->bytes_out;
+	return c->peer != NULL ? peer_bytes_out(c->peer) : c->bytes_out;
 }
 
 size_t
 client_queued(const struct client *c)
 {
-	size_t	 len = 0;
-
-	if (c->session != NULL)
-		rtmp_session_output(c->session, &len);
-	return len;
-}
-
-static int
-client_open(const struct client *c)
-{
-	return c->state == CLIENT_RUNNING && c->ready &&
-	    client_queued(c) < c->config.low_water &&
-	    rtmp_session_window_open(c->session);
+	return c->peer != NULL ? peer_queued(c->peer) : 0;
 }
 
 int
 client_can_send(struct client *c)
 {
-	if (client_open(c))
+	if (c->state == CLIENT_RUNNING && c->ready && peer_can_send(c->peer))
 		return 1;
 	c->starved = 1;
 	return 0;
-}
-
-/* Register what the connection and the session want now. */
-static void
-client_update_interest(struct client *c)
-{
-	int	 want;
-
-	if (c->state != CLIENT_RUNNING && c->state != CLIENT_FINISHING)
-		return;
-	want = conn_wants(&c->conn);
-	/*
-	 * Queued output makes a plain socket worth watching for writes; with
-	 * TLS only when the handshake is done and no write waits for input,
-	 * or a writable socket would wake the loop for nothing, again and again.
-	 */
-	if (rtmp_session_wants_write(c->session) && (c->conn.tls == NULL ||
-	    (tls_handshake_done(c->conn.tls) && c->conn.wwant != LOOP_READ)))
-		want |= LOOP_WRITE;
-	loop_modify(c->loop, c->fd, want);
 }
 
 static void
@@ -266,7 +243,7 @@ client_connect_next(struct client *c)
 			client_fail(c, RTMP_ESYS, strerror(saved));
 			return;
 		}
-		if (loop_add(c->loop, c->fd, LOOP_WRITE, client_io, c) == 0) {
+		if (loop_add(c->loop, c->fd, LOOP_WRITE, client_connecting, c) == 0) {
 			c->registered = 1;
 			return;
 		}
@@ -293,24 +270,39 @@ client_start(struct client *c)
 	return 0;
 }
 
+static void	client_peer_event(struct peer *, const struct rtmp_event *, void *);
+static void	client_peer_drained(struct peer *, void *);
+static void	client_peer_closed(struct peer *, int, const char *, void *);
+
+static const struct peer_events client_peer_events = {
+	client_peer_event, client_peer_drained, NULL, client_peer_closed
+};
+
+/* Connected: the connection becomes a peer, which owns the fd from here. */
 static int
 client_session_start(struct client *c)
 {
-	struct rtmp_config	 rc;
+	struct peer_config	 pc;
 	struct tls		*tls = NULL;
+	int			 fd = c->fd;
 
-	net_set_nodelay(c->fd);
+	loop_remove(c->loop, fd);
+	c->registered = 0;
+	c->fd = -1;
+	net_set_nodelay(fd);
 	if (c->url.tls) {
-		if ((tls = tls_new(c->config.tls, c->fd, 0)) == NULL ||
+		if ((tls = tls_new(c->config.tls, fd, 0)) == NULL ||
 		    tls_set_server_name(tls, c->url.host) < 0) {
 			tls_free(tls);
+			close(fd);
 			return RTMP_ENOMEM;
 		}
 	}
-	conn_init(&c->conn, c->fd, tls, CLIENT_RBUF_LIMIT);
-	c->conn_open = 1;
-	client_session_config(&c->config, &rc);
-	if ((c->session = rtmp_session_new(&rc)) == NULL)
+	memset(&pc, 0, sizeof(pc));
+	client_session_config(&c->config, &pc.rtmp);
+	pc.read_limit = CLIENT_RBUF_LIMIT;
+	pc.low_water = c->config.low_water;
+	if ((c->peer = peer_new(c->loop, fd, tls, &pc, &client_peer_events, c)) == NULL)
 		return RTMP_ENOMEM;
 	net_addrs_free(&c->addrs);
 	c->have_addrs = 0;
@@ -348,12 +340,16 @@ client_became_ready(struct client *c)
 		c->events.ready(c, c->arg);
 }
 
-/* Act on one session event; -1 if the client closed meanwhile. */
-static int
-client_event(struct client *c, struct rtmp_event *ev)
+/* One session event, from the peer. */
+static void
+client_peer_event(struct peer *p, const struct rtmp_event *ev, void *arg)
 {
-	char	 reason[512];
+	struct client	*c = arg;
+	char		 reason[512];
 
+	(void)p;
+	if (c->state != CLIENT_RUNNING)
+		return;
 	switch (ev->type) {
 	case RTMP_EVENT_READY:
 		if (!c->ready)
@@ -367,8 +363,8 @@ client_event(struct client *c, struct rtmp_event *ev)
 		if (!c->ready && !c->config.publish &&
 		    (ev->message_type == RTMP_MSG_AUDIO || ev->message_type == RTMP_MSG_VIDEO)) {
 			client_became_ready(c);
-			if (c->state == CLIENT_CLOSED)
-				return -1;
+			if (c->state != CLIENT_RUNNING)
+				return;
 		}
 		if (ev->message_type == RTMP_MSG_AUDIO || ev->message_type == RTMP_MSG_VIDEO)
 			c->last_progress = loop_now(c->loop);
@@ -379,7 +375,7 @@ client_event(struct client *c, struct rtmp_event *ev)
 		if (ev->error) {
 			status_reason(ev, c->url.app, c->url.stream, reason, sizeof(reason));
 			client_fail(c, rtmp_status_error(ev), reason);
-			return -1;
+			return;
 		}
 		/* FALLTHROUGH */
 	case RTMP_EVENT_STREAM_EOF:
@@ -390,105 +386,20 @@ client_event(struct client *c, struct rtmp_event *ev)
 		break;
 	case RTMP_EVENT_CLOSE:
 		client_fail(c, RTMP_ECLOSED, "server closed the connection");
-		return -1;
+		return;
 	default:
 		break;
 	}
-	return c->state == CLIENT_CLOSED ? -1 : 0;
 }
 
+/* The queue drained or the server's window reopened: a program told to wait hears once. */
 static void
-client_read(struct client *c)
+client_peer_drained(struct peer *p, void *arg)
 {
-	struct rtmp_event	 ev;
-	size_t			 used;
-	ssize_t			 n;
-	int			 rc;
-	char			 reason[300];
+	struct client	*c = arg;
 
-	do {
-		n = conn_read(&c->conn);
-		if (n < 0) {
-			if (n == RTMP_ECLOSED && c->state == CLIENT_FINISHING) {
-				client_fail(c, RTMP_OK, "finished");
-				return;
-			}
-			if (n == RTMP_ECLOSED && rtmp_session_partial(c->session)) {
-				client_fail(c, RTMP_EPROTO,
-				    "connection closed in the middle of a message");
-				return;
-			}
-			if (n == RTMP_ETLS)
-				snprintf(reason, sizeof(reason), "tls: %s",
-				    conn_strerror(&c->conn, (int)n));
-			else
-				snprintf(reason, sizeof(reason), "%s",
-				    conn_strerror(&c->conn, (int)n));
-			client_fail(c, (int)n, reason);
-			return;
-		}
-		/* Feed until the session wants more, even with rbuf empty: an
-		 * aggregate's sub-messages come out of calls that use no input. */
-		for (;;) {
-			rc = rtmp_session_feed(c->session, buf_data(&c->conn.rbuf),
-			    c->conn.rbuf.len, loop_now(c->loop), &used, &ev);
-			buf_consume(&c->conn.rbuf, used);
-			if (rc < 0) {
-				snprintf(reason, sizeof(reason), "%s",
-				    rtmp_strerror(rc));
-				client_fail(c, rc, reason);
-				return;
-			}
-			if (rc == RTMP_EVENT_NONE)
-				break;
-			if (client_event(c, &ev) < 0)
-				return;
-		}
-		/* Bytes that came with the peer's close were handed over first: now the close. */
-	} while (conn_pending(&c->conn) || c->conn.eof);
-}
-
-static void
-client_write(struct client *c)
-{
-	const uint8_t	*p;
-	size_t		 len;
-	ssize_t		 n;
-	char		 reason[300];
-
-	p = rtmp_session_output(c->session, &len);
-	n = conn_write(&c->conn, p, len);
-	if (n < 0) {
-		snprintf(reason, sizeof(reason), "%s%s", n == RTMP_ETLS ? "tls: " : "",
-		    conn_strerror(&c->conn, (int)n));
-		client_fail(c, (int)n, reason);
-		return;
-	}
-	if (n > 0) {
-		rtmp_session_sent(c->session, (size_t)n);
-		c->last_progress = loop_now(c->loop);
-	}
-	if (c->state == CLIENT_FINISHING && !rtmp_session_wants_write(c->session) &&
-	    !c->write_shut) {
-		/*
-		 * All sent: half-close (after TLS's close_notify) and let the
-		 * server hang up, so nothing in flight is cut by a reset.
-		 */
-		c->write_shut = 1;
-		if (c->conn.tls != NULL)
-			tls_shutdown(c->conn.tls);
-		shutdown(c->fd, SHUT_WR);
-	}
-}
-
-/*
- * The queue drains on writes, the peer's window reopens on reads: either
- * way, a program that was told to wait hears about it once.
- */
-static void
-client_maybe_drained(struct client *c)
-{
-	if (!c->starved || !client_open(c))
+	(void)p;
+	if (!c->starved || c->state != CLIENT_RUNNING || !c->ready)
 		return;
 	c->starved = 0;
 	if (c->events.drained != NULL)
@@ -496,52 +407,42 @@ client_maybe_drained(struct client *c)
 }
 
 static void
-client_io(struct loop *loop, int fd, int events, void *arg)
+client_peer_closed(struct peer *p, int error, const char *reason, void *arg)
+{
+	struct client	*c = arg;
+
+	(void)p;
+	client_fail(c, error, reason);
+}
+
+static void
+client_connecting(struct loop *loop, int fd, int events, void *arg)
 {
 	struct client	*c = arg;
 	int		 rc;
 
 	(void)loop;
 	(void)fd;
-	if (c->state == CLIENT_CONNECTING) {
-		if (net_connect_result(c->fd) < 0) {
-			loop_remove(c->loop, c->fd);
-			c->registered = 0;
-			close(c->fd);
-			c->fd = -1;
-			client_connect_next(c);
-			return;
-		}
-		if ((rc = client_session_start(c)) < 0) {
-			client_fail(c, rc, rtmp_strerror(rc));
-			return;
-		}
-		events = LOOP_WRITE | LOOP_READ;
-	}
-	if (events & (LOOP_READ | LOOP_ERROR)) {
-		client_read(c);
-		if (c->state == CLIENT_CLOSED)
-			return;
-	}
-	/* A write with nothing queued only clears a stale write interest. */
-	if ((events & LOOP_WRITE) || rtmp_session_wants_write(c->session)) {
-		client_write(c);
-		if (c->state == CLIENT_CLOSED)
-			return;
-	}
-	client_maybe_drained(c);
-	if (c->state == CLIENT_CLOSED)
+	(void)events;
+	if (net_connect_result(c->fd) < 0) {
+		loop_remove(c->loop, c->fd);
+		c->registered = 0;
+		close(c->fd);
+		c->fd = -1;
+		client_connect_next(c);
 		return;
-	client_update_interest(c);
+	}
+	if ((rc = client_session_start(c)) < 0)
+		client_fail(c, rc, rtmp_strerror(rc));
 }
 
-/* Queue work and make sure the loop will write it. */
+/* The session queued bytes: write what the socket takes now.  A failure comes as `closed`. */
 static int
 client_queued_more(struct client *c, int rc)
 {
 	if (rc < 0)
 		return rc;
-	client_update_interest(c);
+	(void)peer_flush(c->peer);
 	return 0;
 }
 
@@ -551,8 +452,8 @@ client_send_media(struct client *c, uint8_t type, uint32_t timestamp,
 {
 	if (c->state != CLIENT_RUNNING)
 		return RTMP_ESTATE;
-	return client_queued_more(c, rtmp_session_send_media(c->session, type, timestamp,
-	    payload, len));
+	return client_queued_more(c, rtmp_session_send_media(client_session(c), type,
+	    timestamp, payload, len));
 }
 
 int
@@ -561,7 +462,7 @@ client_send_metadata(struct client *c, uint32_t timestamp, const uint8_t *payloa
 {
 	if (c->state != CLIENT_RUNNING)
 		return RTMP_ESTATE;
-	return client_queued_more(c, rtmp_session_send_metadata(c->session, timestamp,
+	return client_queued_more(c, rtmp_session_send_metadata(client_session(c), timestamp,
 	    payload, len));
 }
 
@@ -572,14 +473,14 @@ client_finish(struct client *c)
 
 	if (c->state != CLIENT_RUNNING)
 		return RTMP_ESTATE;
-	if ((rc = rtmp_session_close_stream(c->session)) < 0)
+	if ((rc = rtmp_session_close_stream(client_session(c))) < 0)
 		return rc;
 	c->state = CLIENT_FINISHING;
 	if (c->timer != 0)
 		loop_timer_cancel(c->loop, c->timer);
-	c->timer = loop_timer(c->loop, CLIENT_LINGER_MS + c->config.timeout_ms,
-	    client_deadline, c);
-	client_update_interest(c);
+	c->timer = 0;
+	/* The peer flushes, half-closes and waits for the server to hang up. */
+	peer_finish(c->peer, CLIENT_LINGER_MS + c->config.timeout_ms);
 	return 0;
 }
 
