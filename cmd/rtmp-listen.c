@@ -114,8 +114,13 @@ stdout_failed(struct flvout *f, void *arg)
 		return;
 	log_warnx("stdout: %s: ending the publisher and exiting",
 	    f->failed == EPIPE ? "the reader went away" : strerror(f->failed));
-	if (l->stdout_pub != NULL)
-		server_session_close(l->stdout_pub->ss, RTMP_ECLOSED, "stdout closed");
+	/* The encoder is told why (ffmpeg prints it), then the session ends. */
+	if (l->stdout_pub != NULL) {
+		rtmp_server_publish_status(peer_session(server_session_peer(
+		    l->stdout_pub->ss)), "error", "NetStream.Publish.Failed",
+		    "the server's output closed");
+		server_session_finish(l->stdout_pub->ss);
+	}
 	server_stop(l->server, EXIT_OUTPUT_GONE);
 }
 

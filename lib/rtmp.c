@@ -635,6 +635,15 @@ rtmp_server_reject(struct rtmp_session *s, const char *description)
 }
 
 int
+rtmp_server_publish_status(struct rtmp_session *s, const char *level, const char *code,
+    const char *description)
+{
+	if (s->config.role != RTMP_ROLE_SERVER || s->publish_stream == 0)
+		return RTMP_ESTATE;
+	return send_on_status(s, s->publish_stream, level, code, description);
+}
+
+int
 rtmp_server_end_play(struct rtmp_session *s)
 {
 	int	 rc;

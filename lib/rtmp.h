@@ -188,6 +188,14 @@ int	 rtmp_server_accept_connect(struct rtmp_session *s);
 int	 rtmp_server_accept_publish(struct rtmp_session *s);
 int	 rtmp_server_accept_play(struct rtmp_session *s);
 int	 rtmp_server_reject(struct rtmp_session *s, const char *description);
+/*
+ * Server: an onStatus on the publisher's stream, say level "error", code
+ * "NetStream.Publish.Failed", when the server cannot take its stream any
+ * more (ffmpeg prints the description and stops).  RTMP_ESTATE when the
+ * peer is not publishing.
+ */
+int	 rtmp_server_publish_status(struct rtmp_session *s, const char *level,
+	    const char *code, const char *description);
 /* Server: tell a player the stream ended (Stream EOF + Play.UnpublishNotify). */
 int	 rtmp_server_end_play(struct rtmp_session *s);
 

@@ -323,6 +323,9 @@ print(eval(sys.argv[2]))' "$1" "$2"
 	grep -q 'stdout: the reader went away' "$T/listen.log"
 	wait_status "$PUB_PID" 10 || fail "ffmpeg still running"
 	[ "$STATUS" -ne 0 ]
+	# The encoder was told why, not just cut off.
+	cat "$T/ffmpeg.log"
+	grep -q "the server's output closed" "$T/ffmpeg.log"
 }
 
 @test "listen: SIGTERM with a publisher live: the session ends cleanly, exit 0, the FLV is whole" {

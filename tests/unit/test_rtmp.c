@@ -470,6 +470,12 @@ test_publish_answers(void)
 	    "FCPublish answered with onFCPublish");
 	CHECK(memmem(out, outlen, "NetStream.Publish.Start", 23) != NULL,
 	    "publish answered with Publish.Start");
+	rtmp_session_output_taken(s, outlen);
+	CHECK_EQ(rtmp_server_publish_status(s, "error", "NetStream.Publish.Failed",
+	    "the output closed"), 0, "a publisher can be told its stream failed");
+	out = rtmp_session_output(s, &outlen);
+	CHECK(memmem(out, outlen, "NetStream.Publish.Failed", 24) != NULL &&
+	    memmem(out, outlen, "the output closed", 17) != NULL, "with code and description");
 	rtmp_session_free(s);
 	free(in);
 }
