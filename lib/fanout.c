@@ -222,6 +222,32 @@ fanout_cache(struct fanout_lane *l, struct media *b, int kind)
 		b->type = 0;
 }
 
+/*
+ * A new GOP: the lane's start gets the sequence headers stamped with its
+ * keyframe's time, or a player's clock (rtmp-dump -d, a recorder) would see
+ * the whole stream so far pass between the headers and the first frame.
+ * The cached frames are dropped by the keyframe anyway.  Metadata keeps
+ * its time: ffmpeg takes script data stamped later than 0 for a data
+ * stream of its own, and no clock counts it.
+ */
+static void
+fanout_restamp(struct fanout *f, struct fanout_lane *l, uint32_t ts)
+{
+	struct media	*seed[2] = { f->video_header, f->audio_header }, *b;
+	size_t		 i;
+
+	for (i = 0; i < 2; i++) {
+		if (seed[i] == NULL)
+			continue;
+		if ((b = fanout_block(f, l, seed[i]->type, ts, seed[i]->data, seed[i]->len,
+		    seed[i]->flags)) == NULL)
+			continue;
+		f->stats.blocks--;	/* not a message */
+		fanout_cache(l, b, 2);
+		media_unref(b);
+	}
+}
+
 int
 fanout_message(struct fanout *f, uint8_t type, uint32_t timestamp, const uint8_t *payload,
     size_t len)
@@ -249,6 +275,8 @@ fanout_message(struct fanout *f, uint8_t type, uint32_t timestamp, const uint8_t
 		l = &f->lanes[i];
 		if (!l->used)
 			continue;
+		if (flags & MEDIA_KEYFRAME)
+			fanout_restamp(f, l, timestamp);
 		if ((b = fanout_block(f, l, type, timestamp, payload, len, flags)) == NULL) {
 			rc = RTMP_ENOMEM;
 			/* A lost frame would break the cached GOP: start it again. */

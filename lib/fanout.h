@@ -14,7 +14,9 @@
  * on another id opens a lane of its own (at most FANOUT_LANES), which is
  * closed with its last player and has no frame cache: it starts on the
  * next keyframe.  Per lane the stream's metadata and sequence headers are
- * always kept.
+ * always kept, the headers stamped again at every keyframe with its time,
+ * so that a player's first timestamps are the cached GOP's, not the
+ * stream's start.
  *
  * Sequence headers and metadata go into the blocks as control blocks
  * (type 0 for outq.h): a player skipped ahead for being slow must still

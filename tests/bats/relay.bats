@@ -492,3 +492,21 @@ while True:
 	run timeout 30 "$DUMP" -q -d 1 -o "$T/p.flv" "rtmp://127.0.0.1:$port/live/x"
 	[ "$status" -eq 0 ]
 }
+
+@test "relay: rtmp-listen :A | rtmp-relay -l :B serves what rtmp-pushflv publishes" {
+	local a b
+	[ -x "$RTMPKIT_BIN/rtmp-listen" ] || fail "rtmp-listen is not built"
+	a=$(free_port)
+	b=$(free_port)
+	spawn chain sh -c '"$1" "127.0.0.1:$3" | "$2" -l "127.0.0.1:$4"' sh \
+		"$RTMPKIT_BIN/rtmp-listen" "$RELAY" "$a" "$b"
+	wait_port "$a"
+	wait_port "$b"
+	spawn push "$PUSH" -l "rtmp://127.0.0.1:$a/live/in" "$CLIP"
+	sleep 1
+	run timeout 30 "$DUMP" -q -d 3 -o "$T/out.flv" "rtmp://127.0.0.1:$b/live/out"
+	echo "dump: $status $output"
+	[ "$status" -eq 0 ]
+	valid_av "$T/out.flv"
+	within "$(probe_duration "$T/out.flv")" 2.5 4.5
+}

@@ -165,6 +165,8 @@ main(void)
 	CHECK_EQ(a.got[0].chunk_stream_id, RTMP_CSID_BLOCK_DATA, "on the data block id");
 	CHECK(a.got[1].type == RTMP_MSG_VIDEO && a.first[1] == 0x17, "then the video header");
 	CHECK(a.got[2].type == RTMP_MSG_AUDIO && a.first[2] == 0xaf, "then the audio header");
+	CHECK(a.got[1].timestamp == 1000 && a.got[2].timestamp == 1000,
+	    "the headers stamped with the cached keyframe's time");
 	CHECK(a.got[3].type == RTMP_MSG_VIDEO && a.first[3] == 0x17 &&
 	    a.got[3].timestamp == 1000, "then the latest keyframe");
 	CHECK_EQ(a.got[3].chunk_stream_id, RTMP_CSID_BLOCK_VIDEO, "video on its block id");
