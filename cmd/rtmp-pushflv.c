@@ -20,6 +20,7 @@
 #include "client.h"
 #include "error.h"
 #include "flv.h"
+#include "flvreader.h"
 #include "loop.h"
 #include "media.h"
 #include "runner.h"
@@ -40,7 +41,7 @@ struct push {
 	int			 verbose;
 	struct buf		 input;
 	int			 input_eof;
-	int			 header_done;
+	struct flvreader	 reader;	/* header, then tags */
 	int			 have_tag;
 	struct flv_tag		 tag;
 	size_t			 tag_bytes;	/* bytes of input the tag spans */
@@ -148,7 +149,7 @@ input_rewind(struct push *p)
 	p->pass_media = 0;
 	buf_consume(&p->input, p->input.len);
 	p->input_eof = 0;
-	p->header_done = 0;
+	flvreader_restart(&p->reader);
 	p->passes++;
 	p->input_ts_seen = 0;
 	/* The next pass starts one frame after the last tag we sent. */
@@ -179,36 +180,31 @@ input_unwrap(struct push *p)
 static int
 next_tag(struct push *p)
 {
-	struct flv_header	 h;
-	int			 rc;
+	int	 rc, got;
 
 	for (;;) {
-		if (!p->header_done) {
-			rc = flv_parse_header(buf_data(&p->input), p->input.len, &h);
-			if (rc < 0) {
-				warnx("%s: not an FLV file", p->in_name);
-				return -2;
-			}
-			if (rc > 0) {
-				buf_consume(&p->input, (size_t)rc);
-				p->header_done = 1;
-				continue;
-			}
-		} else {
-			rc = flv_parse_tag(buf_data(&p->input), p->input.len, MAX_TAG, &p->tag);
-			if (rc < 0) {
-				warnx("%s: broken FLV tag: %s", p->in_name, rtmp_strerror(rc));
-				return -2;
-			}
-			if (rc > 0) {
-				p->tag_bytes = (size_t)rc;
-				return 1;
-			}
+		rc = flvreader_next(&p->reader, buf_data(&p->input), p->input.len, &p->tag,
+		    &got);
+		if (rc == RTMP_EPROTO && !p->reader.header_done) {
+			warnx("%s: not an FLV file", p->in_name);
+			return -2;
+		}
+		if (rc < 0) {
+			warnx("%s: broken FLV tag: %s", p->in_name, rtmp_strerror(rc));
+			return -2;
+		}
+		if (rc > 0 && got) {
+			p->tag_bytes = (size_t)rc;
+			return 1;
+		}
+		if (rc > 0) {
+			buf_consume(&p->input, (size_t)rc);
+			continue;
 		}
 		rc = input_fill(p);
-		if (rc == -1 && p->input.len > 0 && p->header_done)
+		if (rc == -1 && p->input.len > 0 && p->reader.header_done)
 			warnx("%s: ignoring a truncated last tag", p->in_name);
-		if (rc == -1 && !p->header_done && p->passes == 0 && p->input.len < 9) {
+		if (rc == -1 && !p->reader.header_done && p->passes == 0 && p->input.len < 9) {
 			warnx("%s: not an FLV file", p->in_name);
 			return -2;
 		}
@@ -522,6 +518,7 @@ main(int argc, char *argv[])
 		return status;
 	p.run.count = push_count;
 	buf_init(&p.input, MAX_TAG + INPUT_READ);
+	flvreader_init(&p.reader, MAX_TAG);
 
 	status = runner_run(&p.run);
 	/* The descriptor may be shared with a shell: leave it as we found it. */

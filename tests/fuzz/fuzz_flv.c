@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "error.h"
 #include "flv.h"
+#include "flvreader.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -79,7 +80,8 @@ guard(struct buf *b, int poison)
 }
 
 /*
- * The input in pieces, as rtmp-pushflv reads it; the same header result
+ * The input in pieces through flvreader, as rtmp-pushflv and rtmp-relay
+ * (flvinput) read a pipe; the same header result
  * hr, the same ntags tags and the same end (result end at offset endoff)
  * as the whole pass, or abort.
  */
@@ -87,46 +89,38 @@ static void
 pieces(const uint8_t *data, size_t size, int hr, const struct seen *tags,
     size_t ntags, int end, size_t endoff)
 {
-	struct flv_header	 h;
+	struct flvreader	 reader;
 	struct flv_tag		 t;
 	struct buf		 in;
 	uint8_t			*space;
 	size_t			 fed = 0, used = 0, n = 0, piece, avail;
 	uint32_t		 seed = (uint32_t)size;
 	uint8_t			 step = data[size - 1];
-	int			 header_done = 0, r;
+	int			 header_done = 0, r, got;
 
 	buf_init(&in, 0);
+	flvreader_init(&reader, FLV_MAX_TAG_SIZE);
 	for (;;) {
-		if (!header_done) {
-			r = flv_parse_header(buf_data(&in), in.len, &h);
-			if (r > 0) {
-				if (r != hr)
-					abort();
-				guard(&in, 0);
-				buf_consume(&in, (size_t)r);
-				guard(&in, 1);
-				used += (size_t)r;
-				header_done = 1;
-				continue;
-			}
-		} else {
-			r = flv_parse_tag(buf_data(&in), in.len, FLV_MAX_TAG_SIZE,
-			    &t);
-			if (r > 0) {
-				if (n >= ntags || t.type != tags[n].type ||
-				    t.size != tags[n].size ||
-				    t.timestamp != tags[n].timestamp ||
-				    t.previous_size != tags[n].previous_size ||
-				    memcmp(t.data, data + tags[n].off, t.size) != 0)
-					abort();
-				n++;
-				guard(&in, 0);
-				buf_consume(&in, (size_t)r);
-				guard(&in, 1);
-				used += (size_t)r;
-				continue;
-			}
+		r = flvreader_next(&reader, buf_data(&in), in.len, &t, &got);
+		if (r > 0 && !got) {
+			if (header_done || r != hr)
+				abort();
+			header_done = 1;
+		} else if (r > 0) {
+			if (!header_done || n >= ntags || t.type != tags[n].type ||
+			    t.size != tags[n].size ||
+			    t.timestamp != tags[n].timestamp ||
+			    t.previous_size != tags[n].previous_size ||
+			    memcmp(t.data, data + tags[n].off, t.size) != 0)
+				abort();
+			n++;
+		}
+		if (r > 0) {
+			guard(&in, 0);
+			buf_consume(&in, (size_t)r);
+			guard(&in, 1);
+			used += (size_t)r;
+			continue;
 		}
 		if (r < 0 || fed == size)
 			break;
