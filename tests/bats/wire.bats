@@ -74,3 +74,35 @@ start_recorder() {
 	[[ "$output" == *"publish("* ]]
 	[[ "$output" == *"Audio Data"* ]]
 }
+
+@test "wire: both sides of rtmp-listen | rtmp-relay decode cleanly: ffmpeg publishing, ffmpeg playing" {
+	local in out pin pout
+	in=$(free_port)
+	out=$(free_port)
+	pin=$(free_port)
+	pout=$(free_port)
+	spawn_sh servers "exec '$RTMPKIT_BIN/rtmp-listen' 127.0.0.1:$in | exec '$RTMPKIT_BIN/rtmp-relay' -l 127.0.0.1:$out"
+	wait_port "$in"
+	wait_port "$out"
+	start_recorder "$pin" "$in" "$T/in.pcap"
+	spawn recorder2 python3 "$BATS_TEST_DIRNAME/../wire/record.py" "$pout" "$out" "$T/out.pcap"
+	local recorder2=$SPAWNED
+	wait_log "$T/recorder2.log" '^listening' 10
+	spawn publisher ffmpeg -nostdin -v error -re -stream_loop 1 -i "$CLIP" -c copy -f flv \
+		"rtmp://127.0.0.1:$pin/live/w"
+	wait_log "$T/servers.log" 'publish start' 20
+	run timeout 30 ffmpeg -nostdin -v error -t 3 -i "rtmp://127.0.0.1:$pout/live/w" \
+		-c copy -f flv "$T/play.flv"
+	echo "player: $status $output"
+	[ "$status" -eq 0 ]
+	stop "$RECORDER"
+	stop "$recorder2"
+	wire_check "$T/in.pcap" "$pin"
+	[[ "$output" == *"publish("* ]]
+	[[ "$output" == *"Video Data"* ]]
+	wire_check "$T/out.pcap" "$pout"
+	[[ "$output" == *"play("* ]]
+	[[ "$output" == *"Video Data"* ]]
+	[[ "$output" == *"Audio Data"* ]]
+	[ "$(probe_codecs "$T/play.flv")" = "h264 aac" ]
+}
