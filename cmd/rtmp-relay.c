@@ -45,6 +45,8 @@ struct relay {
 	uint32_t		 wait_ms;	/* -w */
 	uint64_t		 pending_since;
 	uint64_t		 flush_timer;
+	uint64_t		 last_tag_ms;	/* loop_now() of the latest input tag */
+	uint32_t		 keepalive_ms;	/* a third of the idle timeout */
 	int			 ending;
 	int			 status;
 	struct flvinput		*input;
@@ -82,6 +84,7 @@ relay_tag(struct flvinput *in, const struct flv_tag *tag, void *arg)
 	if (tag->type != FLV_TAG_AUDIO && tag->type != FLV_TAG_VIDEO &&
 	    tag->type != FLV_TAG_SCRIPT)
 		return;
+	r->last_tag_ms = loop_now(r->loop);
 	if (fanout_message(r->fanout, tag->type, tag->timestamp, tag->data, tag->size) < 0)
 		log_warnx("input: out of memory: a message was lost");
 	for (i = 0; i < r->nup; i++)
@@ -271,6 +274,25 @@ relay_before_sleep(struct loop *loop, void *arg)
 	if (r->flush_timer == 0)
 		r->flush_timer = loop_timer(loop, r->wait_ms - (now - r->pending_since),
 		    relay_flush_fire, r);
+}
+
+/*
+ * The input paused: ping the players, whose answers keep them from the
+ * idle timeout, so they are still there when the stream resumes.
+ */
+static uint64_t
+relay_keepalive(struct loop *loop, uint64_t id, void *arg)
+{
+	struct relay	*r = arg;
+	uint64_t	 now = loop_now(loop);
+
+	(void)id;
+	if (r->ending)
+		return LOOP_TIMER_STOP;
+	if (now - r->last_tag_ms >= r->keepalive_ms &&
+	    fanout_ping(r->fanout, (uint32_t)now) < 0)
+		log_warnx("players: out of memory for a ping");
+	return r->keepalive_ms;
 }
 
 /* --- destinations ------------------------------------------------------- */
@@ -542,6 +564,9 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	loop_before_sleep(r.loop, relay_before_sleep, &r);
+	r.last_tag_ms = loop_now(r.loop);
+	r.keepalive_ms = so.idle_timeout_ms / 3 > 0 ? so.idle_timeout_ms / 3 : 1;
+	loop_timer(r.loop, r.keepalive_ms, relay_keepalive, &r);
 	rc = server_run(r.server);
 	relay_drain(&r);
 	loop_before_sleep(r.loop, NULL, NULL);

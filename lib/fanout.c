@@ -415,6 +415,36 @@ fanout_pending(const struct fanout *f)
 	return f->pending;
 }
 
+int
+fanout_ping(struct fanout *f, uint32_t timestamp)
+{
+	struct fanout_player	*p;
+	struct rtmp_message	 msg;
+	struct media		*b;
+	uint8_t			 ping[6] = { 0, 6 };	/* event 6: PingRequest */
+	size_t			 i;
+
+	ping[2] = (uint8_t)(timestamp >> 24);
+	ping[3] = (uint8_t)(timestamp >> 16);
+	ping[4] = (uint8_t)(timestamp >> 8);
+	ping[5] = (uint8_t)timestamp;
+	memset(&msg, 0, sizeof(msg));
+	/* Message stream 0 whatever the lane: one block fits every player. */
+	msg.chunk_stream_id = RTMP_CSID_BLOCK_DATA;
+	msg.type = RTMP_MSG_USER_CONTROL;
+	msg.timestamp = timestamp;
+	msg.length = sizeof(ping);
+	msg.payload = ping;
+	if ((b = chunk_encode_block(&msg, f->config.chunk_size)) == NULL)
+		return RTMP_ENOMEM;
+	for (i = 0; i < FANOUT_LANES; i++)
+		if (f->lanes[i].used)
+			TAILQ_FOREACH(p, &f->lanes[i].players, entry)
+				fanout_push(f, p, b);
+	media_unref(b);
+	return 0;
+}
+
 void
 fanout_end(struct fanout *f)
 {

@@ -105,6 +105,12 @@ void		 fanout_leave(struct fanout *, struct fanout_player *);
 void		 fanout_flush(struct fanout *);
 /* Bytes pushed since the last fanout_flush() (per player, summed). */
 size_t		 fanout_pending(const struct fanout *);
+/*
+ * A User Control PingRequest to every player, one block for all: players
+ * answer it, so a stream whose source pauses does not leave them idle
+ * (server.h's idle rule).  0 or RTMP_ENOMEM.
+ */
+int		 fanout_ping(struct fanout *, uint32_t timestamp);
 /* End of the stream for every player (see above). */
 void		 fanout_end(struct fanout *);
 void		 fanout_stats(const struct fanout *, struct fanout_stats *);

@@ -510,3 +510,29 @@ while True:
 	valid_av "$T/out.flv"
 	within "$(probe_duration "$T/out.flv")" 2.5 4.5
 }
+
+@test "relay: a pause longer than the idle timeout: pings keep ffmpeg, rtmpdump and rtmp-dump connected" {
+	local port url
+	require rtmpdump
+	port=$(free_port)
+	spawn relay sh -c '"$1" -p 2000:7000 "$2" | "$3" -i 3 -l "127.0.0.1:$4"' sh \
+		"$PACE" "$CLIP" "$RELAY" "$port"
+	local relay=$SPAWNED
+	wait_port "$port"
+	url=rtmp://127.0.0.1:$port/live/x
+	spawn dump "$DUMP" -r 0 -o "$T/dump.flv" "$url"
+	spawn rtmpdump rtmpdump -q -r "$url" -o "$T/rtmpdump.flv"
+	spawn rec ffmpeg -nostdin -v error -rw_timeout 20000000 -i "$url" -c copy \
+		-f flv "$T/ffmpeg.flv"
+	wait_status "$relay" 25 || fail "the relay did not end"
+	cat "$T/relay.log"
+	[ "$(grep -c ': play' "$T/relay.log")" -eq 3 ]
+	refute grep -q 'closed: idle' "$T/relay.log"
+	local f
+	for f in dump rtmpdump ffmpeg; do
+		# tags from the clip's last second came after the pause, to every
+		# player (rtmpdump leaves out the final end-of-sequence tag)
+		grep -qxF "$(flv_payloads "$CLIP" | tail -n 5 | head -n 1)" \
+			<(flv_payloads "$T/$f.flv") || fail "$f did not get the end of the stream"
+	done
+}

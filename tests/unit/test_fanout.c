@@ -234,6 +234,20 @@ main(void)
 	fanout_leave(f, fp[3]);
 	player_close(&slow);
 
+	/* Read a's backlog first. */
+	for (i = 0; i < 1000 && peer_queued(a.peer) > 0; i++) {
+		player_read(&a);
+		peer_flush(a.peer);
+	}
+	player_read(&a);
+	CHECK_EQ(fanout_ping(f, 123456), 0, "a ping for everyone");
+	fanout_flush(f);
+	a.n = 0;
+	player_read(&a);
+	CHECK_EQ(a.n, 1, "one message");
+	CHECK(a.got[a.n - 1].type == RTMP_MSG_USER_CONTROL && a.got[a.n - 1].stream_id == 0 &&
+	    a.got[a.n - 1].length == 6 && a.first[a.n - 1] == 0, "a User Control ping on stream 0");
+
 	fanout_end(f);
 	CHECK(peer_closing(a.peer) && peer_closing(b.peer), "the end finishes every player");
 	fanout_leave(f, fp[0]);
