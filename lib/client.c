@@ -436,13 +436,18 @@ client_connecting(struct loop *loop, int fd, int events, void *arg)
 		client_fail(c, rc, rtmp_strerror(rc));
 }
 
-/* The session queued bytes: write what the socket takes now.  A failure comes as `closed`. */
+/*
+ * The session queued bytes: the loop writes them.  Not at once: a program
+ * sending as fast as it can must fill the queue to low water and go back
+ * to the loop, which reads the server's acknowledgements; otherwise a
+ * server that reads without acknowledging is flooded (hostile.bats).
+ */
 static int
 client_queued_more(struct client *c, int rc)
 {
 	if (rc < 0)
 		return rc;
-	(void)peer_flush(c->peer);
+	peer_flush_later(c->peer);
 	return 0;
 }
 

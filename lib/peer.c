@@ -486,6 +486,12 @@ peer_flush(struct peer *p)
 }
 
 void
+peer_flush_later(struct peer *p)
+{
+	peer_update_interest(p);
+}
+
+void
 peer_finish(struct peer *p, uint32_t linger_ms)
 {
 	if (p->state != PEER_OPEN)

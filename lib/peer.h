@@ -85,6 +85,14 @@ struct rtmp_session *peer_session(struct peer *);
 int		 peer_push(struct peer *, struct media *block);
 /* Write what is queued; 0 or, when the connection failed, its error. */
 int		 peer_flush(struct peer *);
+/*
+ * Write what is queued once the loop finds the socket writable.  A
+ * producer that queues message after message (a publisher) lets the queue
+ * fill to low water and returns to the loop, which also reads what the
+ * other side sent meanwhile (acknowledgements); writing at once instead,
+ * it might never return to the loop while the socket keeps taking bytes.
+ */
+void		 peer_flush_later(struct peer *);
 /* 1 while below low water (and the peer's window open); else 0, and `drained` is owed. */
 int		 peer_can_send(struct peer *);
 size_t		 peer_queued(const struct peer *);
