@@ -14,12 +14,16 @@ options_of() {
 	case $1 in
 	rtmp-dump) echo C d h k o q r t V v ;;
 	rtmp-pushflv) echo C h k l n q r t V v ;;
+	rtmp-listen) echo A a b C c e h i K L M m P Q q s t V v ;;
+	rtmp-relay) echo A C c f G h i K k L l M m n o Q q r S s t V v w ;;
 	esac
 }
 
+PROGRAMS="rtmp-dump rtmp-pushflv rtmp-listen rtmp-relay"
+
 @test "cli: -h prints usage with every option and exits 0" {
 	local p o letters
-	for p in rtmp-dump rtmp-pushflv; do
+	for p in $PROGRAMS; do
 		run timeout 10 "$RTMPKIT_BIN/$p" -h
 		echo "$p -h: $status $output"
 		[ "$status" -eq 0 ]
@@ -36,7 +40,7 @@ options_of() {
 
 @test "cli: -V prints the version and exits 0" {
 	local p
-	for p in rtmp-dump rtmp-pushflv; do
+	for p in $PROGRAMS; do
 		run timeout 10 "$RTMPKIT_BIN/$p" -V
 		echo "$p -V: $status $output"
 		[ "$status" -eq 0 ]
@@ -46,17 +50,27 @@ options_of() {
 
 @test "cli: an unknown option or a missing URL is a usage error: exit 2" {
 	local p
-	for p in rtmp-dump rtmp-pushflv; do
+	for p in $PROGRAMS; do
 		run timeout 10 "$RTMPKIT_BIN/$p" -Z rtmp://127.0.0.1/live/x
 		echo "$p -Z: $status $output"
 		[ "$status" -eq 2 ]
 		[[ "$output" == *usage* ]]
-		run timeout 10 "$RTMPKIT_BIN/$p"
-		echo "$p: $status $output"
-		[ "$status" -eq 2 ]
 		run timeout 10 "$RTMPKIT_BIN/$p" -t -3 rtmp://127.0.0.1/live/x
 		echo "$p -t -3: $status $output"
 		[ "$status" -eq 2 ]
+	done
+	# The clients need a URL; the servers may get their sockets from
+	# systemd, so none given and none passed is a failure they explain.
+	for p in rtmp-dump rtmp-pushflv; do
+		run timeout 10 "$RTMPKIT_BIN/$p"
+		echo "$p: $status $output"
+		[ "$status" -eq 2 ]
+	done
+	for p in rtmp-listen rtmp-relay; do
+		run timeout 10 "$RTMPKIT_BIN/$p" </dev/null
+		echo "$p: $status $output"
+		[ "$status" -eq 1 ]
+		[ -n "$output" ]
 	done
 }
 
