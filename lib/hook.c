@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <spawn.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,8 @@
 #include "flvout.h"
 #include "hook.h"
 #include "loop.h"
+
+extern char **environ;
 
 struct hook_ask {
 	struct hooks	*hooks;
@@ -50,27 +53,80 @@ struct hooks {
 	void		*arg;
 };
 
+/* The environment's entries, less those named in ours, then ours: NULL on ENOMEM. */
+static char **
+hook_environment(char *own[5], size_t nown)
+{
+	char		**envp;
+	size_t		  n = 0, i, k;
+
+	while (environ[n] != NULL)
+		n++;
+	if ((envp = calloc(n + nown + 1, sizeof(*envp))) == NULL)
+		return NULL;
+	for (i = 0, k = 0; i < n; i++)
+		if (strncmp(environ[i], "RTMP_", 5) != 0)
+			envp[k++] = environ[i];
+	for (i = 0; i < nown; i++)
+		envp[k++] = own[i];
+	envp[k] = NULL;
+	return envp;
+}
+
+/*
+ * posix_spawn(3), not fork and exec: nothing of ours runs in the child, so
+ * no code path of the library ends a process.  The child gets no blocked
+ * signals (the loop blocks the ones it reads from a signalfd) and the
+ * default SIGPIPE (the servers ignore it), the stream only in its
+ * environment, never in the command line.
+ */
 pid_t
 hook_spawn(struct loop *loop, const char *command, int in, int out,
     const struct hook_env *env)
 {
-	pid_t	 pid;
+	posix_spawn_file_actions_t	 actions;
+	posix_spawnattr_t		 attr;
+	sigset_t			 none, pipe;
+	char				*own[5], **envp = NULL;
+	char				*argv[] = { "sh", "-c", (char *)command, NULL };
+	size_t				 nown = 0, i;
+	pid_t				 pid = -1;
+	int				 rc;
 
-	if ((pid = fork()) != 0)
-		return pid;
-	/* The child: the loop's mask and the servers' SIGPIPE policy are not its. */
-	loop_unblock_signals(loop);
-	signal(SIGPIPE, SIG_DFL);
-	if (dup2(in, STDIN_FILENO) < 0 || (out >= 0 && dup2(out, STDOUT_FILENO) < 0))
-		_exit(126);
-	if (setenv("RTMP_APP", env->app, 1) < 0 ||
-	    setenv("RTMP_STREAM", env->stream, 1) < 0 ||
-	    setenv("RTMP_QUERY", env->query, 1) < 0 ||
-	    setenv("RTMP_ADDR", env->addr, 1) < 0 ||
-	    (env->key != NULL && setenv("RTMP_KEY", env->key, 1) < 0))
-		_exit(126);
-	execl("/bin/sh", "sh", "-c", command, (char *)NULL);
-	_exit(127);
+	(void)loop;
+	if (asprintf(&own[nown++], "RTMP_APP=%s", env->app) < 0 ||
+	    asprintf(&own[nown++], "RTMP_STREAM=%s", env->stream) < 0 ||
+	    asprintf(&own[nown++], "RTMP_QUERY=%s", env->query) < 0 ||
+	    asprintf(&own[nown++], "RTMP_ADDR=%s", env->addr) < 0 ||
+	    (env->key != NULL && asprintf(&own[nown++], "RTMP_KEY=%s", env->key) < 0)) {
+		nown--;		/* the one that failed holds nothing */
+		goto out;
+	}
+	if ((envp = hook_environment(own, nown)) == NULL)
+		goto out;
+	posix_spawn_file_actions_init(&actions);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	posix_spawn_file_actions_adddup2(&actions, in, STDIN_FILENO);
+	if (out >= 0)
+		posix_spawn_file_actions_adddup2(&actions, out, STDOUT_FILENO);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &pipe);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	rc = posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, envp);
+	posix_spawn_file_actions_destroy(&actions);
+	posix_spawnattr_destroy(&attr);
+	if (rc != 0) {
+		errno = rc;
+		pid = -1;
+	}
+out:
+	for (i = 0; i < nown; i++)
+		free(own[i]);
+	free(envp);
+	return pid;
 }
 
 struct hooks *

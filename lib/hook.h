@@ -8,9 +8,9 @@
  * given, RTMP_KEY.  Names reach the shell only as variables, never inside
  * the command string, so a name crafted as shell syntax is data.
  *
- * hook_spawn() forks; the child unblocks the loop's signals, restores
- * SIGPIPE, takes `in` as its stdin and `out` (unless -1) as its stdout,
- * and execs.  Every other descriptor rtmpkit opens is close-on-exec, so a
+ * hook_spawn() starts /bin/sh -c COMMAND with posix_spawn(3): the child
+ * has no signal blocked, the default SIGPIPE, `in` as its stdin and `out`
+ * (unless -1) as its stdout; no library code runs in it.  Every other descriptor rtmpkit opens is close-on-exec, so a
  * command's stdin reaches its end when the server closes its side.  The
  * parent reaps on SIGCHLD (loop_signal()) and hands each status to
  * hook_reaped().
