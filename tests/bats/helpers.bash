@@ -706,3 +706,36 @@ check_backoff() {
 			if (bad != "") { print "# waits" bad; exit 1 }
 		}' "$FLAKY_LOG"
 }
+
+# server_stats SOCKET EXPR: one JSON document from a server's stats socket
+# (-s unix:PATH), and EXPR (python, d the document) printed.
+server_stats() {
+	timeout 10 python3 -c 'import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+d = json.loads(data)
+print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# check_retries PROGRAM: after `run` against start_flaky's script (media,
+# two drops, media, drops; -r 3), PROGRAM announced the waits "ms:attempt"
+# exactly, 1, 2, 4 s twice, gave up after 3 attempts, and the server saw
+# the first connection and 3 + 3 reconnects, waited for as announced.
+check_retries() {
+	local want="1000:1 2000:2 4000:3 1000:1 2000:2 4000:3" got
+	got=$(sed -n 's/.*; reconnecting in \([0-9]*\) ms (attempt \([0-9]*\) of 3)$/\1:\2/p' \
+		<<<"$output" | xargs)
+	[ "$got" = "$want" ] || fail "announced waits '$got', want '$want'" || return 1
+	[[ "$(tail -n 1 <<<"$output")" == \
+	    "$1: 127.0.0.1:$FLAKY_PORT: "*"; gave up after 3 reconnect attempts" ]] ||
+		fail "no 'gave up after 3 reconnect attempts' last" || return 1
+	[ "$(grep -c ' accept ' "$FLAKY_LOG")" -eq 7 ] ||
+		fail "$(grep -c ' accept ' "$FLAKY_LOG") connections, want 7" || return 1
+	check_backoff 1 2 4 1 2 4
+}

@@ -46,22 +46,6 @@ stop_listen() {
 	[ "$STATUS" -eq 0 ] || fail "rtmp-listen exited $STATUS after SIGTERM"
 }
 
-# stats SOCKET EXPR: one JSON document from the stats socket, EXPR (python,
-# d the document) printed.
-stats() {
-	timeout 10 python3 -c 'import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-data = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    data += b
-d = json.loads(data)
-print(eval(sys.argv[2]))' "$1" "$2"
-}
-
 @test "listen: ffmpeg publishes H.264+AAC; stdout is one FLV ffprobe reads with both tracks" {
 	start_listen "$T/out.flv"
 	publish ffmpeg "rtmp://127.0.0.1:$PORT/live/x"
@@ -384,12 +368,12 @@ print("closed", closed, "after %.1f s" % (time.time() - t0), flush=True)' "$PORT
 	publish ffmpeg "rtmp://127.0.0.1:$PORT/live/x"
 	wait_log "$T/listen.log" 'stream live/x: publish start'
 	sleep 2
-	run stats "$T/stats.sock" '" ".join([d["publishers"][0]["stream"], d["publishers"][0]["app"], d["publishers"][0]["address"].split(":")[0]])'
+	run server_stats "$T/stats.sock" '" ".join([d["publishers"][0]["stream"], d["publishers"][0]["app"], d["publishers"][0]["address"].split(":")[0]])'
 	echo "$output"
 	[ "$output" = "x live 127.0.0.1" ]
-	bytes=$(stats "$T/stats.sock" 'd["publishers"][0]["bytes_in"]')
+	bytes=$(server_stats "$T/stats.sock" 'd["publishers"][0]["bytes_in"]')
 	[ "$bytes" -gt 10000 ]
-	[ "$(stats "$T/stats.sock" 'd["output_bytes"] > 10000')" = True ]
+	[ "$(server_stats "$T/stats.sock" 'd["output_bytes"] > 10000')" = True ]
 	kill -USR1 "$LISTEN_PID"
 	wait_log "$T/listen.log" 'stats \{"program":"rtmp-listen".*"stream":"x"'
 	stop_listen
@@ -469,7 +453,7 @@ while True:
 	spawn push "$PUSH" -q -n -l "rtmp://127.0.0.1:$PORT/live/fast" "$CLIP"
 	wait_log "$T/listen.log" 'stream live/fast: publish start'
 	sleep 4
-	buffered=$(stats "$T/stats.sock" 'd["output_buffered"]')
+	buffered=$(server_stats "$T/stats.sock" 'd["output_buffered"]')
 	rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$(pgrep -f -n "^$LISTEN -b 65536")/status")
 	echo "buffered $buffered bytes, rss $rss kB, read $(stat -c %s "$T/out.flv") bytes"
 	# the buffer bound plus at most one read burst of the publisher

@@ -440,20 +440,8 @@ while True:
 	local dump=$SPAWNED
 	wait_log "$T/relay.log" 'stream live/x: play'
 	sleep 2
-	stats=$(timeout 10 python3 - "$T/stats.sock" <<-'EOF'
-		import json, socket, sys
-		s = socket.socket(socket.AF_UNIX)
-		s.connect(sys.argv[1])
-		b = b""
-		while True:
-		    d = s.recv(65536)
-		    if not d:
-		        break
-		    b += d
-		j = json.loads(b)
-		print(j["players"], j["input"]["tags"], j["joined"], j["flushes"] > 0)
-	EOF
-	)
+	stats=$(server_stats "$T/stats.sock" \
+		'" ".join(map(str, [d["players"], d["input"]["tags"], d["joined"], d["flushes"] > 0]))')
 	echo "stats: $stats"
 	[ "$(awk '{ print $1, $3, $4 }' <<<"$stats")" = "1 1 True" ]
 	[ "$(awk '{ print $2 }' <<<"$stats")" -gt 50 ]
