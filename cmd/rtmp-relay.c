@@ -31,7 +31,7 @@
 #include "upstream.h"
 #include "version.h"
 
-#define RELAY_OPTIONS		SERVER_OPTIONS "A:f:Gkl:n:o:r:S:w:"
+#define RELAY_OPTIONS		SERVER_OPTIONS "A:Gi:kl:n:o:r:S:w:"
 #define RELAY_UPSTREAMS_MAX	16
 #define RELAY_WAIT_MS		50	/* default latency budget: a quarter of nginx-rtmp's CPU */
 #define RELAY_GATHER_BYTES	(64 * 1024)	/* per player: write without waiting longer */
@@ -65,8 +65,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: rtmp-relay [-GhkVv] [-A cafile] [-C cert] [-c bytes] "
-	    "[-f input]\n"
-	    "\t[-i seconds] [-K key] [-L logfile] [-l address] [-M bytes] "
+	    "[-I seconds]\n"
+	    "\t[-i input] [-K key] [-L logfile] [-l address] [-M bytes] "
 	    "[-m clients]\n"
 	    "\t[-n app/stream] [-o -] [-Q ms] [-q bytes] [-r retries] [-S skips]\n"
 	    "\t[-s unix:path] [-t seconds] [-w ms] [url ...]\n");
@@ -454,11 +454,11 @@ main(int argc, char *argv[])
 		case 'A':
 			ca_file = optarg;
 			break;
-		case 'f':
-			input = optarg;
-			break;
 		case 'G':
 			fc.gop_cache = 0;
+			break;
+		case 'i':
+			input = optarg;
 			break;
 		case 'k':
 			insecure = 1;

@@ -140,7 +140,7 @@ server_option(struct server_options *o, int ch, const char *arg, char *err,
 			return RTMP_EINVAL;
 		o->chunk_size = (uint32_t)v;
 		return 1;
-	case 'i':
+	case 'I':
 		if (server_number(arg, 1, 86400, "idle timeout", &v, err, errsize) < 0)
 			return RTMP_EINVAL;
 		o->idle_timeout_ms = (uint32_t)v * 1000;

@@ -10,7 +10,7 @@
  *
  *	-C cert -K key	RTMPS on every listen address (PEM; key may be in cert)
  *	-c bytes	chunk size we send, 128..65536, default 4096
- *	-i seconds	idle timeout: nothing read or written, 1..86400, default 30
+ *	-I seconds	idle timeout: nothing read or written, 1..86400, default 30
  *	-L file		log file (reopened on SIGHUP), default stderr
  *	-M bytes	largest message a peer may send, 4096..67108864, default 16 MiB
  *	-m count	most connections at once, 1..65536, default 1024
@@ -78,7 +78,7 @@
 #include "buf.h"
 #include "rtmp.h"
 
-#define SERVER_OPTIONS		"C:c:hi:K:L:M:m:Q:q:s:t:Vv"
+#define SERVER_OPTIONS		"C:c:hI:K:L:M:m:Q:q:s:t:Vv"
 #define SERVER_ADDRESSES_MAX	16
 #define SERVER_NAME_MAX		128
 #define SERVER_QUERY_MAX	512
@@ -97,7 +97,7 @@ struct server_options {
 	const char	*cert_file;		/* -C */
 	const char	*key_file;		/* -K */
 	uint32_t	 chunk_size;		/* -c */
-	uint32_t	 idle_timeout_ms;	/* -i, given in seconds */
+	uint32_t	 idle_timeout_ms;	/* -I, given in seconds */
 	const char	*log_file;		/* -L; NULL: stderr */
 	uint32_t	 max_message;		/* -M */
 	uint32_t	 max_clients;		/* -m */

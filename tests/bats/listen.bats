@@ -384,7 +384,7 @@ print("closed", closed, "after %.1f s" % (time.time() - t0), flush=True)' "$PORT
 	local o
 	run "$LISTEN" -h
 	[ "$status" -eq 0 ]
-	for o in -A -a -b -C -c -e -i -K -L -M -m -P -Q -q -s -t; do
+	for o in -A -a -b -C -c -e -I -K -L -M -m -P -Q -q -s -t; do
 		[[ "$output" == *"$o "* ]] || fail "usage lacks $o"
 		grep -q "^\.It Fl ${o#-}\( \|$\)" "$BATS_TEST_DIRNAME/../../man/rtmp-listen.1" ||
 			fail "rtmp-listen(1) does not document $o"
@@ -397,6 +397,9 @@ print("closed", closed, "after %.1f s" % (time.time() - t0), flush=True)' "$PORT
 	[ "$status" -eq 0 ]
 	[[ "$output" == "rtmp-listen "[0-9]* ]]
 	run "$LISTEN" -Z :0
+	[ "$status" -eq 2 ]
+	# the idle timeout is -I in both servers; -i is rtmp-relay's input
+	run "$LISTEN" -i 5 127.0.0.1:1
 	[ "$status" -eq 2 ]
 	run "$LISTEN" -c 50 :0
 	[ "$status" -eq 2 ]
@@ -480,7 +483,7 @@ while True:
 }
 
 @test "listen: -i: a publisher that stops sending is closed as idle" {
-	start_listen "$T/out.flv" -i 2
+	start_listen "$T/out.flv" -I 2
 	publish ffmpeg "rtmp://127.0.0.1:$PORT/live/x"
 	wait_log "$T/listen.log" 'stream live/x: publish start'
 	sleep 1
@@ -615,7 +618,7 @@ print("done")' "$PORT"
 }
 
 @test "listen: a publisher paused by a stuck stdout reader is not closed as idle" {
-	spawn listen sh -c '"$1" -i 1 -b 65536 "127.0.0.1:$3" | { sleep 4; cat >"$2/out.flv"; }' \
+	spawn listen sh -c '"$1" -I 1 -b 65536 "127.0.0.1:$3" | { sleep 4; cat >"$2/out.flv"; }' \
 		sh "$LISTEN" "$T" "$PORT"
 	wait_port "$PORT"
 	spawn push "$PUSH" -q -n -l "rtmp://127.0.0.1:$PORT/live/stuck" "$CLIP"

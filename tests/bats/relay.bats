@@ -58,7 +58,7 @@ load_field() {
 	for o in G h k V v; do
 		[[ "$flags" == *"$o"* ]] || fail "usage lacks -$o: $output"
 	done
-	for o in -A -C -c -f -i -K -L -l -M -m -n -o -Q -q -r -S -s -t -w; do
+	for o in -A -C -c -I -i -K -L -l -M -m -n -o -Q -q -r -S -s -t -w; do
 		[[ "$output" == *"[$o "* ]] || fail "usage lacks $o: $output"
 	done
 	run "$RELAY" -V
@@ -74,6 +74,12 @@ load_field() {
 	[ "$status" -eq 2 ]
 	run "$RELAY" -Z
 	[ "$status" -eq 2 ]
+	# the input is -i, the idle timeout -I; the old -f is gone
+	run "$RELAY" -f "$CLIP" -l 127.0.0.1:1
+	[ "$status" -eq 2 ]
+	run "$RELAY" -I 0 -l 127.0.0.1:1
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"idle timeout 0"* ]]
 }
 
 @test "relay: ffprobe, ffmpeg and rtmpdump play both tracks of what it serves from stdin" {
@@ -103,7 +109,7 @@ load_field() {
 	local port
 	port=$(free_port)
 	mkfifo "$T/in"
-	spawn relay "$RELAY" -v -f "$T/in" -l "127.0.0.1:$port"
+	spawn relay "$RELAY" -v -i "$T/in" -l "127.0.0.1:$port"
 	local relay=$SPAWNED
 	wait_port "$port"
 	spawn dump "$DUMP" -vv -r 0 -o "$T/copy.flv" "rtmp://127.0.0.1:$port/live/x"
@@ -291,7 +297,7 @@ cpu_ticks() {
 
 @test "relay: -o - copies the input's every payload to stdout" {
 	mkfifo "$T/in"
-	spawn relay sh -c 'exec "$1" -f "$2" -o - -l "127.0.0.1:$3" >"$4"' sh "$RELAY" \
+	spawn relay sh -c 'exec "$1" -i "$2" -o - -l "127.0.0.1:$3" >"$4"' sh "$RELAY" \
 		"$T/in" "$(free_port)" "$T/out.flv"
 	local relay=$SPAWNED
 	cat "$CLIP" >"$T/in"
@@ -331,7 +337,7 @@ cpu_ticks() {
 		port=$(free_port)
 		rm -f "$T/in"
 		mkfifo "$T/in"
-		spawn "relay-$s" "$RELAY" -f "$T/in" -l "127.0.0.1:$port"
+		spawn "relay-$s" "$RELAY" -i "$T/in" -l "127.0.0.1:$port"
 		local relay=$SPAWNED
 		wait_port "$port"
 		spawn "dump-$s" "$DUMP" -r 0 -o "$T/$s.flv" "rtmp://127.0.0.1:$port/live/x"
@@ -419,10 +425,10 @@ cpu_ticks() {
 	alive "$RELAY_PID"
 }
 
-@test "relay: -f unix:PATH takes a writer; -s answers JSON, SIGUSR1 logs it; SIGTERM ends players, exit 0" {
+@test "relay: -i unix:PATH takes a writer; -s answers JSON, SIGUSR1 logs it; SIGTERM ends players, exit 0" {
 	local port relay stats
 	port=$(free_port)
-	spawn relay "$RELAY" -f "unix:$T/in.sock" -s "unix:$T/stats.sock" -l "127.0.0.1:$port"
+	spawn relay "$RELAY" -i "unix:$T/in.sock" -s "unix:$T/stats.sock" -l "127.0.0.1:$port"
 	relay=$SPAWNED
 	wait_port "$port"
 	spawn feed sh -c '"$1" -l 0 "$2" | python3 -c "
@@ -503,7 +509,7 @@ while True:
 	local port url
 	require rtmpdump
 	port=$(free_port)
-	spawn relay sh -c '"$1" -p 2000:7000 "$2" | "$3" -i 3 -l "127.0.0.1:$4"' sh \
+	spawn relay sh -c '"$1" -p 2000:7000 "$2" | "$3" -I 3 -l "127.0.0.1:$4"' sh \
 		"$PACE" "$CLIP" "$RELAY" "$port"
 	local relay=$SPAWNED
 	wait_port "$port"

@@ -38,8 +38,10 @@ test_options(void)
 	CHECK_EQ(server_option(&o, 't', "2", err, sizeof(err)), 1, "-t 2");
 	CHECK_EQ(o.handshake_timeout_ms, 2000, "-t is seconds");
 	CHECK_EQ(server_option(&o, 't', "3601", err, sizeof(err)), RTMP_EINVAL, "-t 3601");
-	CHECK_EQ(server_option(&o, 'i', "5", err, sizeof(err)), 1, "-i 5");
-	CHECK_EQ(o.idle_timeout_ms, 5000, "-i is seconds");
+	CHECK_EQ(server_option(&o, 'I', "5", err, sizeof(err)), 1, "-I 5");
+	CHECK_EQ(o.idle_timeout_ms, 5000, "-I is seconds");
+	CHECK_EQ(server_option(&o, 'i', "5", err, sizeof(err)), 0,
+	    "-i is not a server option (rtmp-relay's input)");
 	CHECK_EQ(server_option(&o, 'q', "65535", err, sizeof(err)), RTMP_EINVAL, "-q below 64 KiB");
 	CHECK_EQ(server_option(&o, 'q', "1048576", err, sizeof(err)), 1, "-q 1 MiB");
 	CHECK_EQ(server_option(&o, 'Q', "600001", err, sizeof(err)), RTMP_EINVAL, "-Q too long");
