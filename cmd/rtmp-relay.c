@@ -520,12 +520,21 @@ main(int argc, char *argv[])
 	if (server_options_check(&so, err, sizeof(err)) < 0)
 		relay_usage_error(err);
 	fc.chunk_size = so.chunk_size;
+	/* Restreaming only (URLs, -o -) needs no player: whether systemd passed one is known here. */
+	so.listeners_optional = 1;
 	if ((rc = server_init(&r.server, &so, &relay_server_events, &r, err,
 	    sizeof(err))) < 0) {
 		log_errorx("%s", err);
 		server_free(r.server);
 		return 1;
 	}
+	if (server_listeners(r.server) == 0 && argc == 0 && !stdout_copy) {
+		server_free(r.server);
+		relay_usage_error("nowhere to send the stream: no -l address, no socket "
+		    "from systemd, no -o - and no URL");
+	}
+	if (server_listeners(r.server) == 0)
+		log_info("no listen address: restreaming only, no players");
 	r.loop = server_loop(r.server);
 	if ((r.fanout = fanout_new(&fc)) == NULL) {
 		log_errorx("out of memory");

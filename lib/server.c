@@ -878,7 +878,7 @@ server_listen(struct server *sv, char *err, size_t errsize)
 		sv->listeners[sv->nlisteners++] = l;
 	}
 	free(fds);
-	if (sv->nlisteners == 0) {
+	if (sv->nlisteners == 0 && !sv->o.listeners_optional) {
 		snprintf(err, errsize, "no listen address given and no sockets "
 		    "from systemd");
 		return RTMP_EINVAL;
@@ -1011,6 +1011,12 @@ uint64_t
 server_accepted(const struct server *sv)
 {
 	return sv->accepted;
+}
+
+size_t
+server_listeners(const struct server *sv)
+{
+	return sv->nlisteners;
 }
 
 uint16_t

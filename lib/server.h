@@ -25,6 +25,10 @@
  * Listen addresses are the program's operands (url.h's listen syntax,
  * up to SERVER_ADDRESSES_MAX): server_add_address().  With none given and
  * systemd's sockets passed (net_listen_fds()), those are used instead.
+ * With neither, server_init() fails (RTMP_EINVAL, "no listen address"),
+ * unless the program set listeners_optional: then the server runs with no
+ * listener at all (rtmp-relay restreaming only), server_listeners() says
+ * 0, and the program decides whether that makes sense.
  *
  * Running: server_init() makes the loop, the TLS context, the listeners,
  * the stats socket and the signal handlers, and returns 0 or a negative
@@ -106,6 +110,8 @@ struct server_options {
 	const char	*stats_path;		/* -s, without "unix:" */
 	uint32_t	 handshake_timeout_ms;	/* -t, given in seconds */
 	int		 verbose;		/* -v */
+	/* Set by the program: no address and no systemd socket is no error. */
+	int		 listeners_optional;
 };
 
 struct server;
@@ -154,6 +160,8 @@ struct loop *server_loop(struct server *);
 const struct server_options *server_get_options(const struct server *);
 size_t	 server_sessions(const struct server *);
 uint64_t server_accepted(const struct server *);
+/* How many listeners there are (addresses or systemd's sockets). */
+size_t	 server_listeners(const struct server *);
 /* The TCP port of the n-th listener (0 for unix), for tests and logs. */
 uint16_t server_port(const struct server *, size_t n);
 /* Walk the sessions: first, then next until NULL (stats). */

@@ -59,19 +59,24 @@ PROGRAMS="rtmp-dump rtmp-pushflv rtmp-listen rtmp-relay"
 		echo "$p -t -3: $status $output"
 		[ "$status" -eq 2 ]
 	done
-	# The clients need a URL; the servers may get their sockets from
-	# systemd, so none given and none passed is a failure they explain.
+	# The clients need a URL.  rtmp-listen may get its sockets from
+	# systemd, so none given and none passed is a failure it explains;
+	# rtmp-relay may run for its outputs alone (URLs, -o -), so with no
+	# listener and no output either it has nothing to do: usage.
 	for p in rtmp-dump rtmp-pushflv; do
 		run timeout 10 "$RTMPKIT_BIN/$p"
 		echo "$p: $status $output"
 		[ "$status" -eq 2 ]
 	done
-	for p in rtmp-listen rtmp-relay; do
-		run timeout 10 "$RTMPKIT_BIN/$p" </dev/null
-		echo "$p: $status $output"
-		[ "$status" -eq 1 ]
-		[ -n "$output" ]
-	done
+	run timeout 10 "$RTMPKIT_BIN/rtmp-listen" </dev/null
+	echo "rtmp-listen: $status $output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no listen address"* ]]
+	run timeout 10 "$RTMPKIT_BIN/rtmp-relay" </dev/null
+	echo "rtmp-relay: $status $output"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"nowhere to send the stream"* ]]
+	[[ "$output" == *usage* ]]
 }
 
 @test "cli: every program has a manual page documenting its options" {

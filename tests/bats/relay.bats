@@ -80,6 +80,45 @@ load_field() {
 	run "$RELAY" -I 0 -l 127.0.0.1:1
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"idle timeout 0"* ]]
+	# no player, no URL, no -o -: nothing to do
+	run "$RELAY" -i "$CLIP"
+	echo "$output"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"nowhere to send the stream"* ]]
+}
+
+@test "relay: without -l it restreams only: to nginx-rtmp, and with -o - alone to stdout" {
+	local n relay
+	require nginx
+	n=$(free_port)
+	start_nginx "$n"
+	spawn relay sh -c 'ffmpeg -nostdin -v error -re -stream_loop -1 -i "$1" -c copy \
+		-f flv - | exec "$2" "rtmp://127.0.0.1:$3/live/r"' sh "$CLIP" "$RELAY" "$n"
+	relay=$SPAWNED
+	wait_publishing "$n" r 15
+	run timeout 30 "$DUMP" -q -d 2 -o "$T/r.flv" "rtmp://127.0.0.1:$n/live/r"
+	echo "dump from nginx: $status $output"
+	[ "$status" -eq 0 ]
+	valid_av "$T/r.flv"
+	run timeout 20 ffprobe -v error -show_entries stream=codec_name -of csv=p=0 \
+		"rtmp://127.0.0.1:$n/live/r"
+	[ "$(sort <<<"$output" | paste -sd ' ')" = "aac h264" ]
+	alive "$relay"
+	cat "$T/relay.log"
+	grep -q 'no listen address: restreaming only' "$T/relay.log"
+	refute grep -q 'listening on' "$T/relay.log"
+	stop "$relay"
+
+	# -o - and nothing else: every payload to stdout, exit 0 at the end
+	mkfifo "$T/in"
+	spawn copy sh -c 'exec "$1" -i "$2" -o - >"$3"' sh "$RELAY" "$T/in" "$T/out.flv"
+	relay=$SPAWNED
+	cat "$CLIP" >"$T/in"
+	wait_status "$relay" 15 || fail "the relay did not end"
+	cat "$T/copy.log"
+	[ "$STATUS" -eq 0 ]
+	refute grep -q 'listening on' "$T/copy.log"
+	diff <(flv_payloads "$CLIP") <(flv_payloads "$T/out.flv")
 }
 
 @test "relay: ffprobe, ffmpeg and rtmpdump play both tracks of what it serves from stdin" {
