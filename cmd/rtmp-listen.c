@@ -44,8 +44,7 @@ struct publisher {
 	struct hook_feed	*feed;		/* -e: its command */
 	struct hook_ask		*ask;		/* -a hook running */
 	int			 live;		/* publish accepted */
-	uint64_t		 media_bytes;
-	uint64_t		 messages;
+	struct server_input	 input;		/* its stream, for the stats */
 };
 
 struct listen {
@@ -61,6 +60,7 @@ struct listen {
 	struct flvout		 stdout_flv;
 	struct publisher	*stdout_pub;	/* feeding stdout now */
 	struct hooks		*hooks;
+	struct server_input	 input;		/* every publisher's media */
 	uint64_t		 published;
 	uint64_t		 denied;
 };
@@ -114,6 +114,7 @@ stdout_failed(struct flvout *f, void *arg)
 		return;
 	log_warnx("stdout: %s: ending the publisher and exiting",
 	    f->failed == EPIPE ? "the reader went away" : strerror(f->failed));
+	server_input_end(&l->input);
 	/* The encoder is told why (ffmpeg prints it), then the session ends. */
 	if (l->stdout_pub != NULL) {
 		rtmp_server_publish_status(peer_session(server_session_peer(
@@ -371,8 +372,10 @@ listen_event(struct server_session *ss, const struct rtmp_event *ev, void *arg)
 	case RTMP_EVENT_MEDIA:
 		if (p == NULL || !p->live || p->flv == NULL)
 			return;
-		p->media_bytes += ev->length;
-		p->messages++;
+		server_input_tag(&p->input, loop_now(l->loop), ev->message_type,
+		    ev->payload, ev->length);
+		server_input_tag(&l->input, loop_now(l->loop), ev->message_type,
+		    ev->payload, ev->length);
 		rc = flvout_message(p->flv, ev->message_type, ev->timestamp,
 		    ev->payload, ev->length);
 		if (rc == RTMP_ESYS && p->feed != NULL)
@@ -423,32 +426,41 @@ listen_child(struct loop *loop, int signo, void *arg)
 }
 
 static int
+listen_stats_publisher(struct server_session *ss, struct server_client_stats *c,
+    void *arg)
+{
+	struct publisher	*p = publisher_of(ss);
+
+	(void)arg;
+	if (p == NULL || !p->live)
+		return 0;
+	c->bytes = peer_bytes_in(server_session_peer(ss));
+	c->outq = p->flv != NULL ? flvout_pending(p->flv) : 0;
+	c->skips = peer_queue(server_session_peer(ss))->skips;
+	c->input = &p->input;
+	return 1;
+}
+
+/* The publishers last: a long list is cut there (server.h), the rest kept. */
+static int
 listen_stats(struct server *sv, struct buf *b, void *arg)
 {
-	struct listen		*l = arg;
-	struct server_session	*ss;
-	struct publisher	*p;
-	char			 n[256];
-	int			 first = 1, rc = 0;
+	struct listen	*l = arg;
+	char		 n[256];
+	int		 rc = 0;
 
-	snprintf(n, sizeof(n), "{\"program\":\"rtmp-listen\",\"version\":\"%s\","
-	    "\"connections\":%zu,\"accepted\":%llu,\"published\":%llu,\"denied\":%llu,"
-	    "\"output_bytes\":%llu,\"output_buffered\":%zu,\"publishers\":[",
-	    RTMPKIT_VERSION, server_sessions(sv), (unsigned long long)server_accepted(sv),
+	snprintf(n, sizeof(n), "{\"program\":\"rtmp-listen\",\"version\":\"%s\",",
+	    RTMPKIT_VERSION);
+	rc |= buf_append(b, n, strlen(n));
+	rc |= server_json_input(b, sv, &l->input);
+	snprintf(n, sizeof(n), ",\"connections\":%zu,\"accepted\":%llu,\"published\":%llu,"
+	    "\"denied\":%llu,\"output_bytes\":%llu,\"output_buffered\":%zu",
+	    server_sessions(sv), (unsigned long long)server_accepted(sv),
 	    (unsigned long long)l->published, (unsigned long long)l->denied,
 	    (unsigned long long)l->stdout_flv.bytes, flvout_pending(&l->stdout_flv));
 	rc |= buf_append(b, n, strlen(n));
-	for (ss = server_first(sv); ss != NULL; ss = server_next(ss)) {
-		if ((p = publisher_of(ss)) == NULL || !p->live)
-			continue;
-		rc |= buf_append(b, first ? "{" : ",{", first ? 1 : 2);
-		first = 0;
-		rc |= server_json_session(b, ss);
-		snprintf(n, sizeof(n), ",\"media_bytes\":%llu,\"messages\":%llu}",
-		    (unsigned long long)p->media_bytes, (unsigned long long)p->messages);
-		rc |= buf_append(b, n, strlen(n));
-	}
-	rc |= buf_append(b, "]}", 2);
+	rc |= server_json_clients(b, sv, "publishers", listen_stats_publisher, l);
+	rc |= buf_append(b, "}", 1);
 	return rc < 0 ? RTMP_ENOMEM : 0;
 }
 

@@ -50,6 +50,7 @@ struct relay {
 	int			 ending;
 	int			 status;
 	struct flvinput		*input;
+	struct server_input	 input_stats;
 	struct flvcopy		*copy;		/* -o - */
 	/* destinations */
 	struct url		 urls[RELAY_UPSTREAMS_MAX];
@@ -85,6 +86,7 @@ relay_tag(struct flvinput *in, const struct flv_tag *tag, void *arg)
 	    tag->type != FLV_TAG_SCRIPT)
 		return;
 	r->last_tag_ms = loop_now(r->loop);
+	server_input_tag(&r->input_stats, r->last_tag_ms, tag->type, tag->data, tag->size);
 	if (fanout_message(r->fanout, tag->type, tag->timestamp, tag->data, tag->size) < 0)
 		log_warnx("input: out of memory: a message was lost");
 	for (i = 0; i < r->nup; i++)
@@ -141,6 +143,7 @@ relay_end(struct relay *r, int status, const char *why)
 	r->ending = 1;
 	r->status = status;
 	flvinput_stop(r->input);
+	server_input_end(&r->input_stats);
 	fanout_stats(r->fanout, &fs);
 	if (status == 0)
 		log_info("input %s: %s after %llu tags; ending %zu players",
@@ -343,45 +346,73 @@ static const struct upstream_events relay_upstream_events = {
 
 /* --- stats -------------------------------------------------------------- */
 
+/* Destinations: position, name and counters. */
 static int
-relay_stats(struct server *sv, struct buf *out, void *arg)
+relay_stats_upstreams(struct relay *r, struct buf *out)
 {
-	struct relay		*r = arg;
-	struct fanout_stats	 fs;
 	struct upstream_stats	 us;
-	char			 line[512];
+	char			 line[256];
 	size_t			 i;
-	int			 rc;
+	int			 rc = 0;
 
-	(void)sv;
-	fanout_stats(r->fanout, &fs);
-	snprintf(line, sizeof(line), "{\"input\":{\"tags\":%llu,\"bytes\":%llu,\"ended\":%s},"
-	    "\"players\":%zu,\"joined\":%llu,\"messages\":%llu,\"keyframes\":%llu,"
-	    "\"pushes\":%llu,\"dropped\":%llu,\"too_slow\":%llu,\"flushes\":%llu,"
-	    "\"output_queued\":%zu,\"upstreams\":[",
-	    (unsigned long long)flvinput_tags(r->input),
-	    (unsigned long long)flvinput_bytes(r->input),
-	    r->ending ? "true" : "false", fs.players, (unsigned long long)fs.joined,
-	    (unsigned long long)fs.messages, (unsigned long long)fs.keyframes,
-	    (unsigned long long)fs.pushes, (unsigned long long)fs.dropped,
-	    (unsigned long long)fs.too_slow, (unsigned long long)fs.flushes,
-	    r->copy != NULL ? flvcopy_queued(r->copy) : 0);
-	if ((rc = buf_append(out, line, strlen(line))) < 0)
-		return rc;
+	rc |= buf_append(out, ",\"upstreams\":[", 14);
 	for (i = 0; i < r->nup; i++) {
 		upstream_stats(r->up[i], &us);
-		if ((rc = buf_append(out, i > 0 ? ",{\"url\":" : "{\"url\":", i > 0 ? 8 : 7)) < 0 ||
-		    (rc = server_json_string(out, upstream_name(r->up[i]))) < 0)
-			return rc;
+		rc |= buf_append(out, i > 0 ? ",{\"url\":" : "{\"url\":", i > 0 ? 8 : 7);
+		rc |= server_json_string(out, upstream_name(r->up[i]));
 		snprintf(line, sizeof(line), ",\"publishing\":%s,\"connects\":%llu,"
 		    "\"sent\":%llu,\"dropped\":%llu,\"skips\":%llu}",
 		    us.publishing ? "true" : "false", (unsigned long long)us.connects,
 		    (unsigned long long)us.sent, (unsigned long long)us.dropped,
 		    (unsigned long long)us.skips);
-		if ((rc = buf_append(out, line, strlen(line))) < 0)
-			return rc;
+		rc |= buf_append(out, line, strlen(line));
 	}
-	return buf_append(out, "]}", 2);
+	rc |= buf_append(out, "]", 1);
+	return rc < 0 ? RTMP_ENOMEM : 0;
+}
+
+static int
+relay_stats_player(struct server_session *ss, struct server_client_stats *c, void *arg)
+{
+	struct fanout_player_stats	 ps;
+
+	(void)arg;
+	if (server_session_arg(ss) == NULL)
+		return 0;
+	fanout_player_stats(server_session_arg(ss), &ps);
+	c->bytes = ps.bytes;
+	c->outq = ps.queued;
+	c->skips = ps.skips;
+	return 1;
+}
+
+/* The players last: a long list is cut there (server.h), the rest kept. */
+static int
+relay_stats(struct server *sv, struct buf *out, void *arg)
+{
+	struct relay		*r = arg;
+	struct fanout_stats	 fs;
+	char			 line[512];
+	int			 rc = 0;
+
+	fanout_stats(r->fanout, &fs);
+	snprintf(line, sizeof(line), "{\"program\":\"rtmp-relay\",\"version\":\"%s\",",
+	    RTMPKIT_VERSION);
+	rc |= buf_append(out, line, strlen(line));
+	rc |= server_json_input(out, sv, &r->input_stats);
+	snprintf(line, sizeof(line), ",\"player_count\":%zu,\"joined\":%llu,"
+	    "\"messages\":%llu,\"keyframes\":%llu,\"pushes\":%llu,\"dropped\":%llu,"
+	    "\"too_slow\":%llu,\"flushes\":%llu,\"output_queued\":%zu",
+	    fs.players, (unsigned long long)fs.joined,
+	    (unsigned long long)fs.messages, (unsigned long long)fs.keyframes,
+	    (unsigned long long)fs.pushes, (unsigned long long)fs.dropped,
+	    (unsigned long long)fs.too_slow, (unsigned long long)fs.flushes,
+	    r->copy != NULL ? flvcopy_queued(r->copy) : 0);
+	rc |= buf_append(out, line, strlen(line));
+	rc |= relay_stats_upstreams(r, out);
+	rc |= server_json_clients(out, sv, "players", relay_stats_player, r);
+	rc |= buf_append(out, "}", 1);
+	return rc < 0 ? RTMP_ENOMEM : 0;
 }
 
 static const struct server_events relay_server_events = {

@@ -469,6 +469,18 @@ fanout_stats(const struct fanout *f, struct fanout_stats *s)
 	*s = f->stats;
 }
 
+void
+fanout_player_stats(const struct fanout_player *p, struct fanout_player_stats *s)
+{
+	const struct outq	*q = peer_queue(p->peer);
+
+	s->bytes = peer_bytes_out(p->peer);
+	s->queued = peer_queued(p->peer);
+	s->skips = q->skips;
+	s->dropped_bytes = q->dropped_bytes;
+	s->stream_id = p->lane->stream_id;
+}
+
 const struct media *
 fanout_metadata(const struct fanout *f)
 {

@@ -42,6 +42,10 @@
  * Ending: fanout_end() sends every player Stream EOF and
  * Play.UnpublishNotify (rtmp_server_end_play) and peer_finish()es it.
  *
+ * Stats: fanout_stats() counts for the stream, fanout_player_stats() for
+ * one player (its bytes, queue, skips), so the owner's stats document
+ * reads players through this header, not through their structs.
+ *
  * Ownership: the fanout never frees a peer; the owner calls
  * fanout_leave() before peer_free() (from the peer's `closed` callback).
  * No logging, no clock: views and counters for the owner's log lines.
@@ -82,6 +86,15 @@ struct fanout_stats {
 	uint64_t	 flushes;	/* peer_flush() calls */
 };
 
+/* One player as the owner's stats show it (fanout_player_stats). */
+struct fanout_player_stats {
+	uint64_t	 bytes;		/* written to it, all told (peer_bytes_out) */
+	size_t		 queued;	/* bytes waiting in its queue */
+	uint64_t	 skips;		/* times it was skipped ahead to a keyframe */
+	uint64_t	 dropped_bytes;	/* what those skips left out */
+	uint32_t	 stream_id;	/* its lane's message stream id */
+};
+
 /* NULL when out of memory. */
 struct fanout	*fanout_new(const struct fanout_config *);
 /* Leaves the peers alone (the owner frees them). */
@@ -114,6 +127,8 @@ int		 fanout_ping(struct fanout *, uint32_t timestamp);
 /* End of the stream for every player (see above). */
 void		 fanout_end(struct fanout *);
 void		 fanout_stats(const struct fanout *, struct fanout_stats *);
+void		 fanout_player_stats(const struct fanout_player *,
+		    struct fanout_player_stats *);
 /* The latest metadata and sequence headers as payloads (NULL: none yet). */
 const struct media *fanout_metadata(const struct fanout *);
 const struct media *fanout_video_header(const struct fanout *);

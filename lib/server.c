@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "flv.h"
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
@@ -68,9 +69,12 @@ struct server {
 	int			 stopping;
 	int			 status;
 	uint64_t		 grace_timer;
+	uint64_t		 started;	/* loop_now() at server_init() */
 };
 
 static void	server_session_free(struct server_session *);
+static int	server_json_input_object(struct buf *, const struct server *,
+		    const struct server_input *);
 
 /* Options. */
 
@@ -366,6 +370,176 @@ server_json_session(struct buf *b, const struct server_session *ss)
 	    peer_tls(ss->peer) ? "true" : "false");
 	rc |= buf_append(b, n, strlen(n));
 	return rc < 0 ? RTMP_ENOMEM : 0;
+}
+
+int
+server_json_client(struct buf *b, const struct server_session *ss,
+    const struct server_client_stats *c, int first)
+{
+	char	 n[160];
+	int	 rc = 0;
+
+	/* A list that would crowd out the rest of the document stops here. */
+	if (b->limit != 0 && b->len + SERVER_JSON_CLIENT_MAX + SERVER_JSON_TAIL > b->limit)
+		return RTMP_ESPACE;
+	rc |= buf_append(b, first ? "{" : ",{", first ? 1 : 2);
+	rc |= server_json_session(b, ss);
+	snprintf(n, sizeof(n), ",\"bytes\":%llu,\"outq\":%llu,\"skips\":%llu",
+	    (unsigned long long)c->bytes, (unsigned long long)c->outq,
+	    (unsigned long long)c->skips);
+	rc |= buf_append(b, n, strlen(n));
+	if (c->input != NULL) {
+		rc |= buf_append(b, ",\"input\":", 9);
+		rc |= server_json_input_object(b, ss->server, c->input);
+	}
+	rc |= buf_append(b, "}", 1);
+	return rc < 0 ? RTMP_ENOMEM : 0;
+}
+
+int
+server_json_clients(struct buf *b, struct server *sv, const char *name,
+    int (*get)(struct server_session *, struct server_client_stats *, void *),
+    void *arg)
+{
+	struct server_client_stats	 c;
+	struct server_session		*ss;
+	int				 rc = 0, first = 1, cut = 0;
+
+	rc |= buf_append(b, ",", 1);
+	rc |= server_json_string(b, name);
+	rc |= buf_append(b, ":[", 2);
+	for (ss = sv->sessions; ss != NULL && rc == 0 && !cut; ss = ss->next) {
+		memset(&c, 0, sizeof(c));
+		if (get(ss, &c, arg) != 1)
+			continue;
+		if ((rc = server_json_client(b, ss, &c, first)) == RTMP_ESPACE) {
+			cut = 1;
+			rc = 0;
+		}
+		first = 0;
+	}
+	rc |= buf_append(b, "],", 2);
+	rc |= buf_append(b, "\"", 1);
+	rc |= buf_append(b, name, strlen(name));
+	rc |= buf_append(b, cut ? "_truncated\":true" : "_truncated\":false",
+	    cut ? 16 : 17);
+	return rc < 0 ? RTMP_ENOMEM : 0;
+}
+
+/* Input stats. */
+
+void
+server_input_tag(struct server_input *in, uint64_t now_ms, uint8_t type,
+    const uint8_t *payload, size_t len)
+{
+	struct flv_media_info	 info;
+	uint64_t		 sec = now_ms / 1000;
+	size_t			 i = sec % SERVER_RATE_SECONDS;
+
+	if (in->tags == 0)
+		in->first_ms = now_ms;
+	in->last_ms = now_ms;
+	in->tags++;
+	in->bytes += len;
+	if (in->second[i] != sec) {
+		in->second[i] = sec;
+		in->second_bytes[i] = 0;
+	}
+	in->second_bytes[i] += len;
+	/* Every tag names its codec: a publisher may change it mid-stream. */
+	if (type == FLV_TAG_VIDEO && flv_inspect_video(payload, len, &info) == 0 &&
+	    info.codec != FLV_CODEC_UNKNOWN)
+		in->video = info.codec;
+	else if (type == FLV_TAG_AUDIO && flv_inspect_audio(payload, len, &info) == 0 &&
+	    info.codec != FLV_CODEC_UNKNOWN)
+		in->audio = info.codec;
+}
+
+void
+server_input_end(struct server_input *in)
+{
+	in->ended = 1;
+}
+
+const char *
+server_input_state(const struct server_input *in, uint64_t now_ms)
+{
+	if (in->ended)
+		return "ended";
+	if (in->tags == 0)
+		return "waiting";
+	return now_ms - in->last_ms >= SERVER_INPUT_PAUSED_MS ? "paused" : "live";
+}
+
+uint64_t
+server_input_kbit_s(const struct server_input *in, uint64_t now_ms)
+{
+	uint64_t	 sec = now_ms / 1000, from, bytes = 0, span;
+	size_t		 i;
+
+	if (in->tags == 0 || sec + 1 < SERVER_RATE_SECONDS)
+		return 0;
+	/* The window: the last seconds, the current one partly, not before the first tag. */
+	from = (sec + 1 - SERVER_RATE_SECONDS) * 1000;
+	if (from < in->first_ms)
+		from = in->first_ms;
+	for (i = 0; i < SERVER_RATE_SECONDS; i++)
+		if (in->second[i] + SERVER_RATE_SECONDS > sec && in->second[i] <= sec)
+			bytes += in->second_bytes[i];
+	/* Under a second of stream says little: count it as a second. */
+	span = now_ms - from < 1000 ? 1000 : now_ms - from;
+	return bytes * 8 / span;
+}
+
+static int
+server_json_codec(struct buf *b, const char *key, int codec)
+{
+	int	 rc;
+
+	if ((rc = buf_append(b, key, strlen(key))) < 0)
+		return rc;
+	if (codec == FLV_CODEC_UNKNOWN)
+		return buf_append(b, "null", 4);
+	return server_json_string(b, flv_codec_name(codec));
+}
+
+static int
+server_json_input_object(struct buf *b, const struct server *sv,
+    const struct server_input *in)
+{
+	uint64_t	 now = loop_now(sv->loop);
+	char		 n[160];
+	int		 rc = 0;
+
+	snprintf(n, sizeof(n), "{\"state\":\"%s\",\"kbit_s\":%llu",
+	    server_input_state(in, now), (unsigned long long)server_input_kbit_s(in, now));
+	rc |= buf_append(b, n, strlen(n));
+	rc |= server_json_codec(b, ",\"video\":", in->video);
+	rc |= server_json_codec(b, ",\"audio\":", in->audio);
+	snprintf(n, sizeof(n), ",\"tags\":%llu,\"bytes\":%llu,\"ended\":%s}",
+	    (unsigned long long)in->tags, (unsigned long long)in->bytes,
+	    in->ended ? "true" : "false");
+	rc |= buf_append(b, n, strlen(n));
+	return rc < 0 ? RTMP_ENOMEM : 0;
+}
+
+int
+server_json_input(struct buf *b, const struct server *sv, const struct server_input *in)
+{
+	char	 n[64];
+	int	 rc;
+
+	snprintf(n, sizeof(n), "\"uptime_seconds\":%llu,\"input\":",
+	    (unsigned long long)(server_uptime_ms(sv) / 1000));
+	if ((rc = buf_append(b, n, strlen(n))) < 0)
+		return rc;
+	return server_json_input_object(b, sv, in);
+}
+
+uint64_t
+server_uptime_ms(const struct server *sv)
+{
+	return loop_now(sv->loop) - sv->started;
 }
 
 /* Sessions. */
@@ -776,6 +950,32 @@ server_stats_accept(struct listener *l, int fd, struct tls *tls, const char *add
 
 /* Signals. */
 
+/* Room for the log's time stamp, the program's name and "stats N/M ". */
+#define SERVER_STATS_PIECE	(LOG_LINE_MAX - 96)
+
+/*
+ * The document in one line if it fits, else in pieces that join back into
+ * it: a log line is cut at LOG_LINE_MAX, and a cut document is no JSON.
+ */
+static void
+server_stats_log(const struct buf *b)
+{
+	const char	*p = (const char *)buf_data(b);
+	size_t		 n, i, pieces = (b->len + SERVER_STATS_PIECE - 1) / SERVER_STATS_PIECE;
+
+	if (pieces <= 1) {
+		log_info("stats %.*s", (int)b->len, p);
+		return;
+	}
+	for (i = 0; i < pieces; i++) {
+		n = b->len - i * SERVER_STATS_PIECE;
+		if (n > SERVER_STATS_PIECE)
+			n = SERVER_STATS_PIECE;
+		log_info("stats %zu/%zu %.*s", i + 1, pieces, (int)n,
+		    p + i * SERVER_STATS_PIECE);
+	}
+}
+
 static void
 server_signal(struct loop *loop, int signo, void *arg)
 {
@@ -789,11 +989,11 @@ server_signal(struct loop *loop, int signo, void *arg)
 			log_warn("log %s: cannot reopen", sv->o.log_file);
 		break;
 	case SIGUSR1:
-		buf_init(&b, LOG_LINE_MAX);
+		buf_init(&b, SERVER_STATS_LOG_MAX);
 		if (server_stats_document(sv, &b) == 0)
-			log_info("stats %.*s", (int)b.len, (const char *)buf_data(&b));
+			server_stats_log(&b);
 		else
-			log_info("stats: %zu sessions (document too long for a line)",
+			log_warnx("stats: cannot build the document (%zu sessions)",
 			    sv->nsessions);
 		buf_free(&b);
 		break;
@@ -931,6 +1131,7 @@ server_init(struct server **svp, const struct server_options *o,
 		snprintf(err, errsize, "cannot create the event loop");
 		return RTMP_ESYS;
 	}
+	sv->started = loop_now(sv->loop);
 	if (loop_signal(sv->loop, SIGINT, server_signal, sv) < 0 ||
 	    loop_signal(sv->loop, SIGTERM, server_signal, sv) < 0 ||
 	    loop_signal(sv->loop, SIGHUP, server_signal, sv) < 0 ||

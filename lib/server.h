@@ -60,8 +60,21 @@
  * as one line.  SIGCHLD and others are the program's (loop_signal()).
  *
  * Stats: -s unix:PATH answers each connection with the JSON document
- * events->stats appends to a buffer, then closes.  server_json_string()
- * appends a quoted, escaped JSON string.
+ * events->stats appends to a buffer capped at SERVER_STATS_MAX, then
+ * closes.  SIGUSR1 logs the same document, built under SERVER_STATS_LOG_MAX,
+ * as one line "stats {...}" when it fits LOG_LINE_MAX, else as lines
+ * "stats N/M ..." whose texts, joined in order, are the document.
+ * server_json_string() appends a quoted, escaped JSON string.
+ * server_json_input() appends "uptime_seconds" and the "input" object of
+ * a struct server_input the program feeds every tag it takes in
+ * (server_input_tag(): codecs from the tag headers, E-RTMP FourCC
+ * included; the bitrate over the last SERVER_RATE_SECONDS; the state:
+ * "waiting" before the first tag, "live", "paused" after
+ * SERVER_INPUT_PAUSED_MS without one, "ended" after server_input_end()).
+ * server_json_client() appends one element of a "players" or "publishers"
+ * array; a document that would outgrow its cap ends its list early
+ * (RTMP_ESPACE from server_json_client(): say so in the document) rather
+ * than fail whole.
  *
  * Names: server_name_valid() is the rule both servers apply to app and
  * stream names: 1..SERVER_NAME_MAX bytes of letters, digits and "-_.",
@@ -90,6 +103,11 @@
 #define SERVER_ESCAPED_MAX	(4 * 64 + 8)
 #define SERVER_STOP_GRACE_MS	3000
 #define SERVER_STATS_MAX	(1u << 20)	/* largest stats document */
+#define SERVER_STATS_LOG_MAX	(64u << 10)	/* the same, logged on SIGUSR1 */
+#define SERVER_JSON_CLIENT_MAX	2560	/* one server_json_client() element, at most */
+#define SERVER_JSON_TAIL	1024	/* room kept for what follows a list */
+#define SERVER_INPUT_PAUSED_MS	2000	/* no tag for this long: "paused" */
+#define SERVER_RATE_SECONDS	5	/* kbit_s: bytes of the last seconds */
 
 /* server_option() results besides 0 (not ours), 1 (taken) and RTMP_EINVAL. */
 #define SERVER_OPTION_HELP	2
@@ -116,6 +134,28 @@ struct server_options {
 
 struct server;
 struct server_session;
+
+/* The stream a server takes in, for its stats (server_input_*). */
+struct server_input {
+	uint64_t	 first_ms;	/* loop_now() of the first tag, 0 none yet */
+	uint64_t	 last_ms;	/* of the latest tag */
+	uint64_t	 tags;		/* audio, video and data */
+	uint64_t	 bytes;		/* their payloads */
+	int		 ended;
+	int		 video;		/* enum flv_codec of the latest, 0 none */
+	int		 audio;
+	/* Bytes per second of the clock, a ring of the last seconds. */
+	uint64_t	 second[SERVER_RATE_SECONDS];
+	uint64_t	 second_bytes[SERVER_RATE_SECONDS];
+};
+
+/* What server_json_client() shows of a player or publisher besides the session's. */
+struct server_client_stats {
+	uint64_t	 bytes;		/* media bytes: out to a player, in from a publisher */
+	uint64_t	 outq;		/* bytes queued for it (player) or from it (publisher) */
+	uint64_t	 skips;		/* times it was skipped ahead to a keyframe */
+	const struct server_input *input;	/* a publisher's stream; NULL: none shown */
+};
 
 enum server_role {
 	SERVER_ROLE_NONE = 0,		/* no publish or play accepted yet */
@@ -220,5 +260,37 @@ int	 server_json_string(struct buf *, const char *s);
  * "address", "app", "stream", "bytes_in", "bytes_out", "seconds", "tls".
  */
 int	 server_json_session(struct buf *, const struct server_session *);
+/*
+ * One array element: "," unless first, then {server_json_session's
+ * members, "bytes", "outq", "skips", and "input" when c->input is set}.
+ * RTMP_ESPACE, with nothing appended, when the element might not leave
+ * SERVER_JSON_TAIL bytes under the buffer's cap; else 0 or RTMP_E*.
+ */
+int	 server_json_client(struct buf *, const struct server_session *,
+	    const struct server_client_stats *c, int first);
+/*
+ * Append "name":[...],"name_truncated":bool: an element for each session
+ * get() fills in and returns 1 for (0: not listed), until the buffer's
+ * cap would be too near (then the list is cut, truncated true).
+ */
+int	 server_json_clients(struct buf *, struct server *, const char *name,
+	    int (*get)(struct server_session *, struct server_client_stats *, void *),
+	    void *arg);
+/*
+ * Append "uptime_seconds":N,"input":{"state","kbit_s","video","audio",
+ * "tags","bytes","ended"} (codecs as flv_codec_name(), null when none seen).
+ */
+int	 server_json_input(struct buf *, const struct server *,
+	    const struct server_input *);
+uint64_t server_uptime_ms(const struct server *);
+
+/* Input tracking for the stats: pure, the caller passes the time. */
+void	 server_input_tag(struct server_input *, uint64_t now_ms, uint8_t type,
+	    const uint8_t *payload, size_t len);
+void	 server_input_end(struct server_input *);
+/* "waiting", "live", "paused" or "ended". */
+const char *server_input_state(const struct server_input *, uint64_t now_ms);
+/* kbit/s over the last SERVER_RATE_SECONDS (or since the first tag). */
+uint64_t server_input_kbit_s(const struct server_input *, uint64_t now_ms);
 
 #endif

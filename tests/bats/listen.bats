@@ -374,10 +374,32 @@ print("closed", closed, "after %.1f s" % (time.time() - t0), flush=True)' "$PORT
 	bytes=$(server_stats "$T/stats.sock" 'd["publishers"][0]["bytes_in"]')
 	[ "$bytes" -gt 10000 ]
 	[ "$(server_stats "$T/stats.sock" 'd["output_bytes"] > 10000')" = True ]
+	# the input, all publishers together, and each publisher's own
+	run server_stats "$T/stats.sock" '" ".join(map(str, [d["input"]["state"], d["input"]["video"], d["input"]["audio"], 300 < d["input"]["kbit_s"] < 1500, d["uptime_seconds"] >= 2, d["publishers_truncated"]]))'
+	echo "input: $output"
+	[ "$output" = "live h264 aac True True False" ]
+	run server_stats "$T/stats.sock" '" ".join(map(str, [(p["input"]["state"], p["input"]["video"], p["input"]["audio"], p["bytes"] > 10000, p["input"]["tags"] > 50, p["outq"] >= 0, p["skips"]) for p in d["publishers"]]))'
+	echo "publisher: $output"
+	[ "$output" = "('live', 'h264', 'aac', True, True, True, 0)" ]
 	kill -USR1 "$LISTEN_PID"
 	wait_log "$T/listen.log" 'stats \{"program":"rtmp-listen".*"stream":"x"'
+	# the publisher gone, the input pauses and the list empties
+	stop "$PUB_PID"
+	wait_log "$T/listen.log" 'stream live/x: publish end'
+	sleep 2
+	run server_stats "$T/stats.sock" '" ".join(map(str, [d["input"]["state"], d["input"]["video"], d["publishers"]]))'
+	echo "after: $output"
+	[ "$output" = "paused h264 []" ]
 	stop_listen
 	[ ! -e "$T/stats.sock" ]
+}
+
+@test "listen: -s stats before any publisher: the input is waiting, no codec, no publisher" {
+	start_listen "$T/out.flv" -s "unix:$T/stats.sock"
+	run server_stats "$T/stats.sock" '" ".join(map(str, [d["input"]["state"], d["input"]["video"], d["input"]["audio"], d["input"]["kbit_s"], d["publishers"], d["connections"]]))'
+	echo "$output"
+	[ "$output" = "waiting None None 0 [] 0" ]
+	stop_listen
 }
 
 @test "listen: -h lists every option, -V the version, bad usage exits 2" {

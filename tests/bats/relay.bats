@@ -486,12 +486,12 @@ while True:
 	wait_log "$T/relay.log" 'stream live/x: play'
 	sleep 2
 	stats=$(server_stats "$T/stats.sock" \
-		'" ".join(map(str, [d["players"], d["input"]["tags"], d["joined"], d["flushes"] > 0]))')
+		'" ".join(map(str, [d["player_count"], d["input"]["tags"], d["joined"], d["flushes"] > 0]))')
 	echo "stats: $stats"
 	[ "$(awk '{ print $1, $3, $4 }' <<<"$stats")" = "1 1 True" ]
 	[ "$(awk '{ print $2 }' <<<"$stats")" -gt 50 ]
 	kill -USR1 "$relay"
-	wait_log "$T/relay.log" 'stats \{"input"'
+	wait_log "$T/relay.log" 'stats \{"program":"rtmp-relay".*"players":\[\{"address"'
 	kill -TERM "$relay"
 	wait_status "$relay" 10 || fail "the relay did not stop"
 	cat "$T/relay.log"
@@ -568,4 +568,106 @@ while True:
 		grep -qxF "$(flv_payloads "$CLIP" | tail -n 5 | head -n 1)" \
 			<(flv_payloads "$T/$f.flv") || fail "$f did not get the end of the stream"
 	done
+}
+
+# relay_stats EXPR: server_stats on $T/stats.sock.
+relay_stats() {
+	server_stats "$T/stats.sock" "$1"
+}
+
+# wait_state STATE [SECONDS]: until the stats say the input is in STATE.
+wait_state() {
+	local i
+	for ((i = 0; i < ${2:-10} * 10; i++)); do
+		[ "$(relay_stats 'd["input"]["state"]' 2>/dev/null)" = "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "input not $1 after ${2:-10} s: $(relay_stats 'd["input"]')"
+}
+
+@test "relay: -s stats: input waiting, live, paused, ended; codecs, bitrate, uptime; each player's stream, bytes, queue, skips" {
+	local port relay out a b
+	port=$(free_port)
+	mkfifo "$T/in"
+	# stdout's reader never reads: after the end of the input the relay
+	# waits for it (a bounded time), still answering its stats socket
+	spawn relay sh -c '"$1" -i "$2" -s "unix:$3" -l "127.0.0.1:$4" -o - | sleep 60' sh \
+		"$RELAY" "$T/in" "$T/stats.sock" "$port"
+	relay=$SPAWNED
+	wait_port "$port"
+	out=$(relay_stats '" ".join(map(str, [d["input"]["state"], d["input"]["video"], d["input"]["audio"], d["input"]["kbit_s"], d["players"], d["player_count"], d["uptime_seconds"] >= 0]))')
+	echo "before the input: $out"
+	[ "$out" = "waiting None None 0 [] 0 True" ]
+	spawn dump-x "$DUMP" -r 0 -o "$T/x.flv" "rtmp://127.0.0.1:$port/live/x"
+	spawn dump-y "$DUMP" -r 0 -o "$T/y.flv" "rtmp://127.0.0.1:$port/other/y.1"
+	wait_log "$T/relay.log" ': play' 10 2
+	# 4 s of the clip, 5 s of nothing, then the rest
+	spawn feed sh -c 'exec "$1" -p 4000:5000 "$2" >"$3"' sh "$PACE" "$CLIP" "$T/in"
+	wait_state live
+	sleep 1
+	out=$(relay_stats '" ".join(map(str, [d["input"]["video"], d["input"]["audio"], d["player_count"], len(d["players"]), sorted(p["app"] + "/" + p["stream"] for p in d["players"]), d["players_truncated"]]))')
+	echo "live: $out"
+	[ "$out" = "h264 aac 2 2 ['live/x', 'other/y.1'] False" ]
+	# the clip is about 700 kbit/s
+	out=$(relay_stats 'd["input"]["kbit_s"]')
+	echo "kbit/s: $out"
+	[ "$out" -gt 300 ] && [ "$out" -lt 1500 ]
+	a=$(relay_stats '" ".join("%s=%d" % (p["address"], p["bytes"]) for p in sorted(d["players"], key=lambda p: p["address"]))')
+	sleep 0.5
+	b=$(relay_stats '" ".join("%s=%d" % (p["address"], p["bytes"]) for p in sorted(d["players"], key=lambda p: p["address"]))')
+	echo "bytes: $a, then $b"
+	python3 -c 'import sys
+a = dict(x.split("=") for x in sys.argv[1].split())
+b = dict(x.split("=") for x in sys.argv[2].split())
+assert a.keys() == b.keys() and len(a) == 2, (a, b)
+assert all(int(b[k]) > int(a[k]) > 10000 for k in a), (a, b)' "$a" "$b"
+	out=$(relay_stats 'all(p["outq"] >= 0 and p["skips"] == 0 and p["address"].startswith("127.0.0.1:") for p in d["players"])')
+	[ "$out" = True ]
+	wait_state paused 8
+	# paused, the players stay
+	[ "$(relay_stats 'd["player_count"]')" -eq 2 ]
+	wait_state live 8
+	wait_log "$T/relay.log" 'end of input' 15
+	out=$(relay_stats '" ".join(map(str, [d["input"]["state"], d["input"]["ended"], d["input"]["video"], d["uptime_seconds"] >= 8]))')
+	echo "at the end: $out"
+	[ "$out" = "ended True h264 True" ]
+}
+
+@test "relay: stats name E-RTMP codecs by FourCC; SIGUSR1 logs a long document in pieces that join into it" {
+	local s want port n log
+	# the last one keeps running for the rest
+	for s in "hevc-aac-ertmp:hevc aac" "av1-opus-ertmp:av1 opus"; do
+		want=${s#*:}
+		s=${s%%:*}
+		require_data "$DATA/media/$s.flv"
+		[ -z "${port:-}" ] || stop "$SPAWNED"
+		port=$(free_port)
+		spawn "relay-$s" sh -c '"$1" -l 0 "$2" | exec "$3" -s "unix:$4" -l "127.0.0.1:$5"' \
+			sh "$PACE" "$DATA/media/$s.flv" "$RELAY" "$T/stats.sock" "$port"
+		wait_port "$port"
+		wait_state live
+		sleep 0.5
+		[ "$(relay_stats 'd["input"]["video"] + " " + d["input"]["audio"]')" = "$want" ]
+	done
+	# eight players make the document longer than a log line
+	spawn load "$LOAD" -n 8 -d 20 "rtmp://127.0.0.1:$port/live/many"
+	for ((n = 0; n < 100; n++)); do
+		[ "$(relay_stats 'd["player_count"]')" -eq 8 ] && break
+		sleep 0.1
+	done
+	kill -USR1 "$(relay_pid)"
+	log=$T/relay-av1-opus-ertmp.log
+	wait_log "$log" 'stats [0-9]+/[0-9]+ ' 10
+	sleep 0.5
+	cat "$log"
+	n=$(sed -n 's/^.*stats \([0-9]*\)\/\([0-9]*\) .*$/\2/p' "$log" | head -n 1)
+	[ "$n" -ge 2 ]
+	[ "$(grep -c 'stats [0-9]*/'"$n"' ' "$log")" -eq "$n" ]
+	# each piece after "stats I/N "; joined, they are the JSON document
+	sed -n 's/^.*stats [0-9]*\/[0-9]* //p' "$log" | tr -d '\n' |
+		python3 -c 'import json, sys
+d = json.load(sys.stdin)
+assert d["program"] == "rtmp-relay" and len(d["players"]) == 8, d
+assert {p["stream"] for p in d["players"]} == {"many"}, d
+assert d["input"]["video"] == "av1" and d["input"]["audio"] == "opus", d'
 }

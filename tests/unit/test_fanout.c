@@ -137,6 +137,7 @@ main(void)
 	struct loop		*loop = loop_new();
 	struct fanout_config	 fc;
 	struct fanout_stats	 st;
+	struct fanout_player_stats ps;
 	struct fanout		*f;
 	struct fanout_player	*fp[4];
 	struct player		 a, b, c, slow;
@@ -174,6 +175,12 @@ main(void)
 	for (i = 0, error = 0; i < a.n; i++)
 		error |= a.got[i].stream_id != 1;
 	CHECK(!error, "every message on stream id 1");
+
+	fanout_player_stats(fp[0], &ps);
+	CHECK(ps.bytes == peer_bytes_out(a.peer) && ps.bytes > sizeof(key),
+	    "a player's stats: the bytes written to it (%llu)", (unsigned long long)ps.bytes);
+	CHECK(ps.queued == 0 && ps.skips == 0 && ps.stream_id == 1,
+	    "nothing queued after its start, no skip, stream id 1");
 
 	/* Two players: the same block in both queues. */
 	player_open(loop, &b, 0);
@@ -218,9 +225,17 @@ main(void)
 	/* A slow player: a small queue that is never read skips, then is closed. */
 	player_open(loop, &slow, 65536);
 	fp[3] = fanout_join(f, slow.peer, 1, &error);
-	for (i = 0; i < 40 && !peer_closing(slow.peer); i++)
+	memset(&ps, 0, sizeof(ps));
+	for (i = 0; i < 40 && !peer_closing(slow.peer); i++) {
 		gop(f, 4000 + i * 1000, 20);
+		/* What the stats show of it while it is still there. */
+		if (!peer_closing(slow.peer))
+			fanout_player_stats(fp[3], &ps);
+	}
 	CHECK(peer_closing(slow.peer), "a player that keeps skipping is closed");
+	CHECK(ps.skips >= 1 && ps.dropped_bytes > 0 && ps.queued > 0,
+	    "its stats before: %llu skips, %llu bytes dropped, %zu queued",
+	    (unsigned long long)ps.skips, (unsigned long long)ps.dropped_bytes, ps.queued);
 	fanout_flush(f);
 	player_read(&a);
 	player_read(&b);

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "flv.h"
 #include "server.h"
 #include "unit.h"
 
@@ -172,6 +173,67 @@ test_json(void)
 	buf_free(&b);
 }
 
+static void
+test_input(void)
+{
+	static const uint8_t	 avc[] = { 0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f };
+	static const uint8_t	 aac[] = { 0xaf, 0, 0x11, 0x90 };
+	/* E-RTMP: ExHeader, keyframe, SequenceStart, then the FourCC. */
+	static const uint8_t	 hvc1[] = { 0x90, 'h', 'v', 'c', '1', 1, 2, 3 };
+	static const uint8_t	 frame[1000] = { 0x27, 1 };
+	struct server_input	 in;
+	uint64_t		 t = 1000000, i;
+
+	memset(&in, 0, sizeof(in));
+	CHECK(strcmp(server_input_state(&in, t), "waiting") == 0, "no tag yet: waiting");
+	CHECK_EQ(server_input_kbit_s(&in, t), 0, "no rate yet");
+	CHECK(in.video == 0 && in.audio == 0, "no codec yet");
+	server_input_tag(&in, t, 9, avc, sizeof(avc));
+	server_input_tag(&in, t, 8, aac, sizeof(aac));
+	CHECK(strcmp(server_input_state(&in, t), "live") == 0, "a tag: live");
+	CHECK(strcmp(flv_codec_name(in.video), "h264") == 0 &&
+	    strcmp(flv_codec_name(in.audio), "aac") == 0, "codecs from the headers");
+	/* 1000 bytes every 10 ms for 10 s: 800 kbit/s. */
+	for (i = 1; i <= 1000; i++)
+		server_input_tag(&in, t + i * 10, 9, frame, sizeof(frame));
+	t += 10000;
+	CHECK(server_input_kbit_s(&in, t) >= 760 && server_input_kbit_s(&in, t) <= 840,
+	    "800 kbit/s over the last seconds: %llu",
+	    (unsigned long long)server_input_kbit_s(&in, t));
+	CHECK_EQ(in.tags, 1002, "tags counted");
+	CHECK_EQ(in.bytes, sizeof(avc) + sizeof(aac) + 1000 * sizeof(frame), "payload bytes");
+	CHECK(strcmp(server_input_state(&in, t + SERVER_INPUT_PAUSED_MS - 1), "live") == 0,
+	    "live until the pause is long enough");
+	CHECK(strcmp(server_input_state(&in, t + SERVER_INPUT_PAUSED_MS), "paused") == 0,
+	    "then paused");
+	CHECK_EQ(server_input_kbit_s(&in, t + 1000 * SERVER_RATE_SECONDS), 0,
+	    "the rate falls to 0 in a long pause");
+	server_input_tag(&in, t + 20000, 9, hvc1, sizeof(hvc1));
+	CHECK(strcmp(flv_codec_name(in.video), "hevc") == 0, "E-RTMP FourCC hvc1: hevc");
+	CHECK_EQ(server_input_kbit_s(&in, t + 20000), sizeof(hvc1) * 8 / 1000,
+	    "a lone tag after a pause: over one second, not a spike");
+	server_input_end(&in);
+	CHECK(strcmp(server_input_state(&in, t + 20000), "ended") == 0, "ended");
+}
+
+/* server_json_client() keeps the document under its cap before it looks at a session. */
+static void
+test_json_bound(void)
+{
+	struct server_client_stats	 c;
+	struct buf			 b;
+
+	memset(&c, 0, sizeof(c));
+	buf_init(&b, SERVER_JSON_CLIENT_MAX + SERVER_JSON_TAIL - 1);
+	CHECK_EQ(server_json_client(&b, NULL, &c, 1), RTMP_ESPACE,
+	    "no room for an element: RTMP_ESPACE");
+	CHECK_EQ(b.len, 0, "and nothing appended");
+	buf_free(&b);
+	CHECK(SERVER_STATS_LOG_MAX <= SERVER_STATS_MAX &&
+	    SERVER_JSON_CLIENT_MAX > 6 * (2 * SERVER_NAME_MAX + 64) + 200,
+	    "an element's bound covers two names and an address, escaped");
+}
+
 int
 main(void)
 {
@@ -181,5 +243,7 @@ main(void)
 	test_split();
 	test_escape();
 	test_json();
+	test_json_bound();
+	test_input();
 	return unit_done();
 }
