@@ -62,6 +62,7 @@ struct server {
 	int			 stats_bound;
 	struct server_session	*sessions;
 	size_t			 nsessions;
+	size_t			 nraw;		/* events.accept's, still open */
 	uint64_t		 accepted;
 	struct peer_config	 peer_config;
 	struct server_events	 events;
@@ -547,7 +548,7 @@ server_uptime_ms(const struct server *sv)
 static void
 server_update_pause(struct server *sv)
 {
-	int	 paused = sv->stopping || sv->nsessions >= sv->o.max_clients;
+	int	 paused = sv->stopping || sv->nsessions + sv->nraw >= sv->o.max_clients;
 	size_t	 i;
 
 	if (paused == sv->paused)
@@ -557,7 +558,7 @@ server_update_pause(struct server *sv)
 		listener_pause(sv->listeners[i], paused);
 	if (!sv->stopping)
 		log_info("%s connections at %zu of %u", paused ? "pause:" : "resume:",
-		    sv->nsessions, sv->o.max_clients);
+		    sv->nsessions + sv->nraw, sv->o.max_clients);
 }
 
 static void
@@ -662,7 +663,7 @@ server_peer_closed(struct peer *p, int error, const char *reason, void *arg)
 		sv->events.closed(ss, error, reason, sv->arg);
 	server_session_free(ss);
 	server_update_pause(sv);
-	if (sv->stopping && sv->nsessions == 0)
+	if (sv->stopping && sv->nsessions + sv->nraw == 0)
 		loop_stop(sv->loop);
 }
 
@@ -682,10 +683,18 @@ server_accept(struct listener *l, int fd, struct tls *tls, const char *address,
 
 	(void)l;
 	/* A burst may run past the limit before the pause takes effect. */
-	if (sv->stopping || sv->nsessions >= sv->o.max_clients ||
-	    (ss = calloc(1, sizeof(*ss))) == NULL) {
+	if (sv->stopping || sv->nsessions + sv->nraw >= sv->o.max_clients ||
+	    (sv->events.accept == NULL && (ss = calloc(1, sizeof(*ss))) == NULL)) {
 		tls_free(tls);
 		close(fd);
+		return;
+	}
+	if (sv->events.accept != NULL) {
+		/* Counted first: the program may close it before returning. */
+		sv->nraw++;
+		sv->accepted++;
+		server_update_pause(sv);
+		sv->events.accept(sv, fd, tls, address, sv->arg);
 		return;
 	}
 	ss->server = sv;
@@ -987,6 +996,8 @@ server_signal(struct loop *loop, int signo, void *arg)
 	case SIGHUP:
 		if (log_reopen() < 0)
 			log_warn("log %s: cannot reopen", sv->o.log_file);
+		if (sv->events.hangup != NULL)
+			sv->events.hangup(sv, sv->arg);
 		break;
 	case SIGUSR1:
 		buf_init(&b, SERVER_STATS_LOG_MAX);
@@ -1011,8 +1022,9 @@ server_grace_over(struct loop *loop, uint64_t id, void *arg)
 
 	(void)id;
 	sv->grace_timer = 0;
-	if (sv->nsessions > 0)
-		log_info("stop: %zu sessions did not finish in time", sv->nsessions);
+	if (sv->nsessions + sv->nraw > 0)
+		log_info("stop: %zu sessions did not finish in time",
+		    sv->nsessions + sv->nraw);
 	loop_stop(loop);
 	return LOOP_TIMER_STOP;
 }
@@ -1032,11 +1044,28 @@ server_stop(struct server *sv, int status)
 	/* peer_finish() reports `closed` from the loop: the list holds. */
 	for (ss = sv->sessions; ss != NULL; ss = ss->next)
 		peer_finish(ss->peer, SERVER_LINGER_MS);
-	if (sv->nsessions == 0)
+	if (sv->nsessions + sv->nraw == 0)
 		loop_stop(sv->loop);
 	else
-		sv->grace_timer = loop_timer(sv->loop, SERVER_STOP_GRACE_MS,
-		    server_grace_over, sv);
+		sv->grace_timer = loop_timer(sv->loop, sv->o.stop_grace_ms != 0 ?
+		    sv->o.stop_grace_ms : SERVER_STOP_GRACE_MS, server_grace_over, sv);
+}
+
+void
+server_raw_closed(struct server *sv)
+{
+	if (sv->nraw == 0)
+		return;
+	sv->nraw--;
+	server_update_pause(sv);
+	if (sv->stopping && sv->nsessions + sv->nraw == 0)
+		loop_stop(sv->loop);
+}
+
+size_t
+server_raw(const struct server *sv)
+{
+	return sv->nraw;
 }
 
 int

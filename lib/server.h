@@ -55,8 +55,9 @@
  *
  * Signals: SIGTERM and SIGINT stop accepting, call events->stopping so the
  * program can end its own work, and finish every session (peer_finish());
- * when the last one is gone, or SERVER_STOP_GRACE_MS later, server_run()
- * returns 0.  SIGHUP reopens the log.  SIGUSR1 logs events->stats's JSON
+ * when the last one (raw connections included) is gone, or
+ * SERVER_STOP_GRACE_MS (o->stop_grace_ms) later, server_run() returns 0.
+ * SIGHUP reopens the log, then calls events->hangup.  SIGUSR1 logs events->stats's JSON
  * as one line.  SIGCHLD and others are the program's (loop_signal()).
  *
  * Stats: -s unix:PATH answers each connection with the JSON document
@@ -130,10 +131,13 @@ struct server_options {
 	int		 verbose;		/* -v */
 	/* Set by the program: no address and no systemd socket is no error. */
 	int		 listeners_optional;
+	/* Set by the program: how long SIGTERM waits; 0 SERVER_STOP_GRACE_MS. */
+	uint32_t	 stop_grace_ms;
 };
 
 struct server;
 struct server_session;
+struct tls;
 
 /* The stream a server takes in, for its stats (server_input_*). */
 struct server_input {
@@ -175,6 +179,18 @@ struct server_events {
 	int	(*stats)(struct server *, struct buf *out, void *arg);
 	/* SIGTERM/SIGINT: sessions are about to be finished. */
 	void	(*stopping)(struct server *, void *arg);
+	/*
+	 * Raw connections (rtmp-balance forwards bytes it does not parse):
+	 * when set, every accepted connection goes here instead of becoming a
+	 * session, its fd and struct tls (NULL: plain) the program's from then
+	 * on.  It counts against max clients, and SIGTERM waits for it, until
+	 * the program calls server_raw_closed() (from here too, if it gives up
+	 * at once).
+	 */
+	void	(*accept)(struct server *, int fd, struct tls *, const char *address,
+		    void *arg);
+	/* SIGHUP, after the log was reopened (re-read the program's files). */
+	void	(*hangup)(struct server *, void *arg);
 };
 
 void	 server_options_init(struct server_options *);
@@ -204,6 +220,10 @@ uint64_t server_accepted(const struct server *);
 size_t	 server_listeners(const struct server *);
 /* The TCP port of the n-th listener (0 for unix), for tests and logs. */
 uint16_t server_port(const struct server *, size_t n);
+/* A raw connection given to events->accept has ended. */
+void	 server_raw_closed(struct server *);
+/* Raw connections open now. */
+size_t	 server_raw(const struct server *);
 /* Walk the sessions: first, then next until NULL (stats). */
 struct server_session *server_first(struct server *);
 struct server_session *server_next(struct server_session *);
