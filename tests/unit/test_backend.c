@@ -1,0 +1,267 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "error.h"
+#include "unit.h"
+
+static void
+add(struct backend_set *set, const char *line)
+{
+	struct backend_spec	 s;
+	char			 err[256];
+
+	if (backend_parse_line(line, &s, err, sizeof(err)) != 1 ||
+	    backend_set_add(set, &s) < 0)
+		CHECK(0, "add %s: %s", line, err);
+}
+
+/* The names of count picks, one letter each (the set's a, b, c...). */
+static void
+picks(struct backend_set *set, enum backend_algo a, size_t count, char *out)
+{
+	struct backend	*b;
+	size_t		 i;
+
+	for (i = 0; i < count; i++) {
+		b = backend_pick(set, a, NULL, 0, 0);
+		out[i] = b == NULL ? '-' : (char)('a' + backend_index(set, b));
+	}
+	out[count] = '\0';
+}
+
+static void
+test_parse(void)
+{
+	struct backend_spec	 s, specs[4];
+	char			 err[256];
+	size_t			 n;
+	const char		*text;
+
+	CHECK_EQ(backend_parse_line("127.0.0.1:1935", &s, err, sizeof(err)), 1, "host:port");
+	CHECK(strcmp(s.addr.host, "127.0.0.1") == 0 && s.addr.port == 1935 &&
+	    s.weight == 1 && s.maxconn == 0, "host, port, defaults");
+	CHECK_EQ(backend_parse_line("[::1]:19350 weight 3 maxconn 10 # v6", &s, err,
+	    sizeof(err)), 1, "[v6]:port with weight, maxconn and a comment");
+	CHECK(strcmp(s.addr.host, "::1") == 0 && s.addr.port == 19350 && s.weight == 3 &&
+	    s.maxconn == 10 && strcmp(s.name, "[::1]:19350") == 0, "its fields");
+	CHECK_EQ(backend_parse_line("\tunix:/run/rtmp/a.sock maxconn 2", &s, err,
+	    sizeof(err)), 1, "unix:/path");
+	CHECK(s.addr.family_unix && strcmp(s.addr.path, "/run/rtmp/a.sock") == 0 &&
+	    s.maxconn == 2, "its path");
+	CHECK_EQ(backend_parse_line("   # only a comment", &s, err, sizeof(err)), 0, "comment");
+	CHECK_EQ(backend_parse_line("", &s, err, sizeof(err)), 0, "blank");
+	CHECK_EQ(backend_parse_line(":1935", &s, err, sizeof(err)), RTMP_EINVAL, "no host");
+	CHECK_EQ(backend_parse_line("h:0", &s, err, sizeof(err)), RTMP_EINVAL, "port 0");
+	CHECK_EQ(backend_parse_line("h", &s, err, sizeof(err)), RTMP_EINVAL, "no port");
+	CHECK_EQ(backend_parse_line("h:1 weight 0", &s, err, sizeof(err)), RTMP_EINVAL,
+	    "weight 0");
+	CHECK(strstr(err, "weight 0: too small") != NULL, "says why: %s", err);
+	CHECK_EQ(backend_parse_line("h:1 weight 1001", &s, err, sizeof(err)), RTMP_EINVAL,
+	    "weight too large");
+	CHECK_EQ(backend_parse_line("h:1 weight", &s, err, sizeof(err)), RTMP_EINVAL,
+	    "weight without a number");
+	CHECK_EQ(backend_parse_line("h:1 speed 3", &s, err, sizeof(err)), RTMP_EINVAL,
+	    "unknown word");
+	CHECK_EQ(backend_parse_line("h:1 weight 2 weight 3 maxconn 4 maxconn 5", &s, err,
+	    sizeof(err)), RTMP_EINVAL, "too many words");
+
+	text = "# backends\n127.0.0.1:1 weight 2\n\n127.0.0.1:2\r\nunix:/x\n";
+	CHECK_EQ(backend_parse_text(text, strlen(text), specs, 4, &n, err, sizeof(err)), 0,
+	    "a file");
+	CHECK_EQ(n, 3, "three backends");
+	CHECK(specs[0].weight == 2 && specs[1].addr.port == 2 && specs[2].addr.family_unix,
+	    "in order");
+	text = "127.0.0.1:1\n127.0.0.1:2 maxconn x\n";
+	CHECK_EQ(backend_parse_text(text, strlen(text), specs, 4, &n, err, sizeof(err)),
+	    RTMP_EINVAL, "a bad line");
+	CHECK(strncmp(err, "line 2: maxconn x", 17) == 0, "named by number: %s", err);
+	text = "h:1\nh:2\nh:3\n";
+	CHECK_EQ(backend_parse_text(text, strlen(text), specs, 2, &n, err, sizeof(err)),
+	    RTMP_EINVAL, "more lines than allowed");
+	CHECK(strncmp(err, "line 3: more than 2", 19) == 0, "%s", err);
+	CHECK_EQ(backend_parse_text("h:1\0\n", 5, specs, 2, &n, err, sizeof(err)),
+	    RTMP_EINVAL, "a NUL");
+	{
+		char	*big = malloc(BACKEND_LINE_MAX + 10);
+
+		memset(big, ' ', BACKEND_LINE_MAX + 9);
+		memcpy(big, "h:1", 3);
+		big[BACKEND_LINE_MAX + 9] = '\n';
+		CHECK_EQ(backend_parse_text(big, BACKEND_LINE_MAX + 10, specs, 2, &n, err,
+		    sizeof(err)), RTMP_EINVAL, "a line too long");
+		CHECK(strstr(err, "line 1: longer than") != NULL, "%s", err);
+		free(big);
+	}
+	CHECK_EQ(backend_read_file("/nonexistent/backends", specs, 4, &n, err, sizeof(err)),
+	    RTMP_ESYS, "a missing file");
+	CHECK(strstr(err, "/nonexistent/backends: No such file") != NULL, "%s", err);
+}
+
+static void
+test_roundrobin(void)
+{
+	struct backend_set	 set;
+	char			 got[32];
+
+	backend_set_init(&set);
+	add(&set, "h:1 weight 5");
+	add(&set, "h:2");
+	add(&set, "h:3");
+	picks(&set, BACKEND_ROUNDROBIN, 14, got);
+	CHECK(strcmp(got, "aabacaaaabacaa") == 0, "5,1,1 is smooth: %s", got);
+	CHECK(strncmp(got, got + 7, 7) == 0, "and periodic: %s", got);
+	backend_set_free(&set);
+
+	backend_set_init(&set);
+	add(&set, "h:1");
+	add(&set, "h:2");
+	add(&set, "h:3");
+	picks(&set, BACKEND_ROUNDROBIN, 6, got);
+	CHECK(strcmp(got, "abcabc") == 0, "equal weights in turn: %s", got);
+	set.b[1]->up = 0;
+	picks(&set, BACKEND_ROUNDROBIN, 4, got);
+	CHECK(strcmp(got, "acac") == 0, "a down backend gets none: %s", got);
+	set.b[1]->up = 1;
+	set.b[2]->spec.maxconn = 1;
+	backend_attach(set.b[2]);
+	picks(&set, BACKEND_ROUNDROBIN, 4, got);
+	CHECK(strchr(got, 'c') == NULL, "one at its maxconn gets none: %s", got);
+	set.b[0]->up = set.b[1]->up = 0;
+	picks(&set, BACKEND_ROUNDROBIN, 1, got);
+	CHECK(strcmp(got, "-") == 0, "none available: NULL");
+	set.b[0]->up = 1;
+	CHECK(backend_pick(&set, BACKEND_ROUNDROBIN, NULL, 0, 1) == NULL,
+	    "the skip mask leaves nothing");
+	backend_set_free(&set);
+}
+
+static void
+test_leastconn(void)
+{
+	struct backend_set	 set;
+	struct backend		*b;
+	size_t			 i;
+	char			 got[16];
+
+	backend_set_init(&set);
+	add(&set, "h:1");
+	add(&set, "h:2 weight 2");
+	add(&set, "h:3");
+	for (i = 0; i < 8; i++) {
+		b = backend_pick(&set, BACKEND_LEASTCONN, NULL, 0, 0);
+		got[i] = (char)('a' + backend_index(&set, b));
+		backend_attach(b);
+	}
+	got[i] = '\0';
+	CHECK(strcmp(got, "abcbabcb") == 0, "fewest per weight, ties by order: %s", got);
+	CHECK(set.b[0]->active == 2 && set.b[1]->active == 4 && set.b[2]->active == 2,
+	    "2, 4, 2");
+	backend_detach(set.b[2]);
+	backend_detach(set.b[2]);
+	b = backend_pick(&set, BACKEND_LEASTCONN, NULL, 0, 0);
+	CHECK(b == set.b[2], "the emptied one next");
+	CHECK(backend_pick(&set, BACKEND_LEASTCONN, NULL, 0, 1u << 2) == set.b[0],
+	    "skipped: the next best");
+	set.b[0]->spec.maxconn = 2;
+	CHECK(backend_pick(&set, BACKEND_LEASTCONN, NULL, 0, 1u << 2) == set.b[1],
+	    "one at its maxconn is passed over");
+	backend_set_free(&set);
+}
+
+static void
+test_hash(void)
+{
+	struct backend_set	 set;
+	struct backend		*b, *was[10000];
+	char			 key[32];
+	size_t			 i, moved = 0, to_new = 0, count[4] = { 0 };
+
+	backend_set_init(&set);
+	add(&set, "10.0.0.1:1935");
+	add(&set, "10.0.0.2:1935");
+	add(&set, "10.0.0.3:1935");
+	CHECK(backend_pick(&set, BACKEND_SOURCE, "127.0.0.1", 9, 0) ==
+	    backend_pick(&set, BACKEND_SOURCE, "127.0.0.1", 9, 0), "source: stable");
+	for (i = 0; i < 10000; i++) {
+		snprintf(key, sizeof(key), "live/stream%zu", i);
+		was[i] = backend_pick(&set, BACKEND_STREAM, key, strlen(key), 0);
+		count[backend_index(&set, was[i])]++;
+	}
+	CHECK(count[0] > 3000 && count[1] > 3000 && count[2] > 3000,
+	    "three share evenly: %zu %zu %zu", count[0], count[1], count[2]);
+	add(&set, "10.0.0.4:1935");
+	for (i = 0; i < 10000; i++) {
+		snprintf(key, sizeof(key), "live/stream%zu", i);
+		b = backend_pick(&set, BACKEND_STREAM, key, strlen(key), 0);
+		if (b != was[i]) {
+			moved++;
+			to_new += b == set.b[3];
+		}
+	}
+	CHECK(moved > 2200 && moved < 2800, "a 4th moves about a quarter: %zu", moved);
+	CHECK(to_new == moved, "and only to the new one");
+	set.b[3]->up = 0;
+	for (i = moved = 0; i < 10000; i++) {
+		snprintf(key, sizeof(key), "live/stream%zu", i);
+		moved += backend_pick(&set, BACKEND_STREAM, key, strlen(key), 0) != was[i];
+	}
+	CHECK_EQ(moved, 0, "it down: every stream back where it was");
+	set.b[3]->up = 1;
+	set.b[0]->spec.weight = 3;
+	memset(count, 0, sizeof(count));
+	for (i = 0; i < 10000; i++) {
+		snprintf(key, sizeof(key), "live/stream%zu", i);
+		count[backend_index(&set, backend_pick(&set, BACKEND_STREAM, key, strlen(key),
+		    0))]++;
+	}
+	CHECK(count[0] > 4600 && count[0] < 5400, "weight 3 of 6: half: %zu", count[0]);
+	backend_set_free(&set);
+}
+
+static void
+test_merge(void)
+{
+	struct backend_set	 set;
+	struct backend_spec	 specs[3];
+	struct backend		*a;
+	char			 err[256];
+	size_t			 added;
+	const char		*text = "h:1 weight 4\nh:3\n";
+	size_t			 n;
+
+	backend_set_init(&set);
+	add(&set, "h:1");
+	add(&set, "h:2");
+	a = set.b[0];
+	backend_attach(set.b[0]);
+	backend_attach(set.b[1]);
+	CHECK_EQ(backend_parse_text(text, strlen(text), specs, 3, &n, err, sizeof(err)), 0,
+	    "new file");
+	CHECK_EQ(backend_set_merge(&set, specs, n, &added), 0, "merged");
+	CHECK_EQ(added, 1, "one new");
+	CHECK(set.n == 3 && set.b[0] == a && a->spec.weight == 4 && a->active == 1,
+	    "the kept one keeps its state, takes the new weight");
+	CHECK(set.b[1]->removed && !backend_available(set.b[1]), "the dropped one: removed");
+	backend_set_compact(&set, NULL, NULL);
+	CHECK_EQ(set.n, 3, "still there while a connection lives");
+	backend_detach(set.b[1]);
+	backend_set_compact(&set, NULL, NULL);
+	CHECK(set.n == 2 && strcmp(set.b[1]->spec.name, "h:3") == 0, "then freed");
+	backend_set_free(&set);
+	CHECK_EQ(backend_algo_parse("leastconn", &(enum backend_algo){ 0 }), 0, "algo names");
+	CHECK_EQ(backend_algo_parse("random", &(enum backend_algo){ 0 }), RTMP_EINVAL,
+	    "unknown algo");
+}
+
+int
+main(void)
+{
+	test_parse();
+	test_roundrobin();
+	test_leastconn();
+	test_hash();
+	test_merge();
+	return unit_done();
+}
