@@ -105,7 +105,14 @@ rtmp_config_default(struct rtmp_config *c, enum rtmp_role role)
 	c->amf_max_depth = AMF0_DEFAULT_MAX_DEPTH;
 	c->chunk_size = 4096;
 	c->window_ack_size = 2500000;
-	c->output_limit = 64u << 20;
+	/*
+	 * A server's session queues only its own answers (media leaves in
+	 * the caller's shared blocks), so a peer that floods Ping Requests
+	 * or FCPublish and never reads the answers meets a small bound, as
+	 * a player's session does (client_session_config), not 64 MiB a
+	 * connection.
+	 */
+	c->output_limit = role == RTMP_ROLE_SERVER ? RTMP_SERVER_OUTPUT_LIMIT : 64u << 20;
 	c->play_start = -2;
 	c->buffer_ms = 3000;
 }

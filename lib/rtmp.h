@@ -112,13 +112,19 @@ struct rtmp_event {
 	size_t		 nvalues;
 };
 
+/*
+ * The server role's default output limit: its session queues only its own
+ * answers, never media (see "How the servers fit together", lib/README).
+ */
+#define RTMP_SERVER_OUTPUT_LIMIT	(1u << 20)
+
 struct rtmp_config {
 	enum rtmp_role	 role;
 	struct chunk_limits limits;
 	unsigned	 amf_max_depth;		/* default AMF0_DEFAULT_MAX_DEPTH */
 	uint32_t	 chunk_size;		/* what we send; default 4096 */
 	uint32_t	 window_ack_size;	/* what we announce; default 2500000 */
-	size_t		 output_limit;		/* default 64 MiB */
+	size_t		 output_limit;		/* default 64 MiB; server 1 MiB */
 	/* client role */
 	int		 publish;		/* 1 publish, 0 play */
 	const char	*app;

@@ -44,6 +44,7 @@ PACKET = 1536
 # The wire format shared with the hostile server: AMF0 encoding, basic
 # headers, and its chunk decoder for what the other side sends (it follows
 # Set Chunk Size); its Gone is raised on a close or a reset.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import server as wire						# noqa: E402
 from server import AMF_NULL, OBJ_END, Gone, amf_num, amf_obj, amf_str, basic_header	# noqa: E402,F401
@@ -605,6 +606,55 @@ def m_short_control(c, opt):
 	for mtype, body in ((1, b"\x00\x10"), (2, b"\x00"), (3, b"\x01\x02\x03"),
 	    (4, b"\x00"), (4, b"\x00\x06\x00"), (5, b"\x00\x00\x01"), (6, b"\x00\x00\x10")):
 		c.send_msg(2, mtype, 0, body)
+	probe(c, opt)
+
+
+@mode("createstream-flood")
+def m_createstream_flood(c, opt):
+	# 5000 createStream without a publish or play: stream ids are not a
+	# table that grows with them (or the session ends at a limit)
+	until_connected(c, opt)
+	c.send(b"".join(c.chunks(3, 20, 0, amf_str("createStream") + amf_num(100 + i) +
+	    AMF_NULL) for i in range(5000)))
+	probe(c, opt)
+
+
+@mode("ping-flood", slow=True)
+def m_ping_flood(c, opt):
+	# Ping Requests (User Control 6) as fast as the server takes them for
+	# --hold seconds, never reading: its pongs must not pile up (it stops
+	# reading instead).  Then what it sent is read to the close, which
+	# its handshake deadline brings (nothing was published).
+	until_connected(c, opt)
+	c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+	burst = c.chunks(2, 4, 0, struct.pack(">HI", 6, 12345)) * 1000
+	sent, end = 0, time.monotonic() + opt.hold
+	c.sock.settimeout(0.2)
+	while time.monotonic() < end:
+		try:
+			sent += c.sock.send(burst)
+		except socket.timeout:
+			pass
+		except OSError:
+			raise Gone()
+	try:
+		expect_close(c)
+	except Verdict:
+		raise Verdict("closed", "sent=%d" % sent)
+	except Gone:
+		raise Verdict("closed", "sent=%d" % sent)
+
+
+@mode("publish-twice")
+def m_publish_twice(c, opt):
+	# publish (or play) again on the stream already started, and on
+	# stream ids never created
+	until_started(c, opt)
+	verb = "play" if opt.play else "publish"
+	for sid in (c.stream_id, 7, 0, 0xffffffff):
+		c.command(verb, AMF_NULL, amf_str(opt.stream), amf_str("live"), sid=sid, csid=5)
+	c.command("deleteStream", AMF_NULL, amf_num(99))
+	c.command("closeStream", sid=42)
 	probe(c, opt)
 
 

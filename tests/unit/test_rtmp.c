@@ -481,13 +481,12 @@ test_publish_answers(void)
 }
 
 /*
- * A server that floods pings and never reads: the player's session, as
- * client_session_config sets it up for rtmp-dump, queues answers up to its
- * output limit and then ends with RTMP_ELIMIT, never past the limit.  (The
- * fuzzers reach this only rarely: it takes 700 KB of pings.)
+ * ping_flood: a plain handshake, then Ping Requests fed to s (up to a
+ * million) while nothing reads its answers; the last feed's status, and
+ * in *pings how many went in.
  */
-static void
-test_ping_flood(void)
+static int
+ping_flood(struct rtmp_session *s, size_t *pings)
 {
 	static uint8_t		 handshake[1 + 2 * HANDSHAKE_PACKET_SIZE];
 	static const uint8_t	 first[] = {
@@ -495,35 +494,61 @@ test_ping_flood(void)
 		0, 6, 0, 0, 0, 1	/* Ping Request */
 	};
 	static const uint8_t	 next[] = { 0xc2, 0, 6, 0, 0, 0, 2 };
+	struct tally		 t;
+	int			 rc;
+
+	memset(&t, 0, sizeof(t));
+	handshake[0] = 3;
+	*pings = 1;
+	rc = feed_all(s, handshake, sizeof(handshake), &t, 0);
+	CHECK_EQ(t.handshake, 1, "flood: handshake done");
+	if (rc == 0)
+		rc = feed_all(s, first, sizeof(first), &t, 0);
+	while (rc == 0 && *pings < 1000000) {
+		rc = feed_all(s, next, sizeof(next), &t, 0);
+		(*pings)++;
+	}
+	return rc;
+}
+
+/*
+ * A server that floods pings and never reads: the player's session, as
+ * client_session_config sets it up for rtmp-dump, queues answers up to its
+ * output limit and then ends with RTMP_ELIMIT, never past the limit.  (The
+ * fuzzers reach this only rarely: it takes 700 KB of pings.)  A server's
+ * session (rtmp-listen, rtmp-relay before play) has a default limit as
+ * small: a client flooding pings once grew it to 64 MiB a connection
+ * (tests/bats/hostile-servers.bats).
+ */
+static void
+test_ping_flood(int server)
+{
 	struct client_config	 cc;
 	struct rtmp_config	 c;
 	struct rtmp_session	*s;
-	struct tally		 t;
 	struct url		 u;
-	size_t			 outlen, pings = 1;
+	size_t			 outlen, pings;
 	int			 rc;
 
-	memset(&cc, 0, sizeof(cc));
-	memset(&t, 0, sizeof(t));
-	if (!CHECK(url_parse("rtmp://127.0.0.1/live/x", &u) == 0, "flood: URL parses"))
-		return;
-	cc.url = &u;
-	client_session_config(&cc, &c);
-	c.handshake_plain = 1;
-	s = rtmp_session_new(&c);
-	handshake[0] = 3;
-	rc = feed_all(s, handshake, sizeof(handshake), &t, 0);
-	if (rc == 0)
-		rc = feed_all(s, first, sizeof(first), &t, 0);
-	while (rc == 0 && pings < 1000000) {
-		rc = feed_all(s, next, sizeof(next), &t, 0);
-		pings++;
+	if (server) {
+		rtmp_config_default(&c, RTMP_ROLE_SERVER);
+		CHECK_EQ(c.output_limit, RTMP_SERVER_OUTPUT_LIMIT, "a server's output limit is 1 MiB");
+	} else {
+		memset(&cc, 0, sizeof(cc));
+		if (!CHECK(url_parse("rtmp://127.0.0.1/live/x", &u) == 0, "flood: URL parses"))
+			return;
+		cc.url = &u;
+		client_session_config(&cc, &c);
+		c.handshake_plain = 1;
 	}
+	s = rtmp_session_new(&c);
+	rc = ping_flood(s, &pings);
 	rtmp_session_output(s, &outlen);
-	CHECK_EQ(rc, RTMP_ELIMIT, "a ping flood never read ends with RTMP_ELIMIT");
+	CHECK_EQ(rc, RTMP_ELIMIT, "%s: a ping flood never read ends with RTMP_ELIMIT",
+	    server ? "server" : "player");
 	CHECK(outlen <= c.output_limit && outlen + 64 > c.output_limit,
-	    "the queue stopped at the player's %zu bytes (%zu queued)",
-	    c.output_limit, outlen);
+	    "the queue stopped at the %s's %zu bytes (%zu queued)",
+	    server ? "server" : "player", c.output_limit, outlen);
 	CHECK(pings > c.output_limit / 16, "after %zu pings", pings);
 	rtmp_session_free(s);
 }
@@ -550,7 +575,8 @@ main(void)
 	test_reject();
 	test_hostile_connect();
 	test_publish_answers();
-	test_ping_flood();
+	test_ping_flood(0);
+	test_ping_flood(1);
 	test_data_frame_offset();
 	return unit_done();
 }
