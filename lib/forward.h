@@ -1,0 +1,74 @@
+/*
+ * forward.h: the bytes of one proxied connection, both ways, between a
+ * client and the backend the balancer picked, on the loop.
+ *
+ * forward_new() takes both sockets (and a struct tls for either side
+ * that speaks TLS, whose handshake runs inside the first reads and
+ * writes, conn.h).  When neither side has TLS the bytes never enter user
+ * space: splice(2) moves them from one socket into a pipe and from the
+ * pipe into the other, one pipe per direction.  Otherwise each side is a
+ * struct conn and the bytes go through its read buffer.
+ *
+ * Back pressure: each direction holds at most config->buffer bytes (the
+ * pipe's size for splice), and its source is not read while they wait to
+ * be written, so a slow reader slows its writer instead of growing a
+ * buffer.
+ *
+ * Half-close: when one side ends (EOF, TLS close_notify), what it sent is
+ * written out, then the other side's write half is shut down
+ * (shutdown(2) SHUT_WR, after close_notify for TLS); the other direction
+ * goes on until it ends too.  Both ended: `closed` with error 0,
+ * "finished".
+ *
+ * Deadline: nothing moved in either direction for config->idle_ms closes
+ * it (RTMP_ETIMEOUT, "idle"); 0 means none.
+ *
+ * Teardown: one path.  An error on either side (reset, TLS failure) or
+ * forward_close() removes both fds from the loop, closes them and the
+ * pipes, calls `closed` once (error 0 or RTMP_E*, a reason for the log
+ * line) and frees the struct when it returns.  `closed` is never called
+ * from inside forward_new(); forward_close() calls it before it returns.
+ *
+ * Counters: forward_bytes() gives the bytes written each way so far
+ * (client to backend, backend to client), valid in `closed` too.
+ */
+#ifndef RTMPKIT_FORWARD_H
+#define RTMPKIT_FORWARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FORWARD_BUFFER		(64 * 1024)	/* default per direction */
+#define FORWARD_BUFFER_MIN	4096
+
+struct loop;
+struct tls;
+struct forward;
+
+struct forward_config {
+	size_t		 buffer;	/* per direction; 0: FORWARD_BUFFER */
+	uint32_t	 idle_ms;	/* 0: no idle deadline */
+	int		 no_splice;	/* 1: the buffered path even for plain sockets */
+};
+
+struct forward_events {
+	void	(*closed)(struct forward *, int error, const char *reason, void *arg);
+};
+
+/*
+ * Takes cfd, bfd and both tls (either may be NULL).  NULL when out of
+ * memory or descriptors (pipes): then nothing was taken, the caller still
+ * owns and closes them.
+ */
+struct forward	*forward_new(struct loop *, int cfd, struct tls *ctls, int bfd,
+		    struct tls *btls, const struct forward_config *,
+		    const struct forward_events *, void *arg);
+/* End it now: `closed` is called before this returns. */
+void		 forward_close(struct forward *, int error, const char *reason);
+/* Bytes written to the backend (in) and to the client (out). */
+void		 forward_bytes(const struct forward *, uint64_t *in, uint64_t *out);
+/* 1 if the bytes go by splice(2). */
+int		 forward_spliced(const struct forward *);
+uint64_t	 forward_last_active(const struct forward *);
+
+#endif
