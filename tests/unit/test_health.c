@@ -1,0 +1,133 @@
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "error.h"
+#include "health.h"
+#include "loop.h"
+#include "net.h"
+#include "unit.h"
+
+struct seen {
+	int	 changes;
+	int	 up;
+};
+
+static void
+changed(struct backend *b, int up, void *arg)
+{
+	struct seen	*s = arg;
+
+	(void)b;
+	s->changes++;
+	s->up = up;
+}
+
+static const struct health_events events = { .changed = changed };
+
+static void
+test_counts(void)
+{
+	struct backend	 b;
+
+	memset(&b, 0, sizeof(b));
+	b.up = 1;
+	CHECK_EQ(health_result(&b, 0, "connect: refused", 3, 2), 0, "one failure: still up");
+	CHECK_EQ(health_result(&b, 1, "ok", 3, 2), 0, "a success resets the failures");
+	CHECK_EQ(health_result(&b, 0, "x", 3, 2), 0, "fail 1");
+	CHECK_EQ(health_result(&b, 0, "x", 3, 2), 0, "fail 2");
+	CHECK_EQ(health_result(&b, 0, "timeout", 3, 2), 1, "fail 3: down");
+	CHECK(!b.up && strcmp(b.last_result, "timeout") == 0 && b.checks == 5,
+	    "down, the last result kept");
+	CHECK_EQ(health_result(&b, 0, "x", 3, 2), 0, "more failures change nothing");
+	CHECK_EQ(health_result(&b, 1, "ok", 3, 2), 0, "rise 1");
+	CHECK_EQ(health_result(&b, 0, "x", 3, 2), 0, "a failure resets the rise");
+	CHECK_EQ(health_result(&b, 1, "ok", 3, 2), 0, "rise 1 again");
+	CHECK_EQ(health_result(&b, 1, "ok", 3, 2), 1, "rise 2: up");
+	CHECK(b.up && b.last_ok == 1, "up");
+}
+
+/* Run the loop until cond or about ms milliseconds. */
+#define RUN_UNTIL(l, cond, ms) do {					\
+	uint64_t t0_ = loop_now(l);					\
+	while (!(cond) && loop_now(l) - t0_ < (ms))			\
+		loop_once((l), 5);					\
+} while (0)
+
+static int
+listen_on(uint16_t port, uint16_t *bound)
+{
+	struct listen_address	 a;
+	int			 fd;
+
+	memset(&a, 0, sizeof(a));
+	strlcpy(a.host, "127.0.0.1", sizeof(a.host));
+	a.port = port;
+	if (net_listen(&a, 8, &fd) < 0)
+		return -1;
+	net_local_port(fd, bound);
+	return fd;
+}
+
+static void
+test_live(void)
+{
+	struct loop		*l = loop_new();
+	struct backend_set	 set;
+	struct backend_spec	 s;
+	struct health_config	 cfg = { .interval_ms = 20, .fall = 3, .rise = 2 };
+	struct health		*h;
+	struct seen		 seen = { 0, 1 };
+	char			 line[64], err[128];
+	uint16_t		 port;
+	int			 fd;
+	uint64_t		 t0;
+
+	fd = listen_on(0, &port);
+	if (!CHECK(fd >= 0, "a listening socket"))
+		return;
+	backend_set_init(&set);
+	snprintf(line, sizeof(line), "127.0.0.1:%u", port);
+	backend_parse_line(line, &s, err, sizeof(err));
+	backend_set_add(&set, &s);
+	backend_parse_line("unix:/nonexistent/rtmp.sock", &s, err, sizeof(err));
+	backend_set_add(&set, &s);
+	CHECK_EQ(backend_resolve(set.b[0], err, sizeof(err)), 0, "resolved");
+	h = health_new(l, &set, &cfg, &events, &seen);
+	RUN_UNTIL(l, set.b[0]->checks >= 3, 1000);
+	CHECK(set.b[0]->up && set.b[0]->last_ok == 1 && set.b[0]->checks >= 3,
+	    "a listening backend stays up (%llu checks)",
+	    (unsigned long long)set.b[0]->checks);
+	CHECK(!set.b[1]->up && strstr(set.b[1]->last_result, "No such file") != NULL,
+	    "a missing unix socket goes down: %s", set.b[1]->last_result);
+	CHECK_EQ(seen.changes, 1, "one change so far");
+	close(fd);
+	t0 = loop_now(l);
+	RUN_UNTIL(l, !set.b[0]->up, 1000);
+	CHECK(!set.b[0]->up && seen.changes == 2 && seen.up == 0,
+	    "closed: down after %llu ms (%s)", (unsigned long long)(loop_now(l) - t0),
+	    set.b[0]->last_result);
+	CHECK(loop_now(l) - t0 <= 3 * 20 + 40, "within fall x interval");
+	fd = listen_on(port, &port);
+	CHECK(fd >= 0, "listening again");
+	RUN_UNTIL(l, set.b[0]->up, 1000);
+	CHECK(set.b[0]->up && seen.changes == 3 && seen.up == 1, "back up after rise");
+	health_forget(h, set.b[1]);
+	health_forget(h, set.b[0]);
+	health_free(h);
+	backend_set_free(&set);
+	close(fd);
+	loop_free(l);
+}
+
+int
+main(void)
+{
+	test_counts();
+	test_live();
+	return unit_done();
+}
