@@ -326,6 +326,25 @@ media_rows() {
 	real_player
 }
 
+@test "hostile relay input: tags of size 0, ModEx past the tag, short E-RTMP headers, bad metadata on stdin do not stop it" {
+	local relay
+	spawn relay sh -c '"$1" "$2" "feed:$3" |
+		exec "$4" -v -l "127.0.0.1:$5"' sh "$PYTHON" "$CLIENT" "$CLIP" "$RELAY" "$PORT"
+	relay=$SPAWNED
+	LOG=$T/relay.log
+	wait_port "$PORT"
+	# Past the hostile tags, which the relay passes on unchanged like any
+	# payload (a player that came at once would start on the random key
+	# frame among them): the clip's first keyframe starts the GOP.
+	sleep 1
+	real_player
+	# the whole clip went through, and the end of the input ends it well
+	wait_status "$relay" 20 || fail "rtmp-relay did not end with its input"
+	cat "$LOG"
+	[ "$STATUS" -eq 0 ] || fail "rtmp-relay exited $STATUS"
+	grep -q 'input stdin: end of input after [0-9]* tags' "$LOG"
+}
+
 # ---- resources ------------------------------------------------------------
 
 @test "hostile relay: 300 stalled handshakes are closed by the -t deadline while a real player gets in" {

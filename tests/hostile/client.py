@@ -23,7 +23,9 @@ SECONDS how long the verdict took.  VERDICT is
 publisher (createStream, publish) where a mode gets that far.  Mode
 "cycle:N" runs N connections over every fast mode in turn and prints a
 count per verdict; "stalled:N" holds N connections that never finish
-the handshake and counts how many the server closed.  The exit status is 0 unless the client itself failed
+the handshake and counts how many the server closed; "feed:FLV" writes
+hostile FLV tags and then FLV, in real time, to stdout (rtmp-relay's
+input).  The exit status is 0 unless the client itself failed
 (bad usage, no connection: 2).
 
 Python stdlib only; the handshake (the simple one: C0 = 3, C1 of 1536
@@ -881,6 +883,40 @@ def run_one(name, opt):
 	return what, c.addr, took, str(detail or "")
 
 
+def feed(path):
+	"""An FLV on stdout for rtmp-relay's stdin: tags HOSTILE.md's media
+	and AMF0 rows describe (size 0, ModEx past the tag, E-RTMP headers cut
+	short, a frame before any sequence header, metadata with a huge count
+	or nested deep, an unknown tag type), then the FLV at PATH in real
+	time by its timestamps, shifted to follow them."""
+	out = sys.stdout.buffer
+	clip = open(path, "rb").read()
+	out.write(b"FLV\x01\x05\x00\x00\x00\x09\x00\x00\x00\x00")
+	for mtype, body in (
+		(9, b""), (8, b""), (18, b""),
+		(9, b"\x97\x05"), (9, b"\x97\xff\xff\xff"), (9, b"\x97"),
+		(9, b"\x97" + b"\x00\x00\x07" * 30), (9, b"\x90hvc"), (9, b"\x91hvc1"),
+		(9, b"\x96\x00hvc1"), (9, avc_frame(True)), (8, b"\xaf"), (8, b"\x9f\x05"),
+		(18, amf_str("onMetaData") + b"\x08\xff\xff\xff\xff"),
+		(18, amf_str("onMetaData") + nested(5000)),
+		(18, b"\x02\xff\xff"), (7, b"junk"),
+	):
+		out.write(flv_tag(mtype, 0, body))
+	out.flush()
+	off = int.from_bytes(clip[5:9], "big") + 4
+	start = time.monotonic()
+	while off + 11 <= len(clip):
+		size = int.from_bytes(clip[off + 1:off + 4], "big")
+		ts = int.from_bytes(clip[off + 4:off + 7], "big") | clip[off + 7] << 24
+		wait = start + ts / 1000.0 - time.monotonic()
+		if wait > 0:
+			out.flush()
+			time.sleep(wait)
+		out.write(clip[off:off + 15 + size])
+		off += 15 + size
+	out.flush()
+
+
 def stalled(opt, n):
 	"""N connections that never finish the handshake, half of them after
 	C0 alone: "open N", then "closed K after S s", K of them ended by the
@@ -911,7 +947,7 @@ def stalled(opt, n):
 def main():
 	ap = argparse.ArgumentParser(description="a hostile RTMP client")
 	ap.add_argument("--host", default="127.0.0.1")
-	ap.add_argument("--port", type=int, required=True)
+	ap.add_argument("--port", type=int, default=0)
 	ap.add_argument("--play", action="store_true", help="a player, not a publisher")
 	ap.add_argument("--app", default="live")
 	ap.add_argument("--stream", default="hostile")
@@ -922,6 +958,9 @@ def main():
 	ap.add_argument("modes", nargs="+", metavar="MODE")
 	opt = ap.parse_args()
 	for name in opt.modes:
+		if name.startswith("feed:"):
+			feed(name[5:])
+			continue
 		if name.startswith("stalled:"):
 			stalled(opt, int(name[8:]))
 			continue
