@@ -15,6 +15,15 @@
 
 #define CONN_TLS_IOV	64	/* iovecs offered to one TLS record */
 
+/*
+ * The read buffer lent to the connection whose own buffer is empty: most
+ * reads are wholly consumed, so an idle peer holds no buffer at all and a
+ * busy one reads into memory that is already there.  Single-threaded, as
+ * the whole library; one connection borrows it at a time.
+ */
+static uint8_t		 conn_scratch[CONN_READ_BUDGET];
+static struct conn	*conn_lender;	/* the connection rbuf lends it to */
+
 void
 conn_init(struct conn *c, int fd, struct tls *tls, size_t rlimit)
 {
@@ -38,6 +47,10 @@ conn_close(struct conn *c)
 	if (c->fd != -1)
 		close(c->fd);
 	c->fd = -1;
+	if (conn_lender == c) {
+		conn_lender = NULL;
+		buf_init(&c->rbuf, c->rbuf.limit);
+	}
 	buf_free(&c->rbuf);
 }
 
@@ -93,13 +106,45 @@ conn_sys(struct conn *c)
 	return conn_fail(c, RTMP_ESYS, errno);
 }
 
+/* Lend the scratch buffer to a connection with nothing unconsumed. */
+static int
+conn_borrow(struct conn *c)
+{
+	size_t	 limit = c->rbuf.limit;
+
+	if (conn_lender != NULL || c->rbuf.len != 0)
+		return 0;
+	buf_free(&c->rbuf);
+	c->rbuf.data = conn_scratch;
+	c->rbuf.cap = limit != 0 && limit < sizeof(conn_scratch) ?
+	    limit : sizeof(conn_scratch);
+	conn_lender = c;
+	return 1;
+}
+
+int
+conn_read_done(struct conn *c)
+{
+	struct buf	 own;
+	int		 rc;
+
+	if (conn_lender != c)
+		return 0;
+	conn_lender = NULL;
+	/* What the caller left unconsumed moves into a buffer of its own. */
+	buf_init(&own, c->rbuf.limit);
+	rc = buf_append(&own, buf_data(&c->rbuf), c->rbuf.len);
+	c->rbuf = own;
+	return rc < 0 ? conn_fail(c, rc, 0) : 0;
+}
+
 ssize_t
 conn_read(struct conn *c)
 {
 	size_t	 total = 0, avail, room;
 	ssize_t	 n;
 	uint8_t	*p;
-	int	 rc;
+	int	 rc, lent;
 
 	if (c->eof)
 		return RTMP_ECLOSED;
@@ -107,6 +152,9 @@ conn_read(struct conn *c)
 		return RTMP_ESTATE;
 	if ((rc = conn_handshake(c)) != 0)
 		return rc == CONN_AGAIN ? 0 : rc;
+	if ((rc = conn_read_done(c)) < 0)
+		return rc;
+	lent = conn_borrow(c);
 	c->rwant = LOOP_READ;
 	while (total < CONN_READ_BUDGET || conn_pending(c)) {
 		room = CONN_READ_MIN;
@@ -117,7 +165,10 @@ conn_read(struct conn *c)
 				break;
 			return conn_fail(c, RTMP_ELIMIT, 0);
 		}
-		if ((rc = buf_reserve(&c->rbuf, room)) < 0)
+		/* The scratch is full (TLS's records): the rest next call. */
+		if (lent && c->rbuf.cap - c->rbuf.len < room)
+			break;
+		if (!lent && (rc = buf_reserve(&c->rbuf, room)) < 0)
 			return conn_fail(c, rc, 0);
 		p = buf_space(&c->rbuf, &avail);
 		if (avail > CONN_READ_CHUNK)
@@ -160,6 +211,8 @@ conn_read(struct conn *c)
 	}
 	if (total > 0)
 		return (ssize_t)total;
+	if (lent)
+		(void)conn_read_done(c);	/* nothing to move: cannot fail */
 	return c->eof ? conn_fail(c, RTMP_ECLOSED, 0) : 0;
 }
 

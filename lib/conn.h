@@ -5,11 +5,23 @@
  * Reading lends the connection's buffer to the parser: conn_read()
  * appends what the socket has to c->rbuf; the caller feeds
  * buf_data(&c->rbuf) and c->rbuf.len to its decoder and buf_consume()s
- * what the decoder took.  One call reads at most CONN_READ_BUDGET bytes so
- * one fast peer cannot starve the others; the loop is level-triggered and
- * wakes the caller again for the rest.  The buffer starts small and grows
- * only while unconsumed bytes need room, up to the rlimit given to
- * conn_init() (0: none).  A player that only sends acks keeps a few KiB.
+ * what the decoder took (nothing else may change c->rbuf), then calls
+ * conn_read_done() before it returns to the loop.  One call reads at most
+ * CONN_READ_BUDGET bytes so one fast peer cannot starve the others; the
+ * loop is level-triggered and wakes the caller again for the rest.
+ *
+ * Memory: a connection with nothing unconsumed holds no buffer.  Its read
+ * lands in one buffer of the process that conn lends to one connection at
+ * a time; conn_read_done() takes it back and moves what the caller left
+ * unconsumed, if anything, into a buffer of the connection's own, which
+ * grows only while unconsumed bytes need room, up to the rlimit given to
+ * conn_init() (0: none), and is freed by the read that finds them
+ * consumed.  So a player that only sends acks holds no read buffer, and a
+ * publisher's burst is read 64 KiB per read(2) with no copy.  A caller that skips
+ * conn_read_done() only costs memory: the next conn_read() takes the
+ * buffer back first, and meanwhile other connections read into their own.
+ * Views of buf_data(&c->rbuf) are valid until the next conn_read(),
+ * conn_read_done() or conn_close() of that connection.
  *
  * Writing: conn_writev() writes as much of the iovecs as the socket takes
  * in one sendmsg(2) (MSG_NOSIGNAL) or, with TLS, in records of up to
@@ -54,7 +66,7 @@
 #include "buf.h"
 #include "tls.h"
 
-#define CONN_READ_MIN		4096		/* room asked for per read */
+#define CONN_READ_MIN		4096		/* room asked for per read(2) */
 #define CONN_READ_CHUNK		(64 * 1024)	/* most bytes per read(2) */
 #define CONN_READ_BUDGET	(64 * 1024)	/* most bytes per conn_read() */
 
@@ -80,6 +92,8 @@ void		 conn_close(struct conn *c);
 /* 0 when done (always for plain), CONN_AGAIN, or an error. */
 int		 conn_handshake(struct conn *c);
 ssize_t		 conn_read(struct conn *c);
+/* 0, or RTMP_ENOMEM when unconsumed bytes found no memory (conn_read()). */
+int		 conn_read_done(struct conn *c);
 ssize_t		 conn_writev(struct conn *c, const struct iovec *iov,
 		    int iovcnt);
 ssize_t		 conn_write(struct conn *c, const void *p, size_t len);

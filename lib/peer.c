@@ -387,6 +387,9 @@ peer_read(struct peer *p)
 		}
 		/* Bytes that came with the other side's close were handed over first: now the close. */
 	} while (conn_pending(&p->conn) || p->conn.eof);
+	/* Back to the loop: the read buffer goes back to conn (conn.h). */
+	if ((rc = conn_read_done(&p->conn)) < 0)
+		peer_fail(p, rc);
 }
 
 static int

@@ -38,12 +38,12 @@ pattern(size_t i)
 static void
 test_plain(void)
 {
-	struct conn	 a, b;
+	struct conn	 a, b, c, d;
 	struct iovec	 iov[3], many[3000];
 	unsigned char	*big, ten[10];
 	size_t		 sent = 0, got = 0, total = 4 * 1024 * 1024, i;
 	ssize_t		 n, most = 0;
-	int		 sv[2], bad = 0, rounds = 0, pfd[2], fd;
+	int		 sv[2], sv2[2], bad = 0, rounds = 0, pfd[2], fd;
 
 	pair(sv);
 	conn_init(&a, sv[0], NULL, 1024 * 1024);
@@ -64,8 +64,47 @@ test_plain(void)
 	CHECK(a.rbuf.len == 16 && memcmp(buf_data(&a.rbuf), "hello rtmp world",
 	    16) == 0, "bytes land in rbuf");
 	buf_consume(&a.rbuf, 16);
-	CHECK(a.rbuf.cap <= 2 * CONN_READ_MIN, "a small peer keeps a small "
-	    "buffer (%zu)", a.rbuf.cap);
+	CHECK_EQ(conn_read_done(&a), 0, "read done");
+	CHECK(a.rbuf.cap == 0 && a.rbuf.data == NULL,
+	    "a peer with nothing unconsumed holds no buffer (%zu)", a.rbuf.cap);
+
+	/* Bytes left unconsumed move into a small buffer of the conn's own. */
+	CHECK_EQ(conn_writev(&b, iov, 3), 16, "writev again");
+	CHECK_EQ(conn_read(&a), 16, "read them again");
+	buf_consume(&a.rbuf, 6);
+	CHECK_EQ(conn_read_done(&a), 0, "read done with 10 left");
+	CHECK(a.rbuf.len == 10 && memcmp(buf_data(&a.rbuf), "rtmp world", 10) == 0 &&
+	    a.rbuf.cap <= 256, "the 10 bytes kept (%zu allocated)", a.rbuf.cap);
+	/* Meanwhile another connection borrows and keeps the shared buffer. */
+	pair(sv2);
+	conn_init(&c, sv2[0], NULL, 0);
+	conn_init(&d, sv2[1], NULL, 0);
+	CHECK_EQ(conn_write(&d, "xyz", 3), 3, "write to a second conn");
+	CHECK_EQ(conn_read(&c), 3, "the second conn reads");
+	CHECK_EQ(conn_write(&b, "!", 1), 1, "one more byte to the first");
+	CHECK_EQ(conn_read(&a), 1, "the first reads behind its 10");
+	CHECK(a.rbuf.len == 11 && memcmp(buf_data(&a.rbuf), "rtmp world!", 11) == 0,
+	    "in its own buffer, in order");
+	CHECK(c.rbuf.len == 3 && memcmp(buf_data(&c.rbuf), "xyz", 3) == 0,
+	    "the second conn's bytes untouched");
+	buf_consume(&a.rbuf, 11);
+	CHECK_EQ(conn_read_done(&a), 0, "read done, all consumed");
+	CHECK_EQ(conn_write(&d, "uvw", 3), 3, "more to the second");
+	CHECK_EQ(conn_read(&c), 3, "read without read done in between");
+	CHECK(c.rbuf.len == 6 && memcmp(buf_data(&c.rbuf), "xyzuvw", 6) == 0,
+	    "appended to what it left");
+	/* Closing a conn that holds the shared buffer leaves it for others. */
+	buf_consume(&c.rbuf, 6);
+	CHECK_EQ(conn_write(&d, "q", 1), 1, "a last byte to the second");
+	CHECK_EQ(conn_read(&c), 1, "read into the shared buffer");
+	conn_close(&c);
+	conn_close(&d);
+	CHECK_EQ(conn_write(&b, "again", 5), 5, "write to the first");
+	CHECK_EQ(conn_read(&a), 5, "the first reads into the shared buffer");
+	CHECK(a.rbuf.len == 5 && memcmp(buf_data(&a.rbuf), "again", 5) == 0,
+	    "after the other conn closed");
+	buf_consume(&a.rbuf, 5);
+	CHECK_EQ(conn_read_done(&a), 0, "read done");
 
 	/* 4 MB through a socketpair: partial writes, bounded reads. */
 	big = malloc(total);
