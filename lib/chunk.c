@@ -20,6 +20,7 @@
 #define EXTENDED		0xffffffu
 #define MAX_CHUNK_STREAM_ID	65599u
 #define CHUNK_STREAM_IDS	(MAX_CHUNK_STREAM_ID - 1)	/* ids 2..65599 */
+#define CHUNK_STREAMS_FIRST	4	/* a player's 2 and 3, a publisher's few more */
 
 struct chunk_stream_state {
 	uint32_t	 csid;
@@ -92,9 +93,6 @@ chunk_decoder_init(struct chunk_decoder *d, const struct chunk_limits *limits)
 		d->limits.max_buffered = d->limits.max_message_size > UINT32_MAX - (4u << 20) ?
 		    UINT32_MAX : d->limits.max_message_size + (4u << 20);
 	d->chunk_size = CHUNK_DEFAULT_SIZE;
-	d->streams = calloc(d->limits.max_chunk_streams, sizeof(*d->streams));
-	if (d->streams == NULL)
-		return RTMP_ENOMEM;
 	return 0;
 }
 
@@ -110,7 +108,9 @@ chunk_decoder_free(struct chunk_decoder *d)
 	}
 	d->streams = NULL;
 	d->nstreams = 0;
+	d->nalloc = 0;
 	d->current = NULL;
+	d->delivered = NULL;
 	d->header_len = 0;
 	d->body_left = 0;
 }
@@ -128,6 +128,30 @@ find_stream(const struct chunk_decoder *d, uint32_t csid)
 		if (st->csid == csid)
 			return st;
 	return NULL;
+}
+
+/*
+ * Room for one more chunk stream: the table starts with CHUNK_STREAMS_FIRST
+ * entries at the first one and doubles, up to max_chunk_streams, which the
+ * caller checked.  Only called between chunks (d->current is NULL); the
+ * delivered message's stream moves with the table.
+ */
+static int
+grow_streams(struct chunk_decoder *d)
+{
+	struct chunk_stream_state	*t;
+	uint32_t			 n;
+
+	n = d->nalloc == 0 ? CHUNK_STREAMS_FIRST : d->nalloc * 2;
+	if (n > d->limits.max_chunk_streams)
+		n = d->limits.max_chunk_streams;
+	if ((t = reallocarray(d->streams, n, sizeof(*t))) == NULL)
+		return RTMP_ENOMEM;
+	if (d->delivered != NULL)
+		d->delivered = t + (d->delivered - d->streams);
+	d->streams = t;
+	d->nalloc = n;
+	return 0;
 }
 
 int
@@ -181,6 +205,7 @@ parse_header(struct chunk_decoder *d, const uint8_t *p, size_t have, size_t *hle
 	uint32_t			 csid, field, value, length = 0;
 	size_t				 bh, need;
 	unsigned int			 fmt;
+	int				 rc;
 
 	if (have == 0)
 		return HDR_NEED;
@@ -244,6 +269,8 @@ parse_header(struct chunk_decoder *d, const uint8_t *p, size_t have, size_t *hle
 	if (st == NULL) {
 		if (d->nstreams >= d->limits.max_chunk_streams)
 			return RTMP_ELIMIT;
+		if (d->nstreams == d->nalloc && (rc = grow_streams(d)) < 0)
+			return rc;
 		st = &d->streams[d->nstreams++];
 		memset(st, 0, sizeof(*st));
 		st->csid = csid;

@@ -17,9 +17,11 @@
  *
  * Partial messages are kept per chunk stream in a table of at most
  * limits.max_chunk_streams entries (a new chunk stream beyond it is
- * RTMP_ELIMIT); their buffers grow as bytes arrive, never by the declared
- * length, and a header declaring more than limits.max_message_size is
- * RTMP_ELIMIT before any byte of its body is stored.
+ * RTMP_ELIMIT), grown as chunk streams appear, so that a connection
+ * using two holds room for a few; their buffers grow as bytes arrive,
+ * never by the declared length, and a header declaring more than
+ * limits.max_message_size is RTMP_ELIMIT before any byte of its body is
+ * stored.  chunk_decoder_init() allocates nothing.
  *
  * Header rules.  A chunk stream must start with a type 0 header (types
  * 1-3 on a never-seen id are RTMP_EPROTO).  While a chunk stream holds a
@@ -114,8 +116,9 @@ struct chunk_decoder {
 	struct chunk_limits	 limits;
 	uint32_t		 chunk_size;
 	uint64_t		 bytes_in;	/* every byte consumed, for acknowledgements */
-	struct chunk_stream_state *streams;	/* table of limits.max_chunk_streams */
+	struct chunk_stream_state *streams;	/* grown on demand to max_chunk_streams */
 	uint32_t		 nstreams;
+	uint32_t		 nalloc;	/* entries allocated in streams */
 	/*
 	 * Private below.  header[] holds a partially read chunk header, or
 	 * (while current is set) up to 3 body bytes a type 3 header's peek

@@ -931,6 +931,52 @@ hostile_csid(void)
 	chunk_decoder_free(&d);
 }
 
+/* The table of chunk streams is grown as they appear, partial messages and all. */
+static void
+table_growth(void)
+{
+	struct chunk_decoder	 d;
+	struct rtmp_message	 m;
+	uint8_t			 in[256], body[200];
+	size_t			 n, used, i;
+	uint32_t		 csid;
+	int			 rc, ok = 1;
+
+	CHECK_EQ(chunk_decoder_init(&d, NULL), 0, "init");
+	CHECK(d.streams == NULL && d.nalloc == 0, "a fresh decoder holds no table");
+	for (i = 0; i < sizeof(body); i++)
+		body[i] = (uint8_t)(i * 7);
+	/* The first 128 bytes of a 200-byte message on chunk stream 3. */
+	n = put_header(in, 0, 3, 1000, sizeof(body), 9, 1);
+	memcpy(in + n, body, 64);
+	n += 64;
+	rc = chunk_decoder_feed(&d, in, n, &used, &m);
+	rc |= chunk_decoder_feed(&d, body + 64, 64, &used, &m);
+	CHECK(rc == CHUNK_NEED_MORE && d.nstreams == 1 && d.nalloc > 0 && d.nalloc <= 4,
+	    "one chunk stream: a table of a few (%u)", d.nalloc);
+	/* Messages on eight more chunk streams grow the table under it. */
+	for (csid = 4; csid < 12; csid++) {
+		n = put_header(in, 0, csid, csid, 1, 8, 1);
+		in[n++] = (uint8_t)csid;
+		rc = chunk_decoder_feed(&d, in, n, &used, &m);
+		if (rc != CHUNK_MESSAGE || used != n || m.chunk_stream_id != csid ||
+		    m.payload[0] != (uint8_t)csid)
+			ok = 0;
+	}
+	CHECK(ok && d.nstreams == 9 && d.nalloc >= 9 && d.nalloc <= 16,
+	    "eight more chunk streams decode, the table grew to %u", d.nalloc);
+	/* The rest of the partial message, after the table moved. */
+	n = put_basic(in, 3, 3);
+	memcpy(in + n, body + 128, sizeof(body) - 128);
+	n += sizeof(body) - 128;
+	rc = chunk_decoder_feed(&d, in, n, &used, &m);
+	CHECK(rc == CHUNK_MESSAGE && used == n && m.chunk_stream_id == 3 &&
+	    m.timestamp == 1000 && m.length == sizeof(body) &&
+	    memcmp(m.payload, body, sizeof(body)) == 0,
+	    "a partial message survives the table growing");
+	chunk_decoder_free(&d);
+}
+
 static void
 hostile_lengths(void)
 {
@@ -1459,6 +1505,7 @@ main(void)
 	replays();
 	hostile_chunk_size();
 	hostile_csid();
+	table_growth();
 	hostile_lengths();
 	hostile_headers();
 	abort_and_resize();
