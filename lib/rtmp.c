@@ -14,6 +14,7 @@
 #define RTMP_COMMAND_MAX	8192
 #define RTMP_ACK_FLOOR		4096	/* a window of 0 or 1 must not ack every message */
 #define RTMP_MAX_STREAMS	64	/* createStream answers per connection */
+#define RTMP_OUT_KEEP		(16 * 1024)	/* an emptied output buffer up to it is freed */
 
 
 /* User control event types. */
@@ -198,21 +199,32 @@ rtmp_session_output(const struct rtmp_session *s, size_t *len)
 	return buf_data(&s->out);
 }
 
-void
-rtmp_session_sent(struct rtmp_session *s, size_t n)
+/*
+ * Drop n bytes of output.  An emptied buffer is freed unless it grew past
+ * RTMP_OUT_KEEP, as a publishing client's does (kept for the next media):
+ * a server session's handshake and answers leave it holding nothing.
+ */
+static size_t
+output_drop(struct rtmp_session *s, size_t n)
 {
 	if (n > s->out.len)
 		n = s->out.len;
 	buf_consume(&s->out, n);
-	s->bytes_out += n;
+	if (s->out.len == 0 && s->out.cap <= RTMP_OUT_KEEP)
+		buf_free(&s->out);
+	return n;
+}
+
+void
+rtmp_session_sent(struct rtmp_session *s, size_t n)
+{
+	s->bytes_out += output_drop(s, n);
 }
 
 void
 rtmp_session_output_taken(struct rtmp_session *s, size_t n)
 {
-	if (n > s->out.len)
-		n = s->out.len;
-	buf_consume(&s->out, n);
+	(void)output_drop(s, n);
 }
 
 void
