@@ -1,0 +1,640 @@
+/*
+ * rtmp-balance: an RTMP(S) load balancer.  Each client connection goes to
+ * one backend, picked before a byte is read (roundrobin, leastconn,
+ * source), and its bytes are forwarded both ways unparsed.
+ *
+ * Policy lives here: which backend, how many others after a refusal,
+ * how long a connect and a silent client may take, what a reload keeps.
+ * The frame (listeners, TLS in front, max clients, stats socket, signals)
+ * is server.h's in its raw mode; the set and the picks are backend.h's,
+ * the checks health.h's, the bytes forward.h's.
+ */
+
+#include <err.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "buf.h"
+#include "error.h"
+#include "forward.h"
+#include "health.h"
+#include "log.h"
+#include "loop.h"
+#include "net.h"
+#include "server.h"
+#include "tls.h"
+#include "version.h"
+
+/* The frame's options that mean something here, then ours. */
+#define BALANCE_OPTIONS		"C:hI:K:L:m:s:t:Vv" "a:d:F:f:i:l:R:r:T:"
+#define BALANCE_CONNECT_MS	3000
+#define BALANCE_RETRIES		3
+#define BALANCE_DRAIN_S		10
+
+struct balance_session;
+
+struct balance {
+	struct server		*server;
+	struct loop		*loop;
+	struct backend_set	 set;
+	enum backend_algo	 algo;
+	const char		*file;		/* -f */
+	char			**operands;	/* backends on the command line */
+	int			 noperands;
+	struct health		*health;
+	struct health_config	 hc;
+	struct forward_config	 fc;
+	uint32_t		 connect_ms;	/* -T */
+	uint32_t		 first_byte_ms;	/* -t: a client must speak first */
+	uint32_t		 retries;	/* -r */
+	struct balance_session	*sessions;
+	uint64_t		 unplaced;
+	uint64_t		 reloads;
+};
+
+struct balance_session {
+	struct balance		*bal;
+	struct balance_session	*prev, *next;
+	int			 cfd;
+	struct tls		*ctls;
+	char			 address[NET_ADDRSTRLEN];
+	struct backend		*backend;
+	uint64_t		 skip;		/* backends that refused it */
+	uint32_t		 tries;
+	int			 bfd;		/* connecting, -1 none */
+	uint64_t		 timer;		/* connect, then the first byte */
+	struct forward		*fw;
+	uint64_t		 started;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: rtmp-balance [-hVv] [-a algorithm] [-C cert] "
+	    "[-d seconds] [-F fall]\n"
+	    "\t[-f file] [-I seconds] [-i ms] [-K key] [-L logfile] [-l address]\n"
+	    "\t[-m clients] [-R rise] [-r retries] [-s unix:path] [-T ms]\n"
+	    "\t[-t seconds] [backend ...]\n");
+}
+
+static void
+balance_usage_error(const char *msg)
+{
+	fprintf(stderr, "rtmp-balance: %s\n", msg);
+	usage();
+	exit(2);
+}
+
+static long long
+balance_number(const char *arg, long long min, long long max, const char *what)
+{
+	const char	*errstr;
+	long long	 v;
+	char		 msg[256];
+
+	v = strtonum(arg, min, max, &errstr);
+	if (errstr != NULL) {
+		snprintf(msg, sizeof(msg), "%s %s: %s", what, arg, errstr);
+		balance_usage_error(msg);
+	}
+	return v;
+}
+
+/* --- sessions ----------------------------------------------------------- */
+
+static void	balance_place(struct balance_session *);
+static void	balance_forget(struct backend *, void *);
+
+static void
+balance_session_free(struct balance_session *s)
+{
+	struct balance	*bal = s->bal;
+
+	if (s->timer != 0)
+		loop_timer_cancel(bal->loop, s->timer);
+	if (s->bfd != -1) {
+		loop_remove(bal->loop, s->bfd);
+		close(s->bfd);
+	}
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		bal->sessions = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	free(s);
+	server_raw_closed(bal->server);
+}
+
+/* Before the forward: the client's socket is still ours to close. */
+static void
+balance_unplaced(struct balance_session *s, const char *why)
+{
+	struct balance	*bal = s->bal;
+
+	bal->unplaced++;
+	log_warnx("peer %s: %s: closed", s->address, why);
+	tls_free(s->ctls);
+	close(s->cfd);
+	balance_session_free(s);
+}
+
+static void
+balance_closed(struct forward *fw, int error, const char *reason, void *arg)
+{
+	struct balance_session	*s = arg;
+	struct balance		*bal = s->bal;
+	struct backend		*b = s->backend;
+	uint64_t		 in, out, ms = loop_now(bal->loop) - s->started;
+
+	(void)error;
+	forward_bytes(fw, &in, &out);
+	b->bytes_in += in;
+	b->bytes_out += out;
+	backend_detach(b);
+	log_info("peer %s backend %s: closed: %s, %llu bytes in, %llu out, %llu.%03llu s",
+	    s->address, b->spec.name, reason, (unsigned long long)in,
+	    (unsigned long long)out, (unsigned long long)(ms / 1000),
+	    (unsigned long long)(ms % 1000));
+	s->fw = NULL;
+	balance_session_free(s);
+	if (b->removed && b->active == 0)
+		backend_set_compact(&bal->set, balance_forget, bal);
+}
+
+static const struct forward_events balance_forward_events = {
+	.closed = balance_closed,
+};
+
+/* -t: an RTMP client speaks first (C0+C1); one that does not is closed. */
+static uint64_t
+balance_first_byte(struct loop *loop, uint64_t id, void *arg)
+{
+	struct balance_session	*s = arg;
+	uint64_t		 in, out;
+
+	(void)loop;
+	(void)id;
+	s->timer = 0;
+	forward_bytes(s->fw, &in, &out);
+	if (in == 0)
+		forward_close(s->fw, RTMP_ETIMEOUT, "handshake timeout: nothing sent");
+	return LOOP_TIMER_STOP;
+}
+
+static void
+balance_forward(struct balance_session *s)
+{
+	struct balance	*bal = s->bal;
+	int		 bfd = s->bfd;
+
+	loop_remove(bal->loop, bfd);
+	s->bfd = -1;
+	if (s->timer != 0)
+		loop_timer_cancel(bal->loop, s->timer);
+	s->timer = 0;
+	(void)net_set_nodelay(bfd);
+	if ((s->fw = forward_new(bal->loop, s->cfd, s->ctls, bfd, NULL, &bal->fc,
+	    &balance_forward_events, s)) == NULL) {
+		close(bfd);
+		backend_detach(s->backend);
+		balance_unplaced(s, "out of memory");
+		return;
+	}
+	if (server_get_options(bal->server)->verbose > 0)
+		log_info("peer %s backend %s: connected", s->address, s->backend->spec.name);
+	if (bal->first_byte_ms != 0)
+		s->timer = loop_timer(bal->loop, bal->first_byte_ms, balance_first_byte, s);
+}
+
+/* The backend refused or did not answer: the next one, a bounded number of times. */
+static void
+balance_refused(struct balance_session *s, const char *why)
+{
+	struct balance	*bal = s->bal;
+	struct backend	*b = s->backend;
+	size_t		 i;
+
+	if (s->bfd != -1) {
+		loop_remove(bal->loop, s->bfd);
+		close(s->bfd);
+		s->bfd = -1;
+	}
+	if (s->timer != 0)
+		loop_timer_cancel(bal->loop, s->timer);
+	s->timer = 0;
+	b->refused++;
+	backend_detach(b);
+	log_warnx("peer %s backend %s: %s", s->address, b->spec.name, why);
+	if ((i = backend_index(&bal->set, b)) < BACKEND_MAX)
+		s->skip |= 1ULL << i;
+	s->backend = NULL;
+	if (s->tries > bal->retries) {
+		balance_unplaced(s, "no backend answered");
+		return;
+	}
+	balance_place(s);
+}
+
+static void
+balance_connected(struct loop *loop, int fd, int events, void *arg)
+{
+	struct balance_session	*s = arg;
+	char			 why[128];
+
+	(void)loop;
+	(void)events;
+	if (net_connect_result(fd) < 0) {
+		snprintf(why, sizeof(why), "connect: %s", strerror(errno));
+		balance_refused(s, why);
+		return;
+	}
+	balance_forward(s);
+}
+
+static uint64_t
+balance_connect_timeout(struct loop *loop, uint64_t id, void *arg)
+{
+	struct balance_session	*s = arg;
+
+	(void)loop;
+	(void)id;
+	s->timer = 0;
+	balance_refused(s, "connect: timed out");
+	return LOOP_TIMER_STOP;
+}
+
+/* The client's host without the port: the key of -a source. */
+static size_t
+balance_source_key(const char *address)
+{
+	const char	*colon = strrchr(address, ':');
+
+	if (strncmp(address, "unix:", 5) == 0 || colon == NULL)
+		return strlen(address);
+	return (size_t)(colon - address);
+}
+
+static void
+balance_place(struct balance_session *s)
+{
+	struct balance	*bal = s->bal;
+	struct backend	*b;
+	char		 why[128];
+
+	b = backend_pick(&bal->set, bal->algo, s->address, balance_source_key(s->address),
+	    s->skip);
+	if (b == NULL) {
+		balance_unplaced(s, s->tries == 0 ? "no backend can take it" :
+		    "no other backend can take it");
+		return;
+	}
+	s->tries++;
+	s->backend = b;
+	backend_attach(b);
+	if (backend_connect(b, &s->bfd) < 0) {
+		s->bfd = -1;
+		snprintf(why, sizeof(why), "connect: %s", strerror(errno));
+		balance_refused(s, why);
+		return;
+	}
+	if (loop_add(bal->loop, s->bfd, LOOP_WRITE, balance_connected, s) < 0 ||
+	    (s->timer = loop_timer(bal->loop, bal->connect_ms, balance_connect_timeout,
+	    s)) == 0) {
+		balance_refused(s, "out of memory");
+		return;
+	}
+}
+
+static void
+balance_accept(struct server *sv, int fd, struct tls *tls, const char *address,
+    void *arg)
+{
+	struct balance		*bal = arg;
+	struct balance_session	*s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		log_warnx("peer %s: out of memory: closed", address);
+		tls_free(tls);
+		close(fd);
+		server_raw_closed(sv);
+		return;
+	}
+	s->bal = bal;
+	s->cfd = fd;
+	s->ctls = tls;
+	s->bfd = -1;
+	s->started = loop_now(bal->loop);
+	strlcpy(s->address, address, sizeof(s->address));
+	s->next = bal->sessions;
+	if (bal->sessions != NULL)
+		bal->sessions->prev = s;
+	bal->sessions = s;
+	balance_place(s);
+}
+
+/* --- backends ----------------------------------------------------------- */
+
+/* The backends of the file and the command line, parsed; 0 or RTMP_E*. */
+static int
+balance_specs(struct balance *bal, struct backend_spec *specs, size_t *n, char *err,
+    size_t errsize)
+{
+	char	 why[256];
+	size_t	 k = 0;
+	int	 i, rc;
+
+	if (bal->file != NULL && (rc = backend_read_file(bal->file, specs, BACKEND_MAX,
+	    &k, err, errsize)) < 0)
+		return rc;
+	for (i = 0; i < bal->noperands; i++) {
+		if (k == BACKEND_MAX) {
+			snprintf(err, errsize, "more than %d backends", BACKEND_MAX);
+			return RTMP_EINVAL;
+		}
+		if ((rc = backend_parse_line(bal->operands[i], &specs[k], why,
+		    sizeof(why))) < 0) {
+			snprintf(err, errsize, "backend %s: %s", bal->operands[i], why);
+			return rc;
+		}
+		k += rc;
+	}
+	*n = k;
+	return 0;
+}
+
+static int
+balance_resolve_all(struct balance *bal, char *err, size_t errsize)
+{
+	size_t	 i;
+	int	 rc;
+
+	for (i = 0; i < bal->set.n; i++)
+		if (!bal->set.b[i]->resolved && !bal->set.b[i]->removed &&
+		    (rc = backend_resolve(bal->set.b[i], err, errsize)) < 0)
+			return rc;
+	return 0;
+}
+
+static void
+balance_forget(struct backend *b, void *arg)
+{
+	struct balance	*bal = arg;
+
+	health_forget(bal->health, b);
+	log_info("backend %s: removed", b->spec.name);
+}
+
+/* SIGHUP: the file again; live sessions stay where they are. */
+static void
+balance_hangup(struct server *sv, void *arg)
+{
+	struct balance		*bal = arg;
+	struct backend_spec	*specs;
+	char			 err[512];
+	size_t			 n, added;
+	int			 rc;
+
+	(void)sv;
+	if ((specs = calloc(BACKEND_MAX, sizeof(*specs))) == NULL) {
+		log_warnx("reload: out of memory; the backends stay as they were");
+		return;
+	}
+	if ((rc = balance_specs(bal, specs, &n, err, sizeof(err))) == 0 && n == 0) {
+		snprintf(err, sizeof(err), "no backend");
+		rc = RTMP_EINVAL;
+	}
+	if (rc == 0 && (rc = backend_set_merge(&bal->set, specs, n, &added)) < 0)
+		snprintf(err, sizeof(err), "%s", rtmp_strerror(rc));
+	free(specs);
+	if (rc < 0) {
+		log_warnx("reload: %s; the backends stay as they were", err);
+		return;
+	}
+	if (balance_resolve_all(bal, err, sizeof(err)) < 0)
+		log_warnx("reload: %s", err);
+	backend_set_compact(&bal->set, balance_forget, bal);
+	bal->reloads++;
+	log_info("reload: %zu backends, %zu new", n, added);
+}
+
+static void
+balance_changed(struct backend *b, int up, void *arg)
+{
+	(void)arg;
+	if (up)
+		log_info("backend %s: up after %u checks passed", b->spec.name, b->oks);
+	else
+		log_warnx("backend %s: down after %u checks failed: %s", b->spec.name,
+		    b->fails, b->last_result);
+}
+
+static const struct health_events balance_health_events = {
+	.changed = balance_changed,
+};
+
+/* --- stats -------------------------------------------------------------- */
+
+static int
+balance_stats_backend(struct balance *bal, struct buf *out, struct backend *b, int first)
+{
+	struct balance_session	*s;
+	uint64_t		 in = b->bytes_in, outb = b->bytes_out, i, o;
+	char			 line[512];
+	int			 rc = 0;
+
+	/* The live sessions' bytes so far, not only the ended ones'. */
+	for (s = bal->sessions; s != NULL; s = s->next)
+		if (s->backend == b && s->fw != NULL) {
+			forward_bytes(s->fw, &i, &o);
+			in += i;
+			outb += o;
+		}
+	rc |= buf_append(out, first ? "{\"address\":" : ",{\"address\":", first ? 11 : 12);
+	rc |= server_json_string(out, b->spec.name);
+	snprintf(line, sizeof(line), ",\"state\":\"%s\",\"weight\":%u,\"maxconn\":%u,"
+	    "\"active\":%u,\"total\":%llu,\"refused\":%llu,\"bytes_in\":%llu,"
+	    "\"bytes_out\":%llu,\"checks\":%llu,\"check_ok\":%s,\"check\":",
+	    b->removed ? "removed" : b->up ? "up" : "down", b->spec.weight,
+	    b->spec.maxconn, b->active, (unsigned long long)b->total,
+	    (unsigned long long)b->refused, (unsigned long long)in,
+	    (unsigned long long)outb, (unsigned long long)b->checks,
+	    b->last_ok < 0 ? "null" : b->last_ok ? "true" : "false");
+	rc |= buf_append(out, line, strlen(line));
+	rc |= b->last_ok < 0 ? buf_append(out, "null", 4) :
+	    server_json_string(out, b->last_result);
+	rc |= buf_append(out, "}", 1);
+	return rc;
+}
+
+static int
+balance_stats(struct server *sv, struct buf *out, void *arg)
+{
+	struct balance	*bal = arg;
+	char		 line[512];
+	size_t		 i;
+	int		 rc = 0;
+
+	snprintf(line, sizeof(line), "{\"program\":\"rtmp-balance\",\"version\":\"%s\","
+	    "\"uptime_seconds\":%llu,\"algorithm\":\"%s\",\"clients\":%zu,"
+	    "\"accepted\":%llu,\"unplaced\":%llu,\"reloads\":%llu,\"stopping\":%s,"
+	    "\"backends\":[", RTMPKIT_VERSION,
+	    (unsigned long long)(server_uptime_ms(sv) / 1000), backend_algo_name(bal->algo),
+	    server_raw(sv), (unsigned long long)server_accepted(sv),
+	    (unsigned long long)bal->unplaced, (unsigned long long)bal->reloads,
+	    server_stopping(sv) ? "true" : "false");
+	rc |= buf_append(out, line, strlen(line));
+	for (i = 0; i < bal->set.n; i++)
+		rc |= balance_stats_backend(bal, out, bal->set.b[i], i == 0);
+	rc |= buf_append(out, "]}", 2);
+	return rc < 0 ? RTMP_ENOMEM : 0;
+}
+
+static void
+balance_stopping(struct server *sv, void *arg)
+{
+	struct balance	*bal = arg;
+
+	(void)bal;
+	log_info("stop: draining %zu connections for up to %u s", server_raw(sv),
+	    server_get_options(sv)->stop_grace_ms / 1000);
+}
+
+static const struct server_events balance_server_events = {
+	.accept = balance_accept,
+	.hangup = balance_hangup,
+	.stats = balance_stats,
+	.stopping = balance_stopping,
+};
+
+/* --- set-up ------------------------------------------------------------- */
+
+int
+main(int argc, char *argv[])
+{
+	struct balance		 bal;
+	struct server_options	 so;
+	struct backend_spec	*specs;
+	char			 err[512], why[256];
+	size_t			 n, added;
+	int			 ch, rc;
+
+	memset(&bal, 0, sizeof(bal));
+	backend_set_init(&bal.set);
+	bal.connect_ms = BALANCE_CONNECT_MS;
+	bal.retries = BALANCE_RETRIES;
+	bal.hc.interval_ms = HEALTH_INTERVAL_MS;
+	server_options_init(&so);
+	so.stop_grace_ms = BALANCE_DRAIN_S * 1000;
+	while ((ch = getopt(argc, argv, BALANCE_OPTIONS)) != -1) {
+		switch (ch) {
+		case 'a':
+			if (backend_algo_parse(optarg, &bal.algo) < 0)
+				balance_usage_error("-a takes roundrobin, leastconn or source");
+			if (bal.algo == BACKEND_STREAM)
+				balance_usage_error("-a stream: not implemented yet (BUGS in "
+				    "rtmp-balance(1))");
+			break;
+		case 'd':
+			so.stop_grace_ms = (uint32_t)balance_number(optarg, 1, 86400,
+			    "drain seconds") * 1000;
+			break;
+		case 'F':
+			bal.hc.fall = (uint32_t)balance_number(optarg, 1, 100, "fall");
+			break;
+		case 'f':
+			bal.file = optarg;
+			break;
+		case 'i':
+			bal.hc.interval_ms = (uint32_t)balance_number(optarg, 0, 3600000,
+			    "check interval ms");
+			break;
+		case 'l':
+			if (server_add_address(&so, optarg, err, sizeof(err)) < 0)
+				balance_usage_error(err);
+			break;
+		case 'R':
+			bal.hc.rise = (uint32_t)balance_number(optarg, 1, 100, "rise");
+			break;
+		case 'r':
+			bal.retries = (uint32_t)balance_number(optarg, 0, BACKEND_MAX, "retries");
+			break;
+		case 'T':
+			bal.connect_ms = (uint32_t)balance_number(optarg, 10, 600000,
+			    "connect timeout ms");
+			break;
+		default:
+			rc = server_option(&so, ch, optarg, err, sizeof(err));
+			if (rc == SERVER_OPTION_HELP) {
+				usage();
+				return 0;
+			}
+			if (rc == SERVER_OPTION_VERSION) {
+				printf("rtmp-balance %s\n", RTMPKIT_VERSION);
+				return 0;
+			}
+			if (rc == RTMP_EINVAL)
+				balance_usage_error(err);
+			if (rc == 0) {
+				usage();
+				return 2;
+			}
+			break;
+		}
+	}
+	bal.operands = argv + optind;
+	bal.noperands = argc - optind;
+	if (bal.file == NULL && bal.noperands == 0)
+		balance_usage_error("no backend: give them as operands or in -f file");
+	/* A bad operand is a usage error; a bad file (balance_specs) is not. */
+	if ((specs = calloc(BACKEND_MAX, sizeof(*specs))) == NULL)
+		errx(1, "out of memory");
+	for (ch = 0; ch < bal.noperands; ch++)
+		if (backend_parse_line(bal.operands[ch], specs, why, sizeof(why)) < 0) {
+			snprintf(err, sizeof(err), "backend %s: %s", bal.operands[ch], why);
+			balance_usage_error(err);
+		}
+	if (server_options_check(&so, err, sizeof(err)) < 0)
+		balance_usage_error(err);
+	bal.first_byte_ms = so.handshake_timeout_ms;
+	bal.fc.idle_ms = so.idle_timeout_ms;
+	if (balance_specs(&bal, specs, &n, err, sizeof(err)) < 0)
+		errx(1, "%s", err);
+	if (n == 0)
+		errx(1, "%s: no backend", bal.file);
+	if (backend_set_merge(&bal.set, specs, n, &added) < 0)
+		errx(1, "out of memory");
+	free(specs);
+	if (balance_resolve_all(&bal, err, sizeof(err)) < 0)
+		errx(1, "%s", err);
+	if ((rc = server_init(&bal.server, &so, &balance_server_events, &bal, err,
+	    sizeof(err))) < 0) {
+		log_errorx("%s", err);
+		server_free(bal.server);
+		return 1;
+	}
+	bal.loop = server_loop(bal.server);
+	if (bal.hc.interval_ms != 0 && (bal.health = health_new(bal.loop, &bal.set,
+	    &bal.hc, &balance_health_events, &bal)) == NULL) {
+		log_errorx("out of memory");
+		return 1;
+	}
+	log_info("%zu backends, %s%s", bal.set.n, backend_algo_name(bal.algo),
+	    bal.health == NULL ? ", no health checks" : "");
+	rc = server_run(bal.server);
+	/* The drain is over: whatever is left ends now. */
+	while (bal.sessions != NULL) {
+		if (bal.sessions->fw != NULL)
+			forward_close(bal.sessions->fw, 0, "stopped");
+		else
+			balance_unplaced(bal.sessions, "stopped");
+	}
+	health_free(bal.health);
+	server_free(bal.server);
+	backend_set_free(&bal.set);
+	return rc;
+}

@@ -1,0 +1,315 @@
+#!/usr/bin/env bats
+# rtmp-balance against real peers on loopback: three nginx-rtmp backends,
+# ffmpeg publishers and ffprobe players through the balancer, each
+# placement counted twice, by the balancer's stats socket and by each
+# nginx's own log.
+
+load helpers
+
+BAL=$RTMPKIT_BIN/rtmp-balance
+
+setup() {
+	require_programs
+	require ffmpeg ffprobe python3 ss nginx
+	[ -x "$BAL" ] || fail "$BAL is not built (make)"
+	T=$BATS_TEST_TMPDIR
+}
+
+# start_backends N: N nginx-rtmp on free ports; sets PORTS (an array) and
+# NPIDS (their pids, by index).
+start_backends() {
+	local i
+	PORTS=() NPIDS=()
+	for ((i = 0; i < $1; i++)); do
+		PORTS[i]=$(free_port) || return 1
+		start_nginx "${PORTS[i]}" || return 1
+		NPIDS[i]=$NGINX_PID
+	done
+}
+
+# start_balance OPTION... [BACKEND...]: rtmp-balance on a free port with a
+# stats socket; its log is balance.log.  Sets BPORT, BAL_PID, STATS.
+start_balance() {
+	BPORT=$(free_port) || return 1
+	STATS=$T/stats.sock
+	spawn balance "$BAL" -l "127.0.0.1:$BPORT" -s "unix:$STATS" "$@"
+	BAL_PID=$SPAWNED
+	wait_port "$BPORT" 10
+}
+
+# bstats EXPR: python EXPR over the stats document d.
+bstats() {
+	server_stats "$STATS" "$1"
+}
+
+# backend_total I: the balancer's count of clients sent to backend I.
+backend_total() {
+	bstats "[b['total'] for b in d['backends'] if b['address'] == '127.0.0.1:${PORTS[$1]}'][0]"
+}
+
+# nginx_count I WHAT: publish or play commands nginx I has logged.
+nginx_count() {
+	grep -c "$2: name=" "$(_scope)/nginx-${PORTS[$1]}/error.log" || :
+}
+
+# publish NAME [SECONDS]: ffmpeg publishes the clip in real time through
+# the balancer (looping, or for SECONDS); sets SPAWNED.
+publish() {
+	if [ -n "${2:-}" ]; then
+		spawn "pub-$1" ffmpeg -nostdin -v error -re -t "$2" -i "$CLIP" -c copy \
+			-f flv "rtmp://127.0.0.1:$BPORT/live/$1"
+	else
+		spawn "pub-$1" ffmpeg -nostdin -v error -re -stream_loop -1 -i "$CLIP" \
+			-c copy -f flv "rtmp://127.0.0.1:$BPORT/live/$1"
+	fi
+}
+
+# wait_backend_log I WHAT NAME [COUNT]: nginx I logged COUNT WHATs of NAME.
+wait_backend_log() {
+	wait_log "$(_scope)/nginx-${PORTS[$1]}/error.log" "$2: name='$3'" 15 "${4:-1}"
+}
+
+# wait_stats EXPR [SECONDS]: until the stats make EXPR True.
+wait_stats() {
+	local i n=$(((${2:-10}) * 10))
+	for ((i = 0; i < n; i++)); do
+		[ "$(bstats "$1" 2>/dev/null)" = True ] && return 0
+		sleep 0.1
+	done
+	fail "stats: '$1' still not true after ${2:-10} s: $(bstats d 2>&1)"
+}
+
+@test "balance: -h lists every option, bad usage exits 2, a bad file 1 with its line" {
+	local o
+	run "$BAL" -h
+	[ "$status" -eq 0 ]
+	for o in h V v; do
+		[[ "$output" == "usage: rtmp-balance [-"*"$o"*"]"* ]] || fail "usage lacks -$o"
+	done
+	for o in -a -C -d -F -f -I -i -K -L -l -m -R -r -s -T -t; do
+		[[ "$output" == *"[$o "* ]] || fail "usage lacks $o: $output"
+	done
+	run "$BAL" -V
+	[ "$status" -eq 0 ]
+	[[ "$output" == "rtmp-balance "* ]]
+	run "$BAL" -l 127.0.0.1:1
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"no backend"* ]]
+	run "$BAL" -a random -l 127.0.0.1:1 127.0.0.1:2
+	[ "$status" -eq 2 ]
+	run "$BAL" -a stream -l 127.0.0.1:1 127.0.0.1:2
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"not implemented yet"* ]]
+	run "$BAL" -l 127.0.0.1:1 '127.0.0.1:2 weight 0'
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"weight 0: too small"* ]]
+	run "$BAL" -i -1 -l 127.0.0.1:1 127.0.0.1:2
+	[ "$status" -eq 2 ]
+	printf '127.0.0.1:2\n# ok\n127.0.0.1 maxconn 3\n' >"$T/backends"
+	run "$BAL" -f "$T/backends" -l 127.0.0.1:1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"$T/backends: line 3: 127.0.0.1: not host:port"* ]] ||
+		fail "no line number: $output"
+	run "$BAL" -f "$T/none" -l 127.0.0.1:1
+	[ "$status" -eq 1 ]
+}
+
+@test "balance: roundrobin spreads publishers and players evenly over three nginx" {
+	local i j pids=()
+	start_backends 3
+	start_balance -a roundrobin "127.0.0.1:${PORTS[0]}" "127.0.0.1:${PORTS[1]}" \
+		"127.0.0.1:${PORTS[2]}"
+	# One publisher after the other: backend i gets stream s<i>.
+	for i in 0 1 2; do
+		publish "s$i"
+		wait_backend_log "$i" publish "s$i" || return 1
+	done
+	# Six players in turn: backend i gets two, both of its own stream.
+	for j in 0 1 2 3 4 5; do
+		spawn "play-$j" timeout 30 ffprobe -v error -show_entries stream=codec_name \
+			-of csv=p=0 "rtmp://127.0.0.1:$BPORT/live/s$((j % 3))"
+		pids+=("$SPAWNED")
+		sleep 0.5
+	done
+	for j in 0 1 2 3 4 5; do
+		wait_status "${pids[j]}" 40 || fail "player $j still running"
+		[ "$STATUS" -eq 0 ] || fail "player $j: $(cat "$T/play-$j.log")"
+		[ "$(sort "$T/play-$j.log" | xargs)" = "aac h264" ] ||
+			fail "player $j got '$(cat "$T/play-$j.log")'"
+	done
+	for i in 0 1 2; do
+		[ "$(nginx_count "$i" publish)" -eq 1 ] || fail "nginx $i: not one publisher"
+		[ "$(nginx_count "$i" play)" -eq 2 ] ||
+			fail "nginx $i: $(nginx_count "$i" play) players, want 2"
+		[ "$(backend_total "$i")" -eq 3 ] || fail "stats $i: $(backend_total "$i")"
+	done
+	wait_stats "d['clients'] == 3 and all(b['active'] == 1 for b in d['backends'])"
+	bstats "all(b['bytes_in'] > 100000 and b['state'] == 'up' and b['check'] == 'ok' for b in d['backends'])" | grep -qx True ||
+		fail "stats: $(bstats d)"
+}
+
+@test "balance: leastconn sends a new client to the emptiest backend, ties by order" {
+	local p1
+	start_backends 3
+	start_balance -a leastconn "127.0.0.1:${PORTS[0]}" "127.0.0.1:${PORTS[1]}" \
+		"127.0.0.1:${PORTS[2]}"
+	publish a
+	wait_backend_log 0 publish a
+	publish b
+	p1=$SPAWNED
+	wait_backend_log 1 publish b
+	publish c
+	wait_backend_log 2 publish c
+	# The one on backend 1 goes: the next new client goes there.
+	stop "$p1"
+	wait_stats "d['backends'][1]['active'] == 0"
+	publish d
+	wait_backend_log 1 publish d
+	# All at one: the first named wins the tie.
+	publish e
+	wait_backend_log 0 publish e
+	[ "$(nginx_count 2 publish)" -eq 1 ] || fail "backend 2 got more than c"
+	wait_stats "[b['active'] for b in d['backends']] == [2, 1, 1]"
+}
+
+@test "balance: a stopped backend is down within fall x interval, new clients go elsewhere, back after rise" {
+	local i
+	start_backends 3
+	start_balance -i 200 -F 2 -R 2 "127.0.0.1:${PORTS[0]}" "127.0.0.1:${PORTS[1]}" \
+		"127.0.0.1:${PORTS[2]}"
+	wait_stats "all(b['check'] == 'ok' for b in d['backends'])"
+	stop "${NPIDS[1]}"
+	wait_log "$T/balance.log" "backend 127.0.0.1:${PORTS[1]}: down after 2 checks failed: connect: Connection refused" 2
+	wait_stats "d['backends'][1]['state'] == 'down'" 1
+	for i in 1 2 3 4; do
+		publish "x$i" 2
+		sleep 0.3
+	done
+	wait_backend_log 0 publish 'x[0-9]' 2
+	wait_backend_log 2 publish 'x[0-9]' 2
+	wait_stats "d['backends'][1]['total'] == 0 and d['unplaced'] == 0"
+	start_nginx "${PORTS[1]}"
+	wait_log "$T/balance.log" "backend 127.0.0.1:${PORTS[1]}: up after 2 checks passed" 3
+	wait_stats "d['backends'][1]['state'] == 'up'" 1
+	for i in 5 6 7; do
+		publish "x$i" 2
+		sleep 0.3
+	done
+	wait_backend_log 1 publish 'x[0-9]'
+}
+
+@test "balance: SIGHUP adds a backend from the file without cutting a live publisher" {
+	local pub before i
+	start_backends 3
+	printf '127.0.0.1:%s\n127.0.0.1:%s # two\n' "${PORTS[0]}" "${PORTS[1]}" >"$T/backends"
+	start_balance -f "$T/backends"
+	publish live0
+	pub=$SPAWNED
+	wait_backend_log 0 publish live0
+	before=$(bstats "d['backends'][0]['bytes_in']")
+	printf '127.0.0.1:%s weight 5\n' "${PORTS[2]}" >>"$T/backends"
+	kill -HUP "$BAL_PID"
+	wait_log "$T/balance.log" "reload: 3 backends, 1 new" 5
+	wait_stats "len(d['backends']) == 3 and d['backends'][2]['weight'] == 5"
+	publish new1 2
+	wait_backend_log 2 publish new1
+	sleep 1
+	alive "$pub" || fail "the publisher was cut"
+	wait_stats "d['backends'][0]['bytes_in'] > $before and d['backends'][0]['active'] == 1"
+	# A file that does not parse changes nothing.
+	echo 'nonsense' >>"$T/backends"
+	kill -HUP "$BAL_PID"
+	wait_log "$T/balance.log" "reload: .*line 4: .*the backends stay as they were" 5
+	wait_stats "len(d['backends']) == 3"
+	alive "$pub" || fail "the publisher was cut by a bad reload"
+}
+
+@test "balance: SIGTERM stops accepting and lets a live publisher finish" {
+	local pub
+	start_backends 1
+	start_balance -d 30 "127.0.0.1:${PORTS[0]}"
+	publish short 4
+	pub=$SPAWNED
+	wait_backend_log 0 publish short
+	kill -TERM "$BAL_PID"
+	wait_log "$T/balance.log" "stop: draining 1 connections" 5
+	# A new client is not taken (it waits in the backlog, then is refused).
+	publish late 2
+	sleep 1
+	[ "$(nginx_count 0 publish)" -eq 1 ] || fail "a client was taken while draining"
+	alive "$BAL_PID" || fail "the balancer did not wait for its publisher"
+	wait_status "$pub" 20 || fail "the publisher did not finish"
+	[ "$STATUS" -eq 0 ] || fail "the publisher failed: $(cat "$T/pub-short.log")"
+	wait_status "$BAL_PID" 10 || fail "the balancer did not exit after the drain"
+	[ "$STATUS" -eq 0 ]
+	grep -q "peer .* backend 127.0.0.1:${PORTS[0]}: closed: finished" "$T/balance.log" ||
+		fail "no closed line: $(cat "$T/balance.log")"
+}
+
+@test "balance: a silent client, a stalled one and garbage are closed; a publisher is not" {
+	local pub
+	start_backends 1
+	start_balance -t 1 -I 2 "127.0.0.1:${PORTS[0]}"
+	publish steady
+	pub=$SPAWNED
+	wait_backend_log 0 publish steady
+	# silent: connects and sends nothing; stalled: half a handshake; garbage.
+	spawn silent timeout 20 python3 -c 'import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+t = time.time()
+print("eof" if s.recv(10) == b"" else "data", round(time.time() - t, 1))' "$BPORT"
+	local silent=$SPAWNED
+	spawn stalled timeout 20 python3 -c 'import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"\x03" + bytes(700))
+t = time.time()
+while s.recv(4096):
+    pass
+print("eof", round(time.time() - t, 1))' "$BPORT"
+	local stalled=$SPAWNED
+	spawn garbage timeout 20 python3 -c 'import os, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+try:
+    s.sendall(b"GET / HTTP/1.0\r\n\r\n" + os.urandom(5000))
+    while s.recv(4096):
+        pass
+except OSError:
+    pass
+print("closed")' "$BPORT"
+	local garbage=$SPAWNED
+	for p in "$silent" "$stalled" "$garbage"; do
+		wait_status "$p" 15 || fail "a hostile client was not closed"
+	done
+	grep -q '^eof' "$T/silent.log" || fail "silent: $(cat "$T/silent.log")"
+	grep -q '^eof' "$T/stalled.log" || fail "stalled: $(cat "$T/stalled.log")"
+	grep -q '^closed' "$T/garbage.log" || fail "garbage: $(cat "$T/garbage.log")"
+	grep -q 'closed: handshake timeout: nothing sent' "$T/balance.log" ||
+		fail "no handshake timeout line"
+	grep -q 'closed: idle' "$T/balance.log" || fail "no idle line"
+	alive "$pub" || fail "the publisher was cut"
+	wait_stats "d['clients'] == 1 and d['backends'][0]['active'] == 1"
+}
+
+@test "balance: RTMPS in front: rtmp-dump and ffmpeg play through TLS termination" {
+	make_tls "$T/tls"
+	start_backends 2
+	start_balance -C "$T/tls/server.pem" "127.0.0.1:${PORTS[0]}" "127.0.0.1:${PORTS[1]}"
+	# the stream on both backends, so that a player finds it on either
+	publish_loop_ffmpeg "rtmp://127.0.0.1:${PORTS[0]}/live/x"
+	publish_loop_ffmpeg "rtmp://127.0.0.1:${PORTS[1]}/live/x"
+	wait_publishing "${PORTS[0]}" x
+	wait_publishing "${PORTS[1]}" x
+	run timeout 30 "$DUMP" -C "$T/tls/ca.pem" -d 2 -o "$T/dump.flv" \
+		"rtmps://localhost:$BPORT/live/x"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	valid_av "$T/dump.flv"
+	run timeout 30 ffmpeg -nostdin -v error -i "rtmps://localhost:$BPORT/live/x" \
+		-c copy -t 2 -f flv "$T/ffmpeg.flv"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	valid_av "$T/ffmpeg.flv"
+	[ "$(nginx_count 0 play)" -eq 1 ] && [ "$(nginx_count 1 play)" -eq 1 ] ||
+		fail "plays: $(nginx_count 0 play) and $(nginx_count 1 play), want one each"
+	wait_stats "sum(b['bytes_out'] for b in d['backends']) > 200000"
+}
