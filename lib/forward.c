@@ -235,6 +235,10 @@ forward_event(struct loop *loop, int fd, int events, void *arg)
 		/* TLS reads may need writes and the other way round: both ways, always. */
 		for (i = 0; i < 2 && rc == 0; i++)
 			rc = forward_step(f, i, 1);
+		/* conn.h: give the lent read buffer back before the loop waits. */
+		for (i = 0; i < 2 && rc == 0; i++)
+			if ((rc = conn_read_done(&f->s[i].c)) < 0)
+				rc = forward_fail(f, i, rc, 0);
 	}
 	if (rc < 0) {
 		forward_teardown(f, rc, f->reason);
