@@ -242,7 +242,8 @@ media_rows() {
 		"audio-only alive $BYE" \
 		"aggregate-overrun alive $BYE" \
 		"flv-tag-size-0 alive $BYE" \
-		"modex-overrun alive $BYE"
+		"modex-overrun alive $BYE" \
+		"metadata-hostile alive $BYE"
 }
 
 @test "hostile listen: C0 other than 3, an HTTP request, a digest offset past C1; a dribbled C0C1 meets the -t deadline" {
@@ -311,7 +312,7 @@ media_rows() {
 	real_player
 }
 
-@test "hostile listen: media before publish, no sequence header, bad aggregates, tag size 0, ModEx past the tag" {
+@test "hostile listen: media before publish, no sequence header, bad aggregates, tag size 0, ModEx past the tag, bad metadata" {
 	start_listen
 	media_rows publish
 	# what the hostile publishers got through is whole tags, nothing torn

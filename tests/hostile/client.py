@@ -837,6 +837,24 @@ def m_modex_overrun(c, opt):
 	    [(8, b"\x97\x05"), (8, b"\x97\xff\xff\xff")])
 
 
+@mode("metadata-hostile")
+def m_metadata_hostile(c, opt):
+	# onMetaData (with and without @setDataFrame) that is nested 100000
+	# deep, counts 0xffffffff entries, runs past its end, has the wrong
+	# types for the fields a server reads (width, videocodecid), or no
+	# value at all: stripped, passed or dropped, never followed.
+	sdf = amf_str("@setDataFrame") + amf_str("onMetaData")
+	bodies = [
+		nested(100000), b"\x08\xff\xff\xff\xff\x00\x05width", b"\x08\x00\x00\x00\x01\x00\x05width\x02\xff\xff",
+		amf_obj([("width", amf_str("wide")), ("videocodecid", amf_obj([])),
+		    ("audiocodecid", amf_str("x" * 1000)), ("framerate", amf_num(float("nan"))),
+		    ("videodatarate", amf_num(-1e308)), ("duration", amf_num(float("inf")))]),
+		b"",
+	]
+	publish_then(c, opt, [(18, p + b) for b in bodies for p in (sdf, amf_str("onMetaData"))] +
+	    [(18, amf_str("@setDataFrame")), (18, b"\x02\x00")])
+
+
 # -- resources --
 
 @mode("stop-reading", slow=True)
