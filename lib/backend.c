@@ -181,6 +181,33 @@ backend_read_file(const char *path, struct backend_spec *specs, size_t max,
 	return rc;
 }
 
+int
+backend_load(const char *file, char *const *operands, size_t noperands,
+    struct backend_spec *specs, size_t max, size_t *np, char *err, size_t errsize)
+{
+	char	 why[256];
+	size_t	 n = 0, i;
+	int	 rc;
+
+	*np = 0;
+	if (file != NULL && (rc = backend_read_file(file, specs, max, &n, err,
+	    errsize)) < 0)
+		return rc;
+	for (i = 0; i < noperands; i++) {
+		if (n == max) {
+			snprintf(err, errsize, "more than %zu backends", max);
+			return RTMP_EINVAL;
+		}
+		if ((rc = backend_parse_line(operands[i], &specs[n], why, sizeof(why))) < 0) {
+			snprintf(err, errsize, "backend %s: %s", operands[i], why);
+			return rc;
+		}
+		n += (size_t)rc;
+	}
+	*np = n;
+	return 0;
+}
+
 static const char *backend_algos[] = {
 	[BACKEND_ROUNDROBIN] = "roundrobin",
 	[BACKEND_LEASTCONN] = "leastconn",

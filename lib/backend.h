@@ -36,7 +36,8 @@
  * whole file's bytes: at most BACKEND_MAX backends, BACKEND_LINE_MAX
  * bytes a line, no NUL; an error names the line ("line 3: weight 0:
  * too small").  backend_read_file() reads a file of at most
- * BACKEND_FILE_MAX bytes and parses it.
+ * BACKEND_FILE_MAX bytes and parses it; backend_load() adds a command
+ * line's operands.
  *
  * I/O: the set and the picks are pure.  backend_resolve() (getaddrinfo(3),
  * which blocks: at start-up and on a reload, never per client) and
@@ -109,6 +110,13 @@ int	 backend_parse_text(const char *text, size_t len, struct backend_spec *,
 	    size_t max, size_t *n, char *err, size_t errsize);
 int	 backend_read_file(const char *path, struct backend_spec *, size_t max,
 	    size_t *n, char *err, size_t errsize);
+/*
+ * A file's backends (file NULL: none), then one per operand (a line each):
+ * 0 with *n, or RTMP_E* with why in err ("FILE: line 3: ...", "backend
+ * OPERAND: ...").
+ */
+int	 backend_load(const char *file, char *const *operands, size_t noperands,
+	    struct backend_spec *, size_t max, size_t *n, char *err, size_t errsize);
 /* "roundrobin", "leastconn", "source", "stream": 0 or RTMP_EINVAL. */
 int	 backend_algo_parse(const char *, enum backend_algo *);
 const char *backend_algo_name(enum backend_algo);

@@ -94,6 +94,20 @@ test_parse(void)
 		CHECK(strstr(err, "line 1: longer than") != NULL, "%s", err);
 		free(big);
 	}
+	{
+		char	*ops[] = { "h:1 weight 2", "# nothing", "unix:/y" };
+		char	*bad[] = { "h:1", "h" };
+
+		CHECK_EQ(backend_load(NULL, ops, 3, specs, 4, &n, err, sizeof(err)), 0,
+		    "operands");
+		CHECK(n == 2 && specs[0].weight == 2 && specs[1].addr.family_unix,
+		    "two of three operands are backends");
+		CHECK_EQ(backend_load(NULL, bad, 2, specs, 4, &n, err, sizeof(err)),
+		    RTMP_EINVAL, "a bad operand");
+		CHECK(strncmp(err, "backend h: h: not host:port", 27) == 0, "%s", err);
+		CHECK_EQ(backend_load(NULL, ops, 3, specs, 1, &n, err, sizeof(err)),
+		    RTMP_EINVAL, "more operands than room");
+	}
 	CHECK_EQ(backend_read_file("/nonexistent/backends", specs, 4, &n, err, sizeof(err)),
 	    RTMP_ESYS, "a missing file");
 	CHECK(strstr(err, "/nonexistent/backends: No such file") != NULL, "%s", err);
