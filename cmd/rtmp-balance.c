@@ -344,27 +344,8 @@ static int
 balance_specs(struct balance *bal, struct backend_spec *specs, size_t *n, char *err,
     size_t errsize)
 {
-	char	 why[256];
-	size_t	 k = 0;
-	int	 i, rc;
-
-	if (bal->file != NULL && (rc = backend_read_file(bal->file, specs, BACKEND_MAX,
-	    &k, err, errsize)) < 0)
-		return rc;
-	for (i = 0; i < bal->noperands; i++) {
-		if (k == BACKEND_MAX) {
-			snprintf(err, errsize, "more than %d backends", BACKEND_MAX);
-			return RTMP_EINVAL;
-		}
-		if ((rc = backend_parse_line(bal->operands[i], &specs[k], why,
-		    sizeof(why))) < 0) {
-			snprintf(err, errsize, "backend %s: %s", bal->operands[i], why);
-			return rc;
-		}
-		k += rc;
-	}
-	*n = k;
-	return 0;
+	return backend_load(bal->file, bal->operands, (size_t)bal->noperands, specs,
+	    BACKEND_MAX, n, err, errsize);
 }
 
 static int
@@ -519,7 +500,7 @@ main(int argc, char *argv[])
 	struct balance		 bal;
 	struct server_options	 so;
 	struct backend_spec	*specs;
-	char			 err[512], why[256];
+	char			 err[512];
 	size_t			 n, added;
 	int			 ch, rc;
 
@@ -593,11 +574,9 @@ main(int argc, char *argv[])
 	/* A bad operand is a usage error; a bad file (balance_specs) is not. */
 	if ((specs = calloc(BACKEND_MAX, sizeof(*specs))) == NULL)
 		errx(1, "out of memory");
-	for (ch = 0; ch < bal.noperands; ch++)
-		if (backend_parse_line(bal.operands[ch], specs, why, sizeof(why)) < 0) {
-			snprintf(err, sizeof(err), "backend %s: %s", bal.operands[ch], why);
-			balance_usage_error(err);
-		}
+	if (backend_load(NULL, bal.operands, (size_t)bal.noperands, specs, BACKEND_MAX,
+	    &n, err, sizeof(err)) < 0)
+		balance_usage_error(err);
 	if (server_options_check(&so, err, sizeof(err)) < 0)
 		balance_usage_error(err);
 	bal.first_byte_ms = so.handshake_timeout_ms;

@@ -222,6 +222,16 @@ wait_stats() {
 	wait_log "$T/balance.log" "reload: .*line 4: .*the backends stay as they were" 5
 	wait_stats "len(d['backends']) == 3"
 	alive "$pub" || fail "the publisher was cut by a bad reload"
+	# Dropped from the file: the idle one goes, the publisher's stays until it ends.
+	printf '127.0.0.1:%s\n' "${PORTS[2]}" >"$T/backends"
+	kill -HUP "$BAL_PID"
+	wait_log "$T/balance.log" "backend 127.0.0.1:${PORTS[1]}: removed" 5
+	wait_stats "[(b['state'], b['active']) for b in d['backends']] == [('removed', 1), ('up', 0)]"
+	sleep 1
+	alive "$pub" || fail "the publisher was cut when its backend left the file"
+	stop "$pub"
+	wait_log "$T/balance.log" "backend 127.0.0.1:${PORTS[0]}: removed" 5
+	wait_stats "len(d['backends']) == 1"
 }
 
 @test "balance: SIGTERM stops accepting and lets a live publisher finish" {
@@ -312,4 +322,24 @@ print("closed")' "$BPORT"
 	[ "$(nginx_count 0 play)" -eq 1 ] && [ "$(nginx_count 1 play)" -eq 1 ] ||
 		fail "plays: $(nginx_count 0 play) and $(nginx_count 1 play), want one each"
 	wait_stats "sum(b['bytes_out'] for b in d['backends']) > 200000"
+}
+
+@test "balance: a refusing backend is passed over, a full one too; a client none can take is closed" {
+	local dead
+	start_backends 1
+	dead=$(free_port)
+	start_balance -i 0 "127.0.0.1:$dead" "127.0.0.1:${PORTS[0]} maxconn 1"
+	publish one
+	wait_backend_log 0 publish one
+	grep -q "backend 127.0.0.1:$dead: connect: Connection refused" "$T/balance.log" ||
+		fail "no refusal logged: $(cat "$T/balance.log")"
+	# the next: refused by the dead one, the other is at its maxconn
+	run timeout 10 python3 -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(5)
+print("eof" if s.recv(10) == b"" else "data")' "$BPORT"
+	[ "$output" = eof ] || fail "not closed: $output"
+	wait_log "$T/balance.log" "peer 127.0.0.1:[0-9]*: no other backend can take it: closed" 5
+	wait_stats "d['unplaced'] == 1 and d['backends'][0]['refused'] == 2 and d['backends'][1]['active'] == 1"
+	[ "$(nginx_count 0 publish)" -eq 1 ]
 }
