@@ -361,8 +361,8 @@ media_rows() {
 	alive "$SERVER_PID"
 }
 
-# huge_claims: 20 connections at once, each with 50 chunk streams that
-# claim 0xffffff bytes and send 128, held 3 s; the server's RSS may not
+# huge_claims ROLE: 20 connections at once, each with 50 chunk streams that
+# claim 0xffffff bytes and send 128, held 5 s; the server's RSS may not
 # grow by what they claim (50 x 20 x 16 MiB), only by what they sent.
 huge_claims() {
 	local role=$1 rss0 rss1 hwm vm0 vm1 i
@@ -374,9 +374,17 @@ huge_claims() {
 	rss0=$(proc_kb "$SERVER_PID" VmRSS)
 	vm0=$(proc_kb "$SERVER_PID" VmPeak)
 	for ((i = 0; i < 20; i++)); do
-		spawn "huge-$i" "$PYTHON" "$CLIENT" --port "$PORT" --hold 3 "${opts[@]}" many-huge
+		spawn "huge-$i" "$PYTHON" "$CLIENT" --port "$PORT" --hold 5 "${opts[@]}" many-huge
 	done
-	sleep 2
+	# all 20 connected (a loaded machine starts python slowly), and their
+	# claims sent
+	for ((i = 0; i < 100; i++)); do
+		[ "$(ss -Htn state established "sport = :$PORT" | wc -l)" -ge 20 ] && break
+		sleep 0.1
+	done
+	[ "$(ss -Htn state established "sport = :$PORT" | wc -l)" -ge 20 ] ||
+		fail "the 20 clients did not all connect"
+	sleep 1
 	rss1=$(proc_kb "$SERVER_PID" VmRSS)
 	vm1=$(proc_kb "$SERVER_PID" VmPeak)
 	for ((i = 0; i < 20; i++)); do
