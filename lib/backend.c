@@ -69,7 +69,10 @@ backend_parse_line(const char *line, struct backend_spec *s, char *err,
 		    words[0]);
 		return RTMP_EINVAL;
 	}
-	strlcpy(s->name, words[0], sizeof(s->name));
+	if (strlcpy(s->name, words[0], sizeof(s->name)) >= sizeof(s->name)) {
+		snprintf(err, errsize, "%.64s...: too long", words[0]);
+		return RTMP_EINVAL;
+	}
 	s->weight = 1;
 	for (i = 1; i < n; i += 2) {
 		if (strcmp(words[i], "weight") == 0)
@@ -92,6 +95,7 @@ int
 backend_parse_text(const char *text, size_t len, struct backend_spec *specs,
     size_t max, size_t *np, char *err, size_t errsize)
 {
+	struct backend_spec spare;
 	char		 line[BACKEND_LINE_MAX + 1], why[256];
 	const char	*p = text, *end = text + len, *nl;
 	size_t		 n = 0, lineno = 0, l;
@@ -115,8 +119,8 @@ backend_parse_text(const char *text, size_t len, struct backend_spec *specs,
 		memcpy(line, p, l);
 		line[l] = '\0';
 		p = nl + 1;
-		if ((rc = backend_parse_line(line, &specs[n < max ? n : 0], why,
-		    sizeof(why))) < 0) {
+		/* Into a spare first: the caller's array may be full already. */
+		if ((rc = backend_parse_line(line, &spare, why, sizeof(why))) < 0) {
 			snprintf(err, errsize, "line %zu: %s", lineno, why);
 			return rc;
 		}
@@ -126,7 +130,7 @@ backend_parse_text(const char *text, size_t len, struct backend_spec *specs,
 			snprintf(err, errsize, "line %zu: more than %zu backends", lineno, max);
 			return RTMP_EINVAL;
 		}
-		n++;
+		specs[n++] = spare;
 	}
 	*np = n;
 	return 0;

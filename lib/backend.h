@@ -60,7 +60,8 @@
 #define BACKEND_FILE_MAX	(BACKEND_MAX * BACKEND_LINE_MAX)
 #define BACKEND_WEIGHT_MAX	1000
 #define BACKEND_MAXCONN_MAX	1000000
-#define BACKEND_NAME_MAX	(sizeof(((struct listen_address *)0)->path) + 8)
+/* Any address url_parse_listen() takes: a 255-byte host, brackets, a port. */
+#define BACKEND_NAME_MAX	272
 
 enum backend_algo {
 	BACKEND_ROUNDROBIN = 0,

@@ -81,6 +81,19 @@ test_parse(void)
 	CHECK_EQ(backend_parse_text(text, strlen(text), specs, 2, &n, err, sizeof(err)),
 	    RTMP_EINVAL, "more lines than allowed");
 	CHECK(strncmp(err, "line 3: more than 2", 19) == 0, "%s", err);
+	text = "h:1 weight 3\nh:2\n# the end\n\n";
+	CHECK_EQ(backend_parse_text(text, strlen(text), specs, 2, &n, err, sizeof(err)), 0,
+	    "as many as allowed, then comments");
+	CHECK(n == 2 && specs[0].weight == 3 && specs[0].addr.port == 1,
+	    "the comment past the last did not clobber the first (fuzz)");
+	{
+		char	 host[300];
+
+		memset(host, 'a', 260);
+		memcpy(host + 260, ":1", 3);
+		CHECK_EQ(backend_parse_line(host, &s, err, sizeof(err)), RTMP_EINVAL,
+		    "a host longer than url.h takes");
+	}
 	CHECK_EQ(backend_parse_text("h:1\0\n", 5, specs, 2, &n, err, sizeof(err)),
 	    RTMP_EINVAL, "a NUL");
 	{
