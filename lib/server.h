@@ -57,8 +57,9 @@
  * program can end its own work, and finish every session (peer_finish());
  * when the last one (raw connections included) is gone, or
  * SERVER_STOP_GRACE_MS (o->stop_grace_ms) later, server_run() returns 0.
- * SIGHUP reopens the log, then calls events->hangup.  SIGUSR1 logs events->stats's JSON
- * as one line.  SIGCHLD and others are the program's (loop_signal()).
+ * SIGHUP reopens the log, then calls events->hangup.  SIGUSR1 logs
+ * events->stats's JSON (see Stats: in pieces when it is longer than a log
+ * line).  SIGCHLD and others are the program's (loop_signal()).
  *
  * Stats: -s unix:PATH answers each connection with the JSON document
  * events->stats appends to a buffer capped at SERVER_STATS_MAX, then
