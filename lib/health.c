@@ -2,6 +2,9 @@
  * health.c: TCP connect checks of the backends, fall and rise.
  */
 
+#include <sys/types.h>
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +13,7 @@
 
 #include "backend.h"
 #include "error.h"
+#include "handshake.h"
 #include "health.h"
 #include "loop.h"
 #include "net.h"
@@ -18,6 +22,7 @@ struct health_probe {
 	struct health	*h;
 	struct backend	*b;
 	int		 fd;		/* -1: none in flight */
+	struct handshake *hs;		/* config rtmp, once connected */
 };
 
 struct health {
@@ -66,6 +71,8 @@ health_report(struct health *h, struct backend *b, int ok, const char *what)
 static void
 health_end_probe(struct health_probe *p)
 {
+	free(p->hs);
+	p->hs = NULL;
 	if (p->fd == -1)
 		return;
 	loop_remove(p->h->loop, p->fd);
@@ -74,19 +81,87 @@ health_end_probe(struct health_probe *p)
 }
 
 static void
-health_connected(struct loop *loop, int fd, int events, void *arg)
+health_done(struct health_probe *p, int ok, const char *what)
 {
-	struct health_probe	*p = arg;
-	char			 what[64];
-	int			 ok;
+	health_end_probe(p);
+	health_report(p->h, p->b, ok, what);
+}
+
+/* The RTMP handshake: write what it has, read S0+S1+S2; 1 done, 0 more, -1 failed. */
+static int
+health_handshake(struct health_probe *p, const char **why)
+{
+	uint8_t		 in[2 * HANDSHAKE_PACKET_SIZE + 1];
+	const uint8_t	*out;
+	size_t		 len, used;
+	ssize_t		 n;
+	int		 rc;
+
+	while ((out = handshake_output(p->hs, &len)) != NULL && len > 0) {
+		if ((n = send(p->fd, out, len, MSG_NOSIGNAL)) > 0) {
+			handshake_output_sent(p->hs, (size_t)n);
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			break;
+		*why = "rtmp handshake: write failed";
+		return -1;
+	}
+	if ((n = recv(p->fd, in, sizeof(in), 0)) == 0) {
+		*why = "rtmp handshake: closed";
+		return -1;
+	}
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		*why = "rtmp handshake: reset";
+		return -1;
+	}
+	if ((rc = handshake_feed(p->hs, in, (size_t)n, &used)) == HANDSHAKE_DONE)
+		return 1;
+	if (rc < 0) {
+		*why = "rtmp handshake: not RTMP";
+		return -1;
+	}
+	return 0;
+}
+
+static void
+health_io(struct loop *loop, int fd, int events, void *arg)
+{
+	struct health_probe		*p = arg;
+	struct handshake_config		 hc;
+	char				 what[64];
+	const char			*why = NULL;
+	size_t				 len;
+	int				 rc;
 
 	(void)loop;
 	(void)events;
-	ok = net_connect_result(fd) == 0;
-	if (!ok)
-		snprintf(what, sizeof(what), "connect: %s", strerror(errno));
-	health_end_probe(p);
-	health_report(p->h, p->b, ok, ok ? "ok" : what);
+	if (p->hs == NULL) {
+		if (net_connect_result(fd) < 0) {
+			snprintf(what, sizeof(what), "connect: %s", strerror(errno));
+			health_done(p, 0, what);
+			return;
+		}
+		if (!p->h->cfg.rtmp) {
+			health_done(p, 1, "ok");
+			return;
+		}
+		if ((p->hs = malloc(sizeof(*p->hs))) == NULL) {
+			health_done(p, 0, "out of memory");
+			return;
+		}
+		memset(&hc, 0, sizeof(hc));
+		hc.role = HANDSHAKE_CLIENT;
+		handshake_init(p->hs, &hc);
+	}
+	if ((rc = health_handshake(p, &why)) != 0) {
+		health_done(p, rc > 0, rc > 0 ? "ok" : why);
+		return;
+	}
+	(void)handshake_output(p->hs, &len);
+	loop_modify(p->h->loop, fd, len > 0 ? LOOP_READ | LOOP_WRITE : LOOP_READ);
 }
 
 /* The probe of b, made if it has none yet; NULL if the table is full. */
@@ -125,7 +200,7 @@ health_start(struct health *h, struct backend *b)
 		health_report(h, b, 0, what);
 		return;
 	}
-	if (loop_add(h->loop, p->fd, LOOP_WRITE, health_connected, p) < 0) {
+	if (loop_add(h->loop, p->fd, LOOP_WRITE, health_io, p) < 0) {
 		close(p->fd);
 		p->fd = -1;
 	}
@@ -185,7 +260,7 @@ health_forget(struct health *h, struct backend *b)
 			h->probes[i] = h->probes[--h->nprobes];
 			if (i < h->nprobes && h->probes[i].fd != -1) {
 				loop_remove(h->loop, h->probes[i].fd);
-				loop_add(h->loop, h->probes[i].fd, LOOP_WRITE, health_connected,
+				loop_add(h->loop, h->probes[i].fd, LOOP_WRITE, health_io,
 				    &h->probes[i]);
 			}
 			return;

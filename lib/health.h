@@ -4,9 +4,12 @@
  *
  * Every interval_ms each backend of the set that a reload has not removed
  * gets one probe: a non-blocking connect (backend_connect()).  It
- * succeeds when the connection is established (then closed at once), and
- * fails when it is refused or reset, or is still in progress when the
- * next check is due (a timeout of one interval).  health_result() keeps
+ * succeeds when the connection is established (then closed at once), or
+ * with config->rtmp when the backend has also answered an RTMP handshake
+ * (C0+C1 sent, a valid S0+S1+S2 read: the server is there, not only its
+ * socket).  It fails when it is refused or reset, when the answer is no
+ * RTMP, or when it is still in progress as the next check is due (a
+ * timeout of one interval).  health_result() keeps
  * the counts: fall failures in a row take an up backend down, rise
  * successes in a row bring a down one back; `changed` is called on each
  * change, after the backend's state was set, so a log line can say why
@@ -37,6 +40,7 @@ struct health_config {
 	uint32_t	 interval_ms;	/* 0: HEALTH_INTERVAL_MS */
 	uint32_t	 fall;		/* 0: HEALTH_FALL */
 	uint32_t	 rise;		/* 0: HEALTH_RISE */
+	int		 rtmp;		/* 1: an RTMP handshake after the connect */
 };
 
 struct health_events {

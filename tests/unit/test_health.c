@@ -1,12 +1,14 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "backend.h"
 #include "error.h"
+#include "handshake.h"
 #include "health.h"
 #include "loop.h"
 #include "net.h"
@@ -124,10 +126,94 @@ test_live(void)
 	loop_free(l);
 }
 
+/* A server on lfd that answers RTMP handshakes, or with garbage. */
+struct answerer {
+	int		 lfd, fd;
+	int		 garbage;
+	struct handshake hs;
+	int		 answered;
+};
+
+static void
+answerer_run(struct answerer *a)
+{
+	struct handshake_config	 hc = { .role = HANDSHAKE_SERVER };
+	uint8_t			 in[4096];
+	const uint8_t		*out;
+	size_t			 len, used;
+	ssize_t			 n;
+
+	if (a->fd == -1) {
+		if (net_accept(a->lfd, &a->fd, NULL, NULL) != 0)
+			return;
+		handshake_init(&a->hs, &hc);
+	}
+	if ((n = read(a->fd, in, sizeof(in))) == 0 || (n < 0 && errno != EAGAIN)) {
+		close(a->fd);
+		a->fd = -1;
+		return;
+	}
+	if (n <= 0)
+		return;
+	if (a->garbage) {
+		write(a->fd, "HTTP/1.0 400 Bad Request\r\n\r\n", 28);
+		a->answered++;
+		return;
+	}
+	handshake_feed(&a->hs, in, (size_t)n, &used);
+	if ((out = handshake_output(&a->hs, &len)) != NULL && len > 0) {
+		write(a->fd, out, len);
+		handshake_output_sent(&a->hs, len);
+		a->answered++;
+	}
+}
+
+static void
+test_rtmp(void)
+{
+	struct loop		*l = loop_new();
+	struct backend_set	 set;
+	struct backend_spec	 s;
+	struct health_config	 cfg = { .interval_ms = 30, .fall = 1, .rise = 1, .rtmp = 1 };
+	struct health		*h;
+	struct seen		 seen = { 0, 1 };
+	struct answerer		 a = { .fd = -1 };
+	char			 line[64], err[128];
+	uint16_t		 port;
+
+	a.lfd = listen_on(0, &port);
+	backend_set_init(&set);
+	snprintf(line, sizeof(line), "127.0.0.1:%u", port);
+	backend_parse_line(line, &s, err, sizeof(err));
+	backend_set_add(&set, &s);
+	backend_resolve(set.b[0], err, sizeof(err));
+	h = health_new(l, &set, &cfg, &events, &seen);
+	RUN_UNTIL(l, (answerer_run(&a), set.b[0]->checks >= 3), 2000);
+	CHECK(set.b[0]->up && set.b[0]->last_ok == 1 && a.answered >= 3,
+	    "rtmp: a server that answers the handshake is up (%llu checks, %d answers, %s)",
+	    (unsigned long long)set.b[0]->checks, a.answered, set.b[0]->last_result);
+	a.garbage = 1;
+	RUN_UNTIL(l, (answerer_run(&a), !set.b[0]->up), 2000);
+	CHECK(!set.b[0]->up && strcmp(set.b[0]->last_result, "rtmp handshake: not RTMP") == 0,
+	    "rtmp: one that answers HTTP is down: %s", set.b[0]->last_result);
+	a.garbage = 2;
+	RUN_UNTIL(l, (set.b[0]->checks > 8), 2000);
+	CHECK(!set.b[0]->up && strcmp(set.b[0]->last_result, "timeout") == 0,
+	    "rtmp: one that accepts and says nothing times out: %s", set.b[0]->last_result);
+	health_forget(h, set.b[0]);
+	health_free(h);
+	backend_set_free(&set);
+	if (a.fd != -1)
+		close(a.fd);
+	close(a.lfd);
+	loop_free(l);
+}
+
 int
 main(void)
 {
 	test_counts();
 	test_live();
+	test_rtmp();
 	return unit_done();
 }
