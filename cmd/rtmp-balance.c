@@ -30,7 +30,7 @@
 #include "version.h"
 
 /* The frame's options that mean something here, then ours. */
-#define BALANCE_OPTIONS		"C:hI:K:L:m:s:t:Vv" "a:d:F:f:i:l:R:r:T:"
+#define BALANCE_OPTIONS		"C:hI:K:L:m:s:t:Vv" "a:d:F:f:H:i:l:R:r:T:"
 #define BALANCE_CONNECT_MS	3000
 #define BALANCE_RETRIES		3
 #define BALANCE_DRAIN_S		10
@@ -76,9 +76,9 @@ usage(void)
 {
 	fprintf(stderr, "usage: rtmp-balance [-hVv] [-a algorithm] [-C cert] "
 	    "[-d seconds] [-F fall]\n"
-	    "\t[-f file] [-I seconds] [-i ms] [-K key] [-L logfile] [-l address]\n"
-	    "\t[-m clients] [-R rise] [-r retries] [-s unix:path] [-T ms]\n"
-	    "\t[-t seconds] [backend ...]\n");
+	    "\t[-f file] [-H check] [-I seconds] [-i ms] [-K key] [-L logfile]\n"
+	    "\t[-l address] [-m clients] [-R rise] [-r retries] [-s unix:path]\n"
+	    "\t[-T ms] [-t seconds] [backend ...]\n");
 }
 
 static void
@@ -530,6 +530,11 @@ main(int argc, char *argv[])
 		case 'f':
 			bal.file = optarg;
 			break;
+		case 'H':
+			if (strcmp(optarg, "tcp") != 0 && strcmp(optarg, "rtmp") != 0)
+				balance_usage_error("-H takes tcp or rtmp");
+			bal.hc.rtmp = strcmp(optarg, "rtmp") == 0;
+			break;
 		case 'i':
 			bal.hc.interval_ms = (uint32_t)balance_number(optarg, 0, 3600000,
 			    "check interval ms");
@@ -602,8 +607,9 @@ main(int argc, char *argv[])
 		log_errorx("out of memory");
 		return 1;
 	}
-	log_info("%zu backends, %s%s", bal.set.n, backend_algo_name(bal.algo),
-	    bal.health == NULL ? ", no health checks" : "");
+	log_info("%zu backends, %s, %s", bal.set.n, backend_algo_name(bal.algo),
+	    bal.health == NULL ? "no health checks" : bal.hc.rtmp ?
+	    "checked by an RTMP handshake" : "checked by a TCP connect");
 	rc = server_run(bal.server);
 	/* The drain is over: whatever is left ends now. */
 	while (bal.sessions != NULL) {

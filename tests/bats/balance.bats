@@ -86,7 +86,7 @@ wait_stats() {
 	for o in h V v; do
 		[[ "$output" == "usage: rtmp-balance [-"*"$o"*"]"* ]] || fail "usage lacks -$o"
 	done
-	for o in -a -C -d -F -f -I -i -K -L -l -m -R -r -s -T -t; do
+	for o in -a -C -d -F -f -H -I -i -K -L -l -m -R -r -s -T -t; do
 		[[ "$output" == *"[$o "* ]] || fail "usage lacks $o: $output"
 	done
 	run "$BAL" -V
@@ -104,6 +104,8 @@ wait_stats() {
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"weight 0: too small"* ]]
 	run "$BAL" -i -1 -l 127.0.0.1:1 127.0.0.1:2
+	[ "$status" -eq 2 ]
+	run "$BAL" -H http -l 127.0.0.1:1 127.0.0.1:2
 	[ "$status" -eq 2 ]
 	printf '127.0.0.1:2\n# ok\n127.0.0.1 maxconn 3\n' >"$T/backends"
 	run "$BAL" -f "$T/backends" -l 127.0.0.1:1
@@ -175,8 +177,8 @@ wait_stats() {
 @test "balance: a stopped backend is down within fall x interval, new clients go elsewhere, back after rise" {
 	local i
 	start_backends 3
-	start_balance -i 200 -F 2 -R 2 "127.0.0.1:${PORTS[0]}" "127.0.0.1:${PORTS[1]}" \
-		"127.0.0.1:${PORTS[2]}"
+	start_balance -H rtmp -i 200 -F 2 -R 2 "127.0.0.1:${PORTS[0]}" \
+		"127.0.0.1:${PORTS[1]}" "127.0.0.1:${PORTS[2]}"
 	wait_stats "all(b['check'] == 'ok' for b in d['backends'])"
 	stop "${NPIDS[1]}"
 	wait_log "$T/balance.log" "backend 127.0.0.1:${PORTS[1]}: down after 2 checks failed: connect: Connection refused" 2
