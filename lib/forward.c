@@ -308,10 +308,9 @@ forward_new(struct loop *loop, int cfd, struct tls *ctls, int bfd, struct tls *b
 	f->idle_ms = cfg->idle_ms;
 	f->last = loop_now(loop);
 	f->splice = ctls == NULL && btls == NULL && !cfg->no_splice;
-	if (f->splice && forward_pipes(f) < 0) {
-		free(f);
-		return NULL;
-	}
+	/* Out of descriptors for pipes: the buffered path still works. */
+	if (f->splice && forward_pipes(f) < 0)
+		f->splice = 0;
 	for (i = 0; i < 2; i++)
 		conn_init(&f->s[i].c, fds[i], tls[i], f->buffer);
 	for (i = 0; i < 2; i++) {

@@ -6,8 +6,9 @@
  * that speaks TLS, whose handshake runs inside the first reads and
  * writes, conn.h).  When neither side has TLS the bytes never enter user
  * space: splice(2) moves them from one socket into a pipe and from the
- * pipe into the other, one pipe per direction.  Otherwise each side is a
- * struct conn and the bytes go through its read buffer.
+ * pipe into the other, one pipe per direction.  Otherwise, or when no
+ * pipe can be made (out of descriptors), each side is a struct conn and
+ * the bytes go through its read buffer.
  *
  * Back pressure: each direction holds at most config->buffer bytes (the
  * pipe's size for splice), and its source is not read while they wait to
@@ -57,8 +58,7 @@ struct forward_events {
 
 /*
  * Takes cfd, bfd and both tls (either may be NULL).  NULL when out of
- * memory or descriptors (pipes): then nothing was taken, the caller still
- * owns and closes them.
+ * memory: then nothing was taken, the caller still owns and closes them.
  */
 struct forward	*forward_new(struct loop *, int cfd, struct tls *ctls, int bfd,
 		    struct tls *btls, const struct forward_config *,

@@ -1,4 +1,5 @@
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -240,6 +241,45 @@ test_idle(void)
 	loop_free(l);
 }
 
+/* No descriptor left for the pipes: the bytes take the buffered path. */
+static void
+test_no_pipes(void)
+{
+	struct loop		*l = loop_new();
+	struct forward_config	 cfg = { 0 };
+	struct result		 r;
+	struct rlimit		 was, low;
+	struct forward		*f;
+	int			 a[2], b[2], i, next;
+	char			 got[8];
+	ssize_t			 n = 0;
+
+	memset(&r, 0, sizeof(r));
+	pair(a);
+	pair(b);
+	next = dup(0);
+	close(next);
+	getrlimit(RLIMIT_NOFILE, &was);
+	low = was;
+	low.rlim_cur = (rlim_t)next;
+	setrlimit(RLIMIT_NOFILE, &low);
+	f = forward_new(l, a[1], NULL, b[1], NULL, &cfg, &events, &r);
+	setrlimit(RLIMIT_NOFILE, &was);
+	if (!CHECK(f != NULL, "made without pipes"))
+		return;
+	CHECK_EQ(forward_spliced(f), 0, "not spliced");
+	write(a[0], "through", 7);
+	for (i = 0; i < 100 && n <= 0; i++) {
+		loop_once(l, 2);
+		n = read(b[0], got, sizeof(got));
+	}
+	CHECK(n == 7 && memcmp(got, "through", 7) == 0, "the bytes still go through");
+	forward_close(f, 0, "done");
+	close(a[0]);
+	close(b[0]);
+	loop_free(l);
+}
+
 int
 main(void)
 {
@@ -253,6 +293,7 @@ main(void)
 	test_pressure("splice", 0);
 	test_pressure("buffered", 1);
 	test_idle();
+	test_no_pipes();
 	if (CHECK(certs_make(), "test certificates")) {
 		memset(&cfg, 0, sizeof(cfg));
 		cfg.cert_file = srv_crt;
