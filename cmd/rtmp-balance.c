@@ -10,6 +10,8 @@
  * the checks health.h's, the bytes forward.h's.
  */
 
+#include <sys/resource.h>
+
 #include <err.h>
 #include <errno.h>
 #include <stdio.h>
@@ -494,6 +496,23 @@ static const struct server_events balance_server_events = {
 
 /* --- set-up ------------------------------------------------------------- */
 
+/*
+ * A spliced connection holds six descriptors (two sockets, two pipes):
+ * the usual soft limit of 1024 would end splicing near 170 clients.
+ */
+static void
+balance_raise_nofile(uint32_t clients)
+{
+	struct rlimit	 rl;
+	rlim_t		 want = (rlim_t)clients * 6 + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want :
+	    rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -584,6 +603,7 @@ main(int argc, char *argv[])
 		balance_usage_error(err);
 	if (server_options_check(&so, err, sizeof(err)) < 0)
 		balance_usage_error(err);
+	balance_raise_nofile(so.max_clients);
 	bal.first_byte_ms = so.handshake_timeout_ms;
 	bal.fc.idle_ms = so.idle_timeout_ms;
 	if (balance_specs(&bal, specs, &n, err, sizeof(err)) < 0)
