@@ -33,7 +33,7 @@
 
 #define RELAY_OPTIONS		SERVER_OPTIONS "A:Gi:kl:n:o:r:S:w:"
 #define RELAY_UPSTREAMS_MAX	16
-#define RELAY_WAIT_MS		50	/* default latency budget: a quarter of nginx-rtmp's CPU */
+#define RELAY_WAIT_MS		100	/* default latency budget: 32 KB writes at 2.5 Mbit/s */
 #define RELAY_GATHER_BYTES	(64 * 1024)	/* per player: write without waiting longer */
 #define RELAY_END_MS		3000	/* destinations and stdout after the players */
 
