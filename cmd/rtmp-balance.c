@@ -27,14 +27,13 @@
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "place.h"
 #include "server.h"
 #include "tls.h"
 #include "version.h"
 
 /* The frame's options that mean something here, then ours. */
 #define BALANCE_OPTIONS		"C:hI:K:L:m:s:t:Vv" "a:d:F:f:H:i:l:R:r:T:"
-#define BALANCE_CONNECT_MS	3000
-#define BALANCE_RETRIES		3
 #define BALANCE_DRAIN_S		10
 
 struct balance_session;
@@ -43,16 +42,14 @@ struct balance {
 	struct server		*server;
 	struct loop		*loop;
 	struct backend_set	 set;
-	enum backend_algo	 algo;
 	const char		*file;		/* -f */
 	char			**operands;	/* backends on the command line */
 	int			 noperands;
 	struct health		*health;
 	struct health_config	 hc;
+	struct place_config	 pc;
 	struct forward_config	 fc;
-	uint32_t		 connect_ms;	/* -T */
 	uint32_t		 first_byte_ms;	/* -t: a client must speak first */
-	uint32_t		 retries;	/* -r */
 	struct balance_session	*sessions;
 	uint64_t		 unplaced;
 	uint64_t		 reloads;
@@ -64,12 +61,10 @@ struct balance_session {
 	int			 cfd;
 	struct tls		*ctls;
 	char			 address[NET_ADDRSTRLEN];
+	struct place		*place;		/* until a backend took it */
 	struct backend		*backend;
-	uint64_t		 skip;		/* backends that refused it */
-	uint32_t		 tries;
-	int			 bfd;		/* connecting, -1 none */
-	uint64_t		 timer;		/* connect, then the first byte */
 	struct forward		*fw;
+	uint64_t		 timer;		/* the first byte */
 	uint64_t		 started;
 };
 
@@ -108,7 +103,6 @@ balance_number(const char *arg, long long min, long long max, const char *what)
 
 /* --- sessions ----------------------------------------------------------- */
 
-static void	balance_place(struct balance_session *);
 static void	balance_forget(struct backend *, void *);
 
 static void
@@ -118,10 +112,7 @@ balance_session_free(struct balance_session *s)
 
 	if (s->timer != 0)
 		loop_timer_cancel(bal->loop, s->timer);
-	if (s->bfd != -1) {
-		loop_remove(bal->loop, s->bfd);
-		close(s->bfd);
-	}
+	place_cancel(s->place);
 	if (s->prev != NULL)
 		s->prev->next = s->next;
 	else
@@ -136,9 +127,7 @@ balance_session_free(struct balance_session *s)
 static void
 balance_unplaced(struct balance_session *s, const char *why)
 {
-	struct balance	*bal = s->bal;
-
-	bal->unplaced++;
+	s->bal->unplaced++;
 	log_warnx("peer %s: %s: closed", s->address, why);
 	tls_free(s->ctls);
 	close(s->cfd);
@@ -189,86 +178,44 @@ balance_first_byte(struct loop *loop, uint64_t id, void *arg)
 }
 
 static void
-balance_forward(struct balance_session *s)
+balance_placed(struct place *pl, int bfd, struct backend *b, const char *why, void *arg)
 {
-	struct balance	*bal = s->bal;
-	int		 bfd = s->bfd;
+	struct balance_session	*s = arg;
+	struct balance		*bal = s->bal;
 
-	loop_remove(bal->loop, bfd);
-	s->bfd = -1;
-	if (s->timer != 0)
-		loop_timer_cancel(bal->loop, s->timer);
-	s->timer = 0;
-	(void)net_set_nodelay(bfd);
+	(void)pl;
+	s->place = NULL;
+	if (bfd == -1) {
+		balance_unplaced(s, why);
+		return;
+	}
+	s->backend = b;
 	if ((s->fw = forward_new(bal->loop, s->cfd, s->ctls, bfd, NULL, &bal->fc,
 	    &balance_forward_events, s)) == NULL) {
 		close(bfd);
-		backend_detach(s->backend);
+		backend_detach(b);
 		balance_unplaced(s, "out of memory");
 		return;
 	}
 	if (server_get_options(bal->server)->verbose > 0)
-		log_info("peer %s backend %s: connected", s->address, s->backend->spec.name);
+		log_info("peer %s backend %s: connected", s->address, b->spec.name);
 	if (bal->first_byte_ms != 0)
 		s->timer = loop_timer(bal->loop, bal->first_byte_ms, balance_first_byte, s);
 }
 
-/* The backend refused or did not answer: the next one, a bounded number of times. */
 static void
-balance_refused(struct balance_session *s, const char *why)
+balance_refused(struct place *pl, struct backend *b, const char *why, void *arg)
 {
-	struct balance	*bal = s->bal;
-	struct backend	*b = s->backend;
-	size_t		 i;
+	struct balance_session	*s = arg;
 
-	if (s->bfd != -1) {
-		loop_remove(bal->loop, s->bfd);
-		close(s->bfd);
-		s->bfd = -1;
-	}
-	if (s->timer != 0)
-		loop_timer_cancel(bal->loop, s->timer);
-	s->timer = 0;
-	b->refused++;
-	backend_detach(b);
+	(void)pl;
 	log_warnx("peer %s backend %s: %s", s->address, b->spec.name, why);
-	if ((i = backend_index(&bal->set, b)) < BACKEND_MAX)
-		s->skip |= 1ULL << i;
-	s->backend = NULL;
-	if (s->tries > bal->retries) {
-		balance_unplaced(s, "no backend answered");
-		return;
-	}
-	balance_place(s);
 }
 
-static void
-balance_connected(struct loop *loop, int fd, int events, void *arg)
-{
-	struct balance_session	*s = arg;
-	char			 why[128];
-
-	(void)loop;
-	(void)events;
-	if (net_connect_result(fd) < 0) {
-		snprintf(why, sizeof(why), "connect: %s", strerror(errno));
-		balance_refused(s, why);
-		return;
-	}
-	balance_forward(s);
-}
-
-static uint64_t
-balance_connect_timeout(struct loop *loop, uint64_t id, void *arg)
-{
-	struct balance_session	*s = arg;
-
-	(void)loop;
-	(void)id;
-	s->timer = 0;
-	balance_refused(s, "connect: timed out");
-	return LOOP_TIMER_STOP;
-}
+static const struct place_events balance_place_events = {
+	.done = balance_placed,
+	.refused = balance_refused,
+};
 
 /* The client's host without the port: the key of -a source. */
 static size_t
@@ -279,37 +226,6 @@ balance_source_key(const char *address)
 	if (strncmp(address, "unix:", 5) == 0 || colon == NULL)
 		return strlen(address);
 	return (size_t)(colon - address);
-}
-
-static void
-balance_place(struct balance_session *s)
-{
-	struct balance	*bal = s->bal;
-	struct backend	*b;
-	char		 why[128];
-
-	b = backend_pick(&bal->set, bal->algo, s->address, balance_source_key(s->address),
-	    s->skip);
-	if (b == NULL) {
-		balance_unplaced(s, s->tries == 0 ? "no backend can take it" :
-		    "no other backend can take it");
-		return;
-	}
-	s->tries++;
-	s->backend = b;
-	backend_attach(b);
-	if (backend_connect(b, &s->bfd) < 0) {
-		s->bfd = -1;
-		snprintf(why, sizeof(why), "connect: %s", strerror(errno));
-		balance_refused(s, why);
-		return;
-	}
-	if (loop_add(bal->loop, s->bfd, LOOP_WRITE, balance_connected, s) < 0 ||
-	    (s->timer = loop_timer(bal->loop, bal->connect_ms, balance_connect_timeout,
-	    s)) == 0) {
-		balance_refused(s, "out of memory");
-		return;
-	}
 }
 
 static void
@@ -329,14 +245,15 @@ balance_accept(struct server *sv, int fd, struct tls *tls, const char *address,
 	s->bal = bal;
 	s->cfd = fd;
 	s->ctls = tls;
-	s->bfd = -1;
 	s->started = loop_now(bal->loop);
 	strlcpy(s->address, address, sizeof(s->address));
 	s->next = bal->sessions;
 	if (bal->sessions != NULL)
 		bal->sessions->prev = s;
 	bal->sessions = s;
-	balance_place(s);
+	if ((s->place = place_start(bal->loop, &bal->set, &bal->pc, address,
+	    balance_source_key(address), &balance_place_events, s)) == NULL)
+		balance_unplaced(s, "out of memory");
 }
 
 /* --- backends ----------------------------------------------------------- */
@@ -466,7 +383,7 @@ balance_stats(struct server *sv, struct buf *out, void *arg)
 	    "\"uptime_seconds\":%llu,\"algorithm\":\"%s\",\"clients\":%zu,"
 	    "\"accepted\":%llu,\"unplaced\":%llu,\"reloads\":%llu,\"stopping\":%s,"
 	    "\"backends\":[", RTMPKIT_VERSION,
-	    (unsigned long long)(server_uptime_ms(sv) / 1000), backend_algo_name(bal->algo),
+	    (unsigned long long)(server_uptime_ms(sv) / 1000), backend_algo_name(bal->pc.algo),
 	    server_raw(sv), (unsigned long long)server_accepted(sv),
 	    (unsigned long long)bal->unplaced, (unsigned long long)bal->reloads,
 	    server_stopping(sv) ? "true" : "false");
@@ -525,17 +442,17 @@ main(int argc, char *argv[])
 
 	memset(&bal, 0, sizeof(bal));
 	backend_set_init(&bal.set);
-	bal.connect_ms = BALANCE_CONNECT_MS;
-	bal.retries = BALANCE_RETRIES;
+	bal.pc.connect_ms = PLACE_CONNECT_MS;
+	bal.pc.retries = PLACE_RETRIES;
 	bal.hc.interval_ms = HEALTH_INTERVAL_MS;
 	server_options_init(&so);
 	so.stop_grace_ms = BALANCE_DRAIN_S * 1000;
 	while ((ch = getopt(argc, argv, BALANCE_OPTIONS)) != -1) {
 		switch (ch) {
 		case 'a':
-			if (backend_algo_parse(optarg, &bal.algo) < 0)
+			if (backend_algo_parse(optarg, &bal.pc.algo) < 0)
 				balance_usage_error("-a takes roundrobin, leastconn or source");
-			if (bal.algo == BACKEND_STREAM)
+			if (bal.pc.algo == BACKEND_STREAM)
 				balance_usage_error("-a stream: not implemented yet (BUGS in "
 				    "rtmp-balance(1))");
 			break;
@@ -566,10 +483,10 @@ main(int argc, char *argv[])
 			bal.hc.rise = (uint32_t)balance_number(optarg, 1, 100, "rise");
 			break;
 		case 'r':
-			bal.retries = (uint32_t)balance_number(optarg, 0, BACKEND_MAX, "retries");
+			bal.pc.retries = (uint32_t)balance_number(optarg, 0, BACKEND_MAX, "retries");
 			break;
 		case 'T':
-			bal.connect_ms = (uint32_t)balance_number(optarg, 10, 600000,
+			bal.pc.connect_ms = (uint32_t)balance_number(optarg, 10, 600000,
 			    "connect timeout ms");
 			break;
 		default:
@@ -627,7 +544,7 @@ main(int argc, char *argv[])
 		log_errorx("out of memory");
 		return 1;
 	}
-	log_info("%zu backends, %s, %s", bal.set.n, backend_algo_name(bal.algo),
+	log_info("%zu backends, %s, %s", bal.set.n, backend_algo_name(bal.pc.algo),
 	    bal.health == NULL ? "no health checks" : bal.hc.rtmp ?
 	    "checked by an RTMP handshake" : "checked by a TCP connect");
 	rc = server_run(bal.server);
