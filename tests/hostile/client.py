@@ -105,8 +105,14 @@ class Conn(wire.Conn):
 	"""The hostile server's connection, turned round: it decodes what the
 	server sends; the rest is the client's side."""
 
-	def __init__(self, host, port, timeout):
-		wire.Conn.__init__(self, socket.create_connection((host, port), timeout=5))
+	def __init__(self, host, port, timeout, rcvbuf=0):
+		sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+		if rcvbuf:
+			# before connect, so the window the kernel offers follows it
+			sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+		sock.settimeout(5)
+		sock.connect((host, port))
+		wire.Conn.__init__(self, sock)
 		self.timeout = timeout
 		self.addr = "%s:%d" % self.sock.getsockname()[:2]
 		self.txn = 1
@@ -628,7 +634,6 @@ def m_ping_flood(c, opt):
 	# reading instead).  Then what it sent is read to the close, which
 	# its handshake deadline brings (nothing was published).
 	until_connected(c, opt)
-	c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 	burst = c.chunks(2, 4, 0, struct.pack(">HI", 6, 12345)) * 1000
 	sent, end = 0, time.monotonic() + opt.hold
 	c.sock.settimeout(0.2)
@@ -860,9 +865,9 @@ def m_metadata_hostile(c, opt):
 @mode("stop-reading", slow=True)
 def m_stop_reading(c, opt):
 	# A player that plays and then never reads: the server must bound its
-	# queue and disconnect it.  The receive buffer is made small, then we
-	# sleep --hold seconds and read what is left, to its end.
-	c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+	# queue and disconnect it.  The receive buffer is small (run_one sets
+	# it before connecting), then we sleep --hold seconds and read what is
+	# left, to its end.
 	until_started(c, opt)
 	time.sleep(opt.hold)
 	deadline = time.monotonic() + c.timeout
@@ -880,7 +885,8 @@ def run_one(name, opt):
 	f, slow = MODES[name]
 	start = time.monotonic()
 	try:
-		c = Conn(opt.host, opt.port, opt.timeout)
+		c = Conn(opt.host, opt.port, opt.timeout,
+		    4096 if name in ("stop-reading", "ping-flood") else 0)
 	except OSError as e:
 		sys.stderr.write("client.py: %s: cannot connect: %s\n" % (name, e))
 		sys.exit(2)
