@@ -28,12 +28,14 @@
 #include "loop.h"
 #include "net.h"
 #include "place.h"
+#include "proxy.h"
+#include "proxyread.h"
 #include "server.h"
 #include "tls.h"
 #include "version.h"
 
 /* The frame's options that mean something here, then ours. */
-#define BALANCE_OPTIONS		"C:hI:K:L:m:s:t:Vv" "a:d:F:f:H:i:l:R:r:T:"
+#define BALANCE_OPTIONS		"C:hI:K:L:m:s:t:Vv" "a:d:F:f:H:i:l:pR:r:T:"
 #define BALANCE_DRAIN_S		10
 
 struct balance_session;
@@ -50,6 +52,7 @@ struct balance {
 	struct place_config	 pc;
 	struct forward_config	 fc;
 	uint32_t		 first_byte_ms;	/* -t: a client must speak first */
+	int			 proxy;		/* -p: a PROXY header comes first */
 	struct balance_session	*sessions;
 	uint64_t		 unplaced;
 	uint64_t		 reloads;
@@ -60,7 +63,8 @@ struct balance_session {
 	struct balance_session	*prev, *next;
 	int			 cfd;
 	struct tls		*ctls;
-	char			 address[NET_ADDRSTRLEN];
+	char			 address[NET_ADDRSTRLEN];	/* the real client's with -p */
+	struct proxyread	*pr;		/* -p: until the header is read */
 	struct place		*place;		/* until a backend took it */
 	struct backend		*backend;
 	struct forward		*fw;
@@ -71,7 +75,7 @@ struct balance_session {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: rtmp-balance [-hVv] [-a algorithm] [-C cert] "
+	fprintf(stderr, "usage: rtmp-balance [-hpVv] [-a algorithm] [-C cert] "
 	    "[-d seconds] [-F fall]\n"
 	    "\t[-f file] [-H check] [-I seconds] [-i ms] [-K key] [-L logfile]\n"
 	    "\t[-l address] [-m clients] [-R rise] [-r retries] [-s unix:path]\n"
@@ -112,6 +116,7 @@ balance_session_free(struct balance_session *s)
 
 	if (s->timer != 0)
 		loop_timer_cancel(bal->loop, s->timer);
+	proxyread_cancel(s->pr);
 	place_cancel(s->place);
 	if (s->prev != NULL)
 		s->prev->next = s->next;
@@ -123,12 +128,14 @@ balance_session_free(struct balance_session *s)
 	server_raw_closed(bal->server);
 }
 
-/* Before the forward: the client's socket is still ours to close. */
+/* Before the forward: the client's socket is still ours to close; why NULL: quietly. */
 static void
 balance_unplaced(struct balance_session *s, const char *why)
 {
-	s->bal->unplaced++;
-	log_warnx("peer %s: %s: closed", s->address, why);
+	if (why != NULL) {
+		s->bal->unplaced++;
+		log_warnx("peer %s: %s: closed", s->address, why);
+	}
 	tls_free(s->ctls);
 	close(s->cfd);
 	balance_session_free(s);
@@ -229,6 +236,43 @@ balance_source_key(const char *address)
 }
 
 static void
+balance_place(struct balance_session *s)
+{
+	struct balance	*bal = s->bal;
+
+	if ((s->place = place_start(bal->loop, &bal->set, &bal->pc, s->address,
+	    balance_source_key(s->address), &balance_place_events, s)) == NULL)
+		balance_unplaced(s, "out of memory");
+}
+
+/* -p: the front balancer named the client; the rest is still in the socket. */
+static void
+balance_proxied(struct proxyread *pr, int fd, int error, const struct proxy_info *info,
+    void *arg)
+{
+	struct balance_session	*s = arg;
+	char			 why[128];
+
+	(void)pr;
+	(void)fd;
+	s->pr = NULL;
+	/* A front balancer's own check connects and hangs up: no news. */
+	if (error == RTMP_ECLOSED) {
+		balance_unplaced(s, NULL);
+		return;
+	}
+	if (error < 0) {
+		snprintf(why, sizeof(why), "PROXY header: %s", rtmp_strerror(error));
+		balance_unplaced(s, why);
+		return;
+	}
+	if (!info->local)
+		net_format_address((const struct sockaddr *)&info->src, info->srclen,
+		    s->address, sizeof(s->address));
+	balance_place(s);
+}
+
+static void
 balance_accept(struct server *sv, int fd, struct tls *tls, const char *address,
     void *arg)
 {
@@ -251,8 +295,10 @@ balance_accept(struct server *sv, int fd, struct tls *tls, const char *address,
 	if (bal->sessions != NULL)
 		bal->sessions->prev = s;
 	bal->sessions = s;
-	if ((s->place = place_start(bal->loop, &bal->set, &bal->pc, address,
-	    balance_source_key(address), &balance_place_events, s)) == NULL)
+	if (!bal->proxy)
+		balance_place(s);
+	else if ((s->pr = proxyread_start(bal->loop, fd, bal->first_byte_ms,
+	    balance_proxied, s)) == NULL)
 		balance_unplaced(s, "out of memory");
 }
 
@@ -478,6 +524,9 @@ main(int argc, char *argv[])
 		case 'l':
 			if (server_add_address(&so, optarg, err, sizeof(err)) < 0)
 				balance_usage_error(err);
+			break;
+		case 'p':
+			bal.proxy = 1;
 			break;
 		case 'R':
 			bal.hc.rise = (uint32_t)balance_number(optarg, 1, 100, "rise");

@@ -345,3 +345,54 @@ print("eof" if s.recv(10) == b"" else "data")' "$BPORT"
 	wait_stats "d['unplaced'] == 1 and d['backends'][0]['refused'] == 2 and d['backends'][1]['active'] == 1"
 	[ "$(nginx_count 0 publish)" -eq 1 ]
 }
+
+@test "balance: -p takes the client from a PROXY header: by hand (v1) and from HAProxy (v2)" {
+	local hport dir
+	require haproxy
+	start_backends 1
+	start_balance -p -t 2 -v "127.0.0.1:${PORTS[0]}"
+	# v1 by hand, then nothing: logged under the client it names
+	run timeout 10 python3 -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"PROXY TCP4 192.0.2.7 127.0.0.1 5555 1935\r\n")
+s.settimeout(8)
+print("eof" if s.recv(10) == b"" else "data")' "$BPORT"
+	[ "$output" = eof ] || fail "not closed: $output"
+	wait_log "$T/balance.log" "peer 192.0.2.7:5555 backend 127.0.0.1:${PORTS[0]}: closed: handshake timeout" 5
+	# no header: refused
+	run timeout 10 python3 -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"\x03" + bytes(1536))
+s.settimeout(8)
+try:
+    print("eof" if s.recv(10) == b"" else "data")
+except ConnectionResetError:
+    print("eof")  # closed with our bytes unread: a reset' "$BPORT"
+	[ "$output" = eof ] || fail "not closed: $output"
+	wait_log "$T/balance.log" "peer 127.0.0.1:[0-9]*: PROXY header: .*: closed" 5
+	# HAProxy in front with send-proxy-v2: ffmpeg publishes through both
+	hport=$(free_port)
+	dir=$T/haproxy
+	mkdir -p "$dir"
+	cat >"$dir/haproxy.cfg" <<-EOF2
+		defaults
+		    mode tcp
+		    timeout connect 5s
+		    timeout client 60s
+		    timeout server 60s
+		listen rtmp
+		    bind 127.0.0.1:$hport
+		    server b 127.0.0.1:$BPORT send-proxy-v2
+	EOF2
+	spawn haproxy haproxy -f "$dir/haproxy.cfg" -db
+	wait_port "$hport" 10
+	spawn pub-h ffmpeg -nostdin -v error -re -t 3 -i "$CLIP" -c copy -f flv \
+		"rtmp://127.0.0.1:$hport/live/viaproxy"
+	wait_backend_log 0 publish viaproxy
+	wait_log "$T/balance.log" "peer 127.0.0.1:[0-9]* backend 127.0.0.1:${PORTS[0]}: connected" 5
+	# the port HAProxy saw (ffmpeg's), not HAProxy's own outgoing one
+	local seen
+	seen=$(sed -n "s/.*peer 127.0.0.1:\([0-9]*\) backend.*: connected/\1/p" "$T/balance.log" | tail -n 1)
+	ss -Htn "sport = :$hport" | grep -q ":$seen\b" ||
+		fail "port $seen is not a client of HAProxy: $(ss -Htn "sport = :$hport")"
+}
