@@ -309,7 +309,14 @@ new_message:
 	return HDR_CHUNK;
 }
 
-/* A delivered message's buffer up to this size is kept for the next one. */
+/*
+ * A delivered message's buffer is kept for the next message on its chunk
+ * stream only between these sizes: a publisher's media, reassembled again
+ * and again.  Past the top it is a rare big one; up to the bottom it is a
+ * command or an audio frame, cheap to gather again, and a player's
+ * connect would otherwise sit in memory for the whole connection.
+ */
+#define CHUNK_KEEP_MIN		4096
 #define CHUNK_KEEP_BUFFER	(256 * 1024)
 
 static void
@@ -393,7 +400,7 @@ chunk_decoder_feed(struct chunk_decoder *d, const uint8_t *buf, size_t len,
 		buf = empty_payload;
 	/* The last message's view is dead now: a big buffer it lived in goes back. */
 	if (d->delivered != NULL && !d->delivered->partial &&
-	    d->delivered->cap > CHUNK_KEEP_BUFFER)
+	    (d->delivered->cap > CHUNK_KEEP_BUFFER || d->delivered->cap <= CHUNK_KEEP_MIN))
 		release(d, d->delivered);
 	d->delivered = NULL;
 	for (;;) {

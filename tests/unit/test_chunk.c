@@ -974,6 +974,8 @@ table_growth(void)
 	    m.timestamp == 1000 && m.length == sizeof(body) &&
 	    memcmp(m.payload, body, sizeof(body)) == 0,
 	    "a partial message survives the table growing");
+	CHECK(d.buffered > 0 && chunk_decoder_feed(&d, NULL, 0, &used, &m) == CHUNK_NEED_MORE &&
+	    d.buffered == 0, "a small message's buffer goes back at the next feed");
 	chunk_decoder_free(&d);
 }
 
