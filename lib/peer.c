@@ -26,7 +26,7 @@ enum peer_state {
 
 struct peer {
 	struct loop		*loop;
-	struct peer_config	 config;
+	size_t			 low_water;	/* the config's; the rest serves peer_new() only */
 	struct peer_events	 events;
 	void			*arg;
 	struct conn		 conn;
@@ -41,7 +41,7 @@ struct peer {
 	int			 busy;		/* the peer's own code is on the stack */
 	int			 freed;		/* peer_free() came while busy */
 	int			 error;
-	char			 reason[256];
+	char			*reason;	/* peer_close()'s, for `closed` */
 	uint64_t		 deadline_timer, notify_timer, linger_timer;
 	uint64_t		 last_input, last_output;
 	uint64_t		 bytes_in, bytes_out;
@@ -49,6 +49,14 @@ struct peer {
 
 static void	peer_io(struct loop *, int, int, void *);
 static void	peer_update_interest(struct peer *);
+
+/* The peer's memory, its close reason with it (made only at the end). */
+static void
+peer_destroy(struct peer *p)
+{
+	free(p->reason);
+	free(p);
+}
 
 static void
 peer_enter(struct peer *p)
@@ -61,7 +69,7 @@ static int
 peer_leave(struct peer *p)
 {
 	if (--p->busy == 0 && p->freed) {
-		free(p);
+		peer_destroy(p);
 		return 1;
 	}
 	return 0;
@@ -108,7 +116,8 @@ peer_notify(struct loop *loop, uint64_t id, void *arg)
 	p->notify_timer = 0;
 	peer_enter(p);
 	if (p->events.closed != NULL)
-		p->events.closed(p, p->error, p->reason, p->arg);
+		p->events.closed(p, p->error, p->reason != NULL ? p->reason :
+		    rtmp_strerror(p->error), p->arg);
 	peer_leave(p);
 	return LOOP_TIMER_STOP;
 }
@@ -121,9 +130,8 @@ peer_close(struct peer *p, int error, const char *reason)
 	p->state = PEER_CLOSED;
 	p->error = error;
 	/* Reasons read "peer: connection reset by peer", whatever strerror's case. */
-	strlcpy(p->reason, reason, sizeof(p->reason));
-	if (p->reason[0] >= 'A' && p->reason[0] <= 'Z' &&
-	    (p->reason[1] < 'A' || p->reason[1] > 'Z'))
+	if ((p->reason = strdup(reason)) != NULL && p->reason[0] >= 'A' &&
+	    p->reason[0] <= 'Z' && (p->reason[1] < 'A' || p->reason[1] > 'Z'))
 		p->reason[0] += 'a' - 'A';
 	peer_teardown(p);
 	/* From the loop, never from inside the owner's own call. */
@@ -144,7 +152,8 @@ struct peer *
 peer_new(struct loop *loop, int fd, struct tls *tls, const struct peer_config *config,
     const struct peer_events *events, void *arg)
 {
-	struct peer	*p;
+	struct peer_config	 c = *config;
+	struct peer		*p;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		tls_free(tls);
@@ -152,26 +161,23 @@ peer_new(struct loop *loop, int fd, struct tls *tls, const struct peer_config *c
 		return NULL;
 	}
 	p->loop = loop;
-	p->config = *config;
-	if (p->config.read_limit == 0)
-		p->config.read_limit = 1u << 20;
-	if (p->config.queue_bytes == 0)
-		p->config.queue_bytes = 4u << 20;
-	if (p->config.queue_hard_bytes == 0)
-		p->config.queue_hard_bytes = 2 * p->config.queue_bytes;
-	if (p->config.low_water == 0)
-		p->config.low_water = 256 * 1024;
+	if (c.read_limit == 0)
+		c.read_limit = 1u << 20;
+	if (c.queue_bytes == 0)
+		c.queue_bytes = 4u << 20;
+	if (c.queue_hard_bytes == 0)
+		c.queue_hard_bytes = 2 * c.queue_bytes;
+	p->low_water = c.low_water != 0 ? c.low_water : 256 * 1024;
 	p->events = *events;
 	p->arg = arg;
 	p->fd = fd;
-	conn_init(&p->conn, fd, tls, p->config.read_limit);
-	outq_init(&p->queue, p->config.queue_bytes, p->config.queue_ms,
-	    p->config.queue_hard_bytes);
+	conn_init(&p->conn, fd, tls, c.read_limit);
+	outq_init(&p->queue, c.queue_bytes, c.queue_ms, c.queue_hard_bytes);
 	p->last_input = p->last_output = loop_now(loop);
-	if ((p->session = rtmp_session_new(&p->config.rtmp)) == NULL ||
+	if ((p->session = rtmp_session_new(&c.rtmp)) == NULL ||
 	    loop_add(loop, fd, LOOP_READ, peer_io, p) < 0) {
 		peer_teardown(p);
-		free(p);
+		peer_destroy(p);
 		return NULL;
 	}
 	p->registered = 1;
@@ -191,7 +197,7 @@ peer_free(struct peer *p)
 	if (p->busy > 0)
 		p->freed = 1;
 	else
-		free(p);
+		peer_destroy(p);
 }
 
 struct rtmp_session *
@@ -395,7 +401,7 @@ peer_read(struct peer *p)
 static int
 peer_open_for_sending(const struct peer *p)
 {
-	return p->state == PEER_OPEN && peer_queued(p) < p->config.low_water &&
+	return p->state == PEER_OPEN && peer_queued(p) < p->low_water &&
 	    rtmp_session_window_open(p->session);
 }
 
