@@ -396,3 +396,37 @@ except ConnectionResetError:
 	ss -Htn "sport = :$hport" | grep -q ":$seen\b" ||
 		fail "port $seen is not a client of HAProxy: $(ss -Htn "sport = :$hport")"
 }
+
+@test "balance: 500 proxied connections cost under 3.4 KB each (HAProxy's), and all close" {
+	local before after per
+	start_backends 1
+	start_balance -i 0 -I 60 -t 60 "127.0.0.1:${PORTS[0]}"
+	before=$(awk '/^VmRSS/ { print $2 }' "/proc/$BAL_PID/status")
+	# each sends C0+C1 and reads S0+S1+S2: forwarded both ways, then held open
+	spawn clients timeout 60 python3 -c 'import socket, sys, time
+ss = []
+for i in range(500):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"\x03" + bytes(1536))
+    ss.append(s)
+for s in ss:
+    got = b""
+    while len(got) < 3073:
+        b = s.recv(4096)
+        if not b:
+            break
+        got += b
+print("answered", sum(1 for s in ss), flush=True)
+time.sleep(30)' "$BPORT"
+	local clients=$SPAWNED
+	wait_log "$T/clients.log" "answered 500" 30
+	wait_stats "d['clients'] == 500 and d['backends'][0]['active'] == 500"
+	after=$(awk '/^VmRSS/ { print $2 }' "/proc/$BAL_PID/status")
+	per=$(((after - before) * 1024 / 500))
+	echo "# rss $before kB -> $after kB: $per bytes per connection" >&3
+	if ! grep -aq __asan_init "$BAL"; then
+		[ "$per" -lt 3400 ] || fail "$per bytes per proxied connection"
+	fi
+	stop "$clients"
+	wait_stats "d['clients'] == 0 and d['backends'][0]['active'] == 0" 20
+}
