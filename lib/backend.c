@@ -75,6 +75,12 @@ backend_parse_line(const char *line, struct backend_spec *s, char *err,
 	}
 	s->weight = 1;
 	for (i = 1; i < n; i += 2) {
+		if (strcmp(words[i], "tls") == 0) {
+			/* A word alone: the next one is a setting again. */
+			s->tls = 1;
+			i--;
+			continue;
+		}
 		if (strcmp(words[i], "weight") == 0)
 			rc = backend_number("weight", i + 1 < n ? words[i + 1] : NULL, 1,
 			    BACKEND_WEIGHT_MAX, &s->weight, err, errsize);
@@ -82,7 +88,7 @@ backend_parse_line(const char *line, struct backend_spec *s, char *err,
 			rc = backend_number("maxconn", i + 1 < n ? words[i + 1] : NULL, 0,
 			    BACKEND_MAXCONN_MAX, &s->maxconn, err, errsize);
 		else {
-			snprintf(err, errsize, "%.64s: not weight or maxconn", words[i]);
+			snprintf(err, errsize, "%.64s: not weight, maxconn or tls", words[i]);
 			rc = RTMP_EINVAL;
 		}
 		if (rc < 0)
@@ -313,6 +319,7 @@ backend_set_merge(struct backend_set *set, const struct backend_spec *specs,
 			b->removed = 0;
 			b->spec.weight = specs[i].weight;
 			b->spec.maxconn = specs[i].maxconn;
+			b->spec.tls = specs[i].tls;
 			continue;
 		}
 		if (backend_set_add(set, &specs[i]) < 0) {

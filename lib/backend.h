@@ -3,9 +3,9 @@
  * one (rtmp-balance).
  *
  * A backend is an address ("host:port", "[v6]:port", "unix:/path") with
- * a weight (1..BACKEND_WEIGHT_MAX, default 1) and a connection limit
- * (maxconn, 0 for none), its up/down state (health.h sets it) and its
- * counters.  A set holds up to BACKEND_MAX of them; each is allocated on
+ * a weight (1..BACKEND_WEIGHT_MAX, default 1), a connection limit
+ * (maxconn, 0 for none) and whether it speaks TLS (RTMPS), its up/down
+ * state (health.h sets it) and its counters.  A set holds up to BACKEND_MAX of them; each is allocated on
  * its own, so a pointer to one stays valid across backend_set_merge()
  * (a reload) until backend_set_compact() frees it.
  *
@@ -31,7 +31,7 @@
  *
  * Parsing: backend_parse_line() reads one line of the backend file or one
  * operand of the command line:
- *	ADDRESS [weight N] [maxconn N]	# a comment
+ *	ADDRESS [weight N] [maxconn N] [tls]	# a comment
  * Blank lines and comments are skipped.  backend_parse_text() reads a
  * whole file's bytes: at most BACKEND_MAX backends, BACKEND_LINE_MAX
  * bytes a line, no NUL; an error names the line ("line 3: weight 0:
@@ -76,6 +76,7 @@ struct backend_spec {
 	struct listen_address	 addr;
 	uint32_t		 weight;
 	uint32_t		 maxconn;
+	int			 tls;		/* RTMPS to it */
 };
 
 struct backend {

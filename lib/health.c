@@ -144,7 +144,8 @@ health_io(struct loop *loop, int fd, int events, void *arg)
 			health_done(p, 0, what);
 			return;
 		}
-		if (!p->h->cfg.rtmp) {
+		/* A TLS backend's handshake would need TLS first: its connect is the check. */
+		if (!p->h->cfg.rtmp || p->b->spec.tls) {
 			health_done(p, 1, "ok");
 			return;
 		}

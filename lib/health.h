@@ -7,7 +7,7 @@
  * succeeds when the connection is established (then closed at once), or
  * with config->rtmp when the backend has also answered an RTMP handshake
  * (C0+C1 sent, a valid S0+S1+S2 read: the server is there, not only its
- * socket).  It fails when it is refused or reset, when the answer is no
+ * socket; a backend spoken to in TLS is checked by its connect only).  It fails when it is refused or reset, when the answer is no
  * RTMP, or when it is still in progress as the next check is due (a
  * timeout of one interval).  health_result() keeps
  * the counts: fall failures in a row take an up backend down, rise

@@ -36,11 +36,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    specs[i].maxconn > BACKEND_MAXCONN_MAX ||
 		    memchr(specs[i].name, '\0', sizeof(specs[i].name)) == NULL)
 			abort();
-		snprintf(line, sizeof(line), "%s weight %u maxconn %u", specs[i].name,
-		    specs[i].weight, specs[i].maxconn);
+		snprintf(line, sizeof(line), "%s weight %u maxconn %u%s", specs[i].name,
+		    specs[i].weight, specs[i].maxconn, specs[i].tls ? " tls" : "");
 		if (backend_parse_line(line, &again, err, sizeof(err)) != 1 ||
 		    memcmp(&again.addr, &specs[i].addr, sizeof(again.addr)) != 0 ||
-		    again.weight != specs[i].weight || again.maxconn != specs[i].maxconn)
+		    again.weight != specs[i].weight || again.maxconn != specs[i].maxconn ||
+		    again.tls != specs[i].tls)
 			abort();
 	}
 	return 0;

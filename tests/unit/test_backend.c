@@ -50,6 +50,12 @@ test_parse(void)
 	    sizeof(err)), 1, "unix:/path");
 	CHECK(s.addr.family_unix && strcmp(s.addr.path, "/run/rtmp/a.sock") == 0 &&
 	    s.maxconn == 2, "its path");
+	CHECK_EQ(backend_parse_line("127.0.0.1:443 tls weight 2", &s, err, sizeof(err)), 1,
+	    "tls, a word alone");
+	CHECK(s.tls && s.weight == 2, "tls and the setting after it");
+	CHECK_EQ(backend_parse_line("127.0.0.1:443 maxconn 3 tls", &s, err, sizeof(err)), 1,
+	    "tls last");
+	CHECK(s.tls && s.maxconn == 3, "both");
 	CHECK_EQ(backend_parse_line("   # only a comment", &s, err, sizeof(err)), 0, "comment");
 	CHECK_EQ(backend_parse_line("", &s, err, sizeof(err)), 0, "blank");
 	CHECK_EQ(backend_parse_line(":1935", &s, err, sizeof(err)), RTMP_EINVAL, "no host");
