@@ -35,7 +35,7 @@
 #include "version.h"
 
 /* The frame's options that mean something here, then ours. */
-#define BALANCE_OPTIONS		"C:hI:K:L:m:s:t:Vv" "a:d:F:f:H:i:l:pR:r:T:"
+#define BALANCE_OPTIONS		"C:hI:K:L:m:s:t:Vv" "A:a:d:F:f:H:i:kl:pR:r:T:"
 #define BALANCE_DRAIN_S		10
 
 struct balance_session;
@@ -53,6 +53,8 @@ struct balance {
 	struct forward_config	 fc;
 	uint32_t		 first_byte_ms;	/* -t: a client must speak first */
 	int			 proxy;		/* -p: a PROXY header comes first */
+	struct tls_config	 btc;		/* -A, -k: RTMPS to backends */
+	struct tls_context	*btls;		/* made for the first tls backend */
 	struct balance_session	*sessions;
 	uint64_t		 unplaced;
 	uint64_t		 reloads;
@@ -75,11 +77,11 @@ struct balance_session {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: rtmp-balance [-hpVv] [-a algorithm] [-C cert] "
-	    "[-d seconds] [-F fall]\n"
-	    "\t[-f file] [-H check] [-I seconds] [-i ms] [-K key] [-L logfile]\n"
-	    "\t[-l address] [-m clients] [-R rise] [-r retries] [-s unix:path]\n"
-	    "\t[-T ms] [-t seconds] [backend ...]\n");
+	fprintf(stderr, "usage: rtmp-balance [-hkpVv] [-A cafile] [-a algorithm] "
+	    "[-C cert] [-d seconds]\n"
+	    "\t[-F fall] [-f file] [-H check] [-I seconds] [-i ms] [-K key]\n"
+	    "\t[-L logfile] [-l address] [-m clients] [-R rise] [-r retries]\n"
+	    "\t[-s unix:path] [-T ms] [-t seconds] [backend ...]\n");
 }
 
 static void
@@ -189,6 +191,7 @@ balance_placed(struct place *pl, int bfd, struct backend *b, const char *why, vo
 {
 	struct balance_session	*s = arg;
 	struct balance		*bal = s->bal;
+	struct tls		*btls = NULL;
 
 	(void)pl;
 	s->place = NULL;
@@ -197,8 +200,16 @@ balance_placed(struct place *pl, int bfd, struct backend *b, const char *why, vo
 		return;
 	}
 	s->backend = b;
-	if ((s->fw = forward_new(bal->loop, s->cfd, s->ctls, bfd, NULL, &bal->fc,
-	    &balance_forward_events, s)) == NULL) {
+	/* RTMPS to it: verified against its host name or address (-A, -k). */
+	if (b->spec.tls && ((btls = tls_new(bal->btls, bfd, 0)) == NULL ||
+	    (!b->spec.addr.family_unix && tls_set_server_name(btls,
+	    b->spec.addr.host) < 0))) {
+		tls_free(btls);
+		btls = NULL;
+	}
+	if ((b->spec.tls && btls == NULL) || (s->fw = forward_new(bal->loop, s->cfd,
+	    s->ctls, bfd, btls, &bal->fc, &balance_forward_events, s)) == NULL) {
+		tls_free(btls);
 		close(bfd);
 		backend_detach(b);
 		balance_unplaced(s, "out of memory");
@@ -326,6 +337,19 @@ balance_resolve_all(struct balance *bal, char *err, size_t errsize)
 	return 0;
 }
 
+/* The client context for RTMPS backends, made when the first one appears. */
+static int
+balance_backend_tls(struct balance *bal, char *err, size_t errsize)
+{
+	size_t	 i;
+
+	for (i = 0; i < bal->set.n && bal->btls == NULL; i++)
+		if (bal->set.b[i]->spec.tls && (bal->btls = tls_context_new(&bal->btc, err,
+		    errsize)) == NULL)
+			return RTMP_ETLS;
+	return 0;
+}
+
 static void
 balance_forget(struct backend *b, void *arg)
 {
@@ -361,7 +385,8 @@ balance_hangup(struct server *sv, void *arg)
 		log_warnx("reload: %s; the backends stay as they were", err);
 		return;
 	}
-	if (balance_resolve_all(bal, err, sizeof(err)) < 0)
+	if (balance_resolve_all(bal, err, sizeof(err)) < 0 ||
+	    balance_backend_tls(bal, err, sizeof(err)) < 0)
 		log_warnx("reload: %s", err);
 	backend_set_compact(&bal->set, balance_forget, bal);
 	bal->reloads++;
@@ -495,6 +520,9 @@ main(int argc, char *argv[])
 	so.stop_grace_ms = BALANCE_DRAIN_S * 1000;
 	while ((ch = getopt(argc, argv, BALANCE_OPTIONS)) != -1) {
 		switch (ch) {
+		case 'A':
+			bal.btc.ca_file = optarg;
+			break;
 		case 'a':
 			if (backend_algo_parse(optarg, &bal.pc.algo) < 0)
 				balance_usage_error("-a takes roundrobin, leastconn or source");
@@ -520,6 +548,9 @@ main(int argc, char *argv[])
 		case 'i':
 			bal.hc.interval_ms = (uint32_t)balance_number(optarg, 0, 3600000,
 			    "check interval ms");
+			break;
+		case 'k':
+			bal.btc.noverify = 1;
 			break;
 		case 'l':
 			if (server_add_address(&so, optarg, err, sizeof(err)) < 0)
@@ -579,7 +610,8 @@ main(int argc, char *argv[])
 	if (backend_set_merge(&bal.set, specs, n, &added) < 0)
 		errx(1, "out of memory");
 	free(specs);
-	if (balance_resolve_all(&bal, err, sizeof(err)) < 0)
+	if (balance_resolve_all(&bal, err, sizeof(err)) < 0 ||
+	    balance_backend_tls(&bal, err, sizeof(err)) < 0)
 		errx(1, "%s", err);
 	if ((rc = server_init(&bal.server, &so, &balance_server_events, &bal, err,
 	    sizeof(err))) < 0) {
@@ -607,5 +639,6 @@ main(int argc, char *argv[])
 	health_free(bal.health);
 	server_free(bal.server);
 	backend_set_free(&bal.set);
+	tls_context_free(bal.btls);
 	return rc;
 }

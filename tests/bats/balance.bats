@@ -83,10 +83,10 @@ wait_stats() {
 	local o
 	run "$BAL" -h
 	[ "$status" -eq 0 ]
-	for o in h V v; do
+	for o in h k p V v; do
 		[[ "$output" == "usage: rtmp-balance [-"*"$o"*"]"* ]] || fail "usage lacks -$o"
 	done
-	for o in -a -C -d -F -f -H -I -i -K -L -l -m -R -r -s -T -t; do
+	for o in -A -a -C -d -F -f -H -I -i -K -L -l -m -R -r -s -T -t; do
 		[[ "$output" == *"[$o "* ]] || fail "usage lacks $o: $output"
 	done
 	run "$BAL" -V
@@ -429,4 +429,30 @@ time.sleep(30)' "$BPORT"
 	fi
 	stop "$clients"
 	wait_stats "d['clients'] == 0 and d['backends'][0]['active'] == 0" 20
+}
+
+@test "balance: a tls backend gets RTMPS, verified with -A; a wrong CA refuses it" {
+	local tport
+	require haproxy
+	make_tls "$T/tls"
+	start_backends 1
+	tport=$(free_port)
+	# HAProxy terminates TLS in front of nginx: an RTMPS backend
+	start_haproxy_tls "$tport" "${PORTS[0]}" "$T/tls/server.pem"
+	start_balance -A "$T/tls/ca.pem" "127.0.0.1:$tport tls"
+	spawn pub-tls ffmpeg -nostdin -v error -re -stream_loop -1 -i "$CLIP" -c copy \
+		-f flv "rtmp://127.0.0.1:$BPORT/live/overtls"
+	wait_backend_log 0 publish overtls
+	run timeout 30 ffmpeg -nostdin -v error -i "rtmp://127.0.0.1:$BPORT/live/overtls" \
+		-c copy -t 2 -f flv "$T/overtls.flv"
+	[ "$status" -eq 0 ] || fail "play: $output"
+	valid_av "$T/overtls.flv"
+	# without the CA the certificate does not verify: the client is closed
+	stop "$BAL_PID"
+	rm -f "$STATS"
+	start_balance "127.0.0.1:$tport tls"
+	run timeout 20 ffmpeg -nostdin -v error -i "rtmp://127.0.0.1:$BPORT/live/overtls" \
+		-c copy -t 2 -f flv "$T/refused.flv"
+	[ "$status" -ne 0 ]
+	wait_log "$T/balance.log" "backend 127.0.0.1:$tport: closed: backend: .*certificate verify failed" 10
 }
