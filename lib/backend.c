@@ -351,6 +351,40 @@ backend_set_compact(struct backend_set *set, void (*gone)(struct backend *, void
 	set->n = j;
 }
 
+int
+backend_set_load(struct backend_set *set, const char *file, char *const *operands,
+    size_t noperands, size_t *n, size_t *added, void (*gone)(struct backend *, void *),
+    void *arg, char *err, size_t errsize)
+{
+	struct backend_spec	*specs;
+	size_t			 i;
+	int			 rc;
+
+	*n = *added = 0;
+	if ((specs = calloc(BACKEND_MAX, sizeof(*specs))) == NULL) {
+		snprintf(err, errsize, "out of memory");
+		return RTMP_ENOMEM;
+	}
+	if ((rc = backend_load(file, operands, noperands, specs, BACKEND_MAX, n, err,
+	    errsize)) == 0 && *n == 0) {
+		snprintf(err, errsize, "%s: no backend", file != NULL ? file : "");
+		rc = RTMP_EINVAL;
+	}
+	if (rc == 0 && (rc = backend_set_merge(set, specs, *n, added)) < 0)
+		snprintf(err, errsize, "%s", rtmp_strerror(rc));
+	free(specs);
+	if (rc < 0) {
+		*n = *added = 0;
+		return rc;
+	}
+	backend_set_compact(set, gone, arg);
+	for (i = 0; i < set->n; i++)
+		if (!set->b[i]->resolved && !set->b[i]->removed &&
+		    (rc = backend_resolve(set->b[i], err, errsize)) < 0)
+			return rc;
+	return 0;
+}
+
 size_t
 backend_index(const struct backend_set *set, const struct backend *b)
 {

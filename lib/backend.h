@@ -142,6 +142,18 @@ int	 backend_set_merge(struct backend_set *, const struct backend_spec *,
 void	 backend_set_compact(struct backend_set *,
 	    void (*gone)(struct backend *, void *), void *arg);
 struct backend *backend_find(const struct backend_set *, const char *name);
+/*
+ * The start-up and every reload in one: backend_load() (no backend at all
+ * is an error), backend_set_merge(), backend_resolve() of those not yet
+ * resolved, backend_set_compact() with gone.  0 with *n read and *added
+ * new; RTMP_E* with why in err, *n 0 and the set as it was when reading
+ * or merging failed; or, the set merged (*n set), the error of a name
+ * that did not resolve (its connects fail until a reload resolves it).
+ */
+int	 backend_set_load(struct backend_set *, const char *file,
+	    char *const *operands, size_t noperands, size_t *n, size_t *added,
+	    void (*gone)(struct backend *, void *), void *arg, char *err,
+	    size_t errsize);
 
 /* 1 if b may take a new client now. */
 int	 backend_available(const struct backend *);

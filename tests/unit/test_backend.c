@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "error.h"
@@ -288,6 +289,53 @@ test_merge(void)
 	    "unknown algo");
 }
 
+static void
+gone(struct backend *b, void *arg)
+{
+	(void)b;
+	(*(int *)arg)++;
+}
+
+static void
+test_load(void)
+{
+	struct backend_set	 set;
+	char			 path[] = "/tmp/test_backend.XXXXXX", err[256];
+	char			*ops[] = { "127.0.0.1:9" };
+	size_t			 n, added;
+	int			 fd, freed = 0;
+	FILE			*f;
+
+	backend_set_init(&set);
+	if ((fd = mkstemp(path)) == -1)
+		return;
+	f = fdopen(fd, "w");
+	fputs("127.0.0.1:1\n127.0.0.1:2 weight 2\n", f);
+	fclose(f);
+	CHECK_EQ(backend_set_load(&set, path, ops, 1, &n, &added, gone, &freed, err,
+	    sizeof(err)), 0, "loaded");
+	CHECK(n == 3 && added == 3 && set.n == 3 && set.b[0]->resolved && set.b[2]->resolved,
+	    "the file's then the operand's, resolved");
+	backend_attach(set.b[0]);
+	f = fopen(path, "w");
+	fputs("127.0.0.1:3\n", f);
+	fclose(f);
+	CHECK_EQ(backend_set_load(&set, path, ops, 1, &n, &added, gone, &freed, err,
+	    sizeof(err)), 0, "reloaded");
+	CHECK(n == 2 && added == 1 && set.n == 3 && freed == 1, "one new, the idle dropped one "
+	    "freed (%zu %zu %zu %d)", n, added, set.n, freed);
+	CHECK(set.b[0]->removed && set.b[0]->active == 1, "the busy dropped one kept, removed");
+	f = fopen(path, "w");
+	fputs("127.0.0.1:3 weight x\n", f);
+	fclose(f);
+	CHECK_EQ(backend_set_load(&set, path, ops, 1, &n, &added, gone, &freed, err,
+	    sizeof(err)), RTMP_EINVAL, "a bad file");
+	CHECK(n == 0 && set.n == 3 && strstr(err, "line 1: weight x") != NULL,
+	    "changes nothing: %s", err);
+	unlink(path);
+	backend_set_free(&set);
+}
+
 int
 main(void)
 {
@@ -296,5 +344,6 @@ main(void)
 	test_leastconn();
 	test_hash();
 	test_merge();
+	test_load();
 	return unit_done();
 }
