@@ -315,28 +315,6 @@ balance_accept(struct server *sv, int fd, struct tls *tls, const char *address,
 
 /* --- backends ----------------------------------------------------------- */
 
-/* The backends of the file and the command line, parsed; 0 or RTMP_E*. */
-static int
-balance_specs(struct balance *bal, struct backend_spec *specs, size_t *n, char *err,
-    size_t errsize)
-{
-	return backend_load(bal->file, bal->operands, (size_t)bal->noperands, specs,
-	    BACKEND_MAX, n, err, errsize);
-}
-
-static int
-balance_resolve_all(struct balance *bal, char *err, size_t errsize)
-{
-	size_t	 i;
-	int	 rc;
-
-	for (i = 0; i < bal->set.n; i++)
-		if (!bal->set.b[i]->resolved && !bal->set.b[i]->removed &&
-		    (rc = backend_resolve(bal->set.b[i], err, errsize)) < 0)
-			return rc;
-	return 0;
-}
-
 /* The client context for RTMPS backends, made when the first one appears. */
 static int
 balance_backend_tls(struct balance *bal, char *err, size_t errsize)
@@ -363,32 +341,20 @@ balance_forget(struct backend *b, void *arg)
 static void
 balance_hangup(struct server *sv, void *arg)
 {
-	struct balance		*bal = arg;
-	struct backend_spec	*specs;
-	char			 err[512];
-	size_t			 n, added;
-	int			 rc;
+	struct balance	*bal = arg;
+	char		 err[512];
+	size_t		 n, added;
+	int		 rc;
 
 	(void)sv;
-	if ((specs = calloc(BACKEND_MAX, sizeof(*specs))) == NULL) {
-		log_warnx("reload: out of memory; the backends stay as they were");
-		return;
-	}
-	if ((rc = balance_specs(bal, specs, &n, err, sizeof(err))) == 0 && n == 0) {
-		snprintf(err, sizeof(err), "no backend");
-		rc = RTMP_EINVAL;
-	}
-	if (rc == 0 && (rc = backend_set_merge(&bal->set, specs, n, &added)) < 0)
-		snprintf(err, sizeof(err), "%s", rtmp_strerror(rc));
-	free(specs);
-	if (rc < 0) {
+	rc = backend_set_load(&bal->set, bal->file, bal->operands, (size_t)bal->noperands,
+	    &n, &added, balance_forget, bal, err, sizeof(err));
+	if (rc < 0 && n == 0) {
 		log_warnx("reload: %s; the backends stay as they were", err);
 		return;
 	}
-	if (balance_resolve_all(bal, err, sizeof(err)) < 0 ||
-	    balance_backend_tls(bal, err, sizeof(err)) < 0)
+	if (rc < 0 || balance_backend_tls(bal, err, sizeof(err)) < 0)
 		log_warnx("reload: %s", err);
-	backend_set_compact(&bal->set, balance_forget, bal);
 	bal->reloads++;
 	log_info("reload: %zu backends, %zu new", n, added);
 }
@@ -592,25 +558,20 @@ main(int argc, char *argv[])
 	bal.noperands = argc - optind;
 	if (bal.file == NULL && bal.noperands == 0)
 		balance_usage_error("no backend: give them as operands or in -f file");
-	/* A bad operand is a usage error; a bad file (balance_specs) is not. */
+	/* A bad operand is a usage error; a bad file is not. */
 	if ((specs = calloc(BACKEND_MAX, sizeof(*specs))) == NULL)
 		errx(1, "out of memory");
 	if (backend_load(NULL, bal.operands, (size_t)bal.noperands, specs, BACKEND_MAX,
 	    &n, err, sizeof(err)) < 0)
 		balance_usage_error(err);
+	free(specs);
 	if (server_options_check(&so, err, sizeof(err)) < 0)
 		balance_usage_error(err);
 	balance_raise_nofile(so.max_clients);
 	bal.first_byte_ms = so.handshake_timeout_ms;
 	bal.fc.idle_ms = so.idle_timeout_ms;
-	if (balance_specs(&bal, specs, &n, err, sizeof(err)) < 0)
-		errx(1, "%s", err);
-	if (n == 0)
-		errx(1, "%s: no backend", bal.file);
-	if (backend_set_merge(&bal.set, specs, n, &added) < 0)
-		errx(1, "out of memory");
-	free(specs);
-	if (balance_resolve_all(&bal, err, sizeof(err)) < 0 ||
+	if (backend_set_load(&bal.set, bal.file, bal.operands, (size_t)bal.noperands,
+	    &n, &added, NULL, NULL, err, sizeof(err)) < 0 ||
 	    balance_backend_tls(&bal, err, sizeof(err)) < 0)
 		errx(1, "%s", err);
 	if ((rc = server_init(&bal.server, &so, &balance_server_events, &bal, err,
