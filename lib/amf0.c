@@ -9,20 +9,20 @@
 #include "error.h"
 
 static uint16_t
-get16(const uint8_t *p)
+amf0_get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
 static uint32_t
-get32(const uint8_t *p)
+amf0_get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 	    (uint32_t)p[2] << 8 | p[3];
 }
 
 static double
-getdouble(const uint8_t *p)
+amf0_getdouble(const uint8_t *p)
 {
 	uint64_t	 u = 0;
 	double		 d;
@@ -35,7 +35,7 @@ getdouble(const uint8_t *p)
 }
 
 static uint8_t *
-put16(uint8_t *p, uint16_t v)
+amf0_put16(uint8_t *p, uint16_t v)
 {
 	p[0] = v >> 8;
 	p[1] = v & 0xff;
@@ -43,7 +43,7 @@ put16(uint8_t *p, uint16_t v)
 }
 
 static uint8_t *
-put32(uint8_t *p, uint32_t v)
+amf0_put32(uint8_t *p, uint32_t v)
 {
 	p[0] = v >> 24;
 	p[1] = (v >> 16) & 0xff;
@@ -53,7 +53,7 @@ put32(uint8_t *p, uint32_t v)
 }
 
 static uint8_t *
-putdouble(uint8_t *p, double d)
+amf0_putdouble(uint8_t *p, double d)
 {
 	uint64_t	 u;
 	int		 i;
@@ -68,22 +68,22 @@ putdouble(uint8_t *p, double d)
 
 /* 1 if [p, end) has room for n more bytes; NULL p means an earlier failure. */
 static int
-room(const uint8_t *p, const uint8_t *end, size_t n)
+amf0_room(const uint8_t *p, const uint8_t *end, size_t n)
 {
 	return p != NULL && end != NULL && p <= end && (size_t)(end - p) >= n;
 }
 
 static int
-is_keyed(enum amf0_type t)
+amf0_is_keyed(enum amf0_type t)
 {
 	return t == AMF0_OBJECT || t == AMF0_ECMA_ARRAY ||
 	    t == AMF0_TYPED_OBJECT;
 }
 
 static int
-is_container(enum amf0_type t)
+amf0_is_container(enum amf0_type t)
 {
-	return is_keyed(t) || t == AMF0_STRICT_ARRAY;
+	return amf0_is_keyed(t) || t == AMF0_STRICT_ARRAY;
 }
 
 /*
@@ -94,7 +94,7 @@ is_container(enum amf0_type t)
  * restores both fields to their documented meaning.
  */
 static uint32_t
-close_container(struct amf0_value *values, uint32_t open, size_t n)
+amf0_close_container(struct amf0_value *values, uint32_t open, size_t n)
 {
 	struct amf0_value	*c = &values[open - 1];
 	uint32_t		 up = c->end;
@@ -110,7 +110,7 @@ close_container(struct amf0_value *values, uint32_t open, size_t n)
  * top-level value has been read (one == 1).
  */
 static int
-decode(const uint8_t *buf, size_t len, struct amf0_value *values,
+amf0_decode_value(const uint8_t *buf, size_t len, struct amf0_value *values,
     size_t *nvalues, unsigned max_depth, int one)
 {
 	const uint8_t		*p = buf, *end = buf + len;
@@ -137,7 +137,7 @@ decode(const uint8_t *buf, size_t len, struct amf0_value *values,
 				break;
 		} else if (parent->type == AMF0_STRICT_ARRAY) {
 			if (parent->u.string.len == 0) {
-				open = close_container(values, open, n);
+				open = amf0_close_container(values, open, n);
 				depth--;
 				continue;
 			}
@@ -145,11 +145,11 @@ decode(const uint8_t *buf, size_t len, struct amf0_value *values,
 		} else {
 			if (end - p < 2)
 				return RTMP_EPROTO;
-			slen = get16(p);
+			slen = amf0_get16(p);
 			if (slen == 0 && end - p >= 3 &&
 			    p[2] == AMF0_OBJECT_END) {
 				p += 3;
-				open = close_container(values, open, n);
+				open = amf0_close_container(values, open, n);
 				depth--;
 				continue;
 			}
@@ -176,7 +176,7 @@ decode(const uint8_t *buf, size_t len, struct amf0_value *values,
 		case AMF0_NUMBER:
 			if (end - p < 8)
 				return RTMP_EPROTO;
-			v->u.number = getdouble(p);
+			v->u.number = amf0_getdouble(p);
 			p += 8;
 			break;
 		case AMF0_BOOLEAN:
@@ -187,14 +187,14 @@ decode(const uint8_t *buf, size_t len, struct amf0_value *values,
 		case AMF0_STRING:
 			if (end - p < 2)
 				return RTMP_EPROTO;
-			slen = get16(p);
+			slen = amf0_get16(p);
 			p += 2;
 			goto string;
 		case AMF0_LONG_STRING:
 		case AMF0_XML_DOCUMENT:
 			if (end - p < 4)
 				return RTMP_EPROTO;
-			slen = get32(p);
+			slen = amf0_get32(p);
 			p += 4;
 		string:
 			if ((size_t)(end - p) < slen)
@@ -210,8 +210,8 @@ decode(const uint8_t *buf, size_t len, struct amf0_value *values,
 		case AMF0_DATE:
 			if (end - p < 10)
 				return RTMP_EPROTO;
-			v->u.number = getdouble(p);
-			v->timezone = (int16_t)get16(p + 8);
+			v->u.number = amf0_getdouble(p);
+			v->timezone = (int16_t)amf0_get16(p + 8);
 			p += 10;
 			break;
 		case AMF0_OBJECT:
@@ -219,7 +219,7 @@ decode(const uint8_t *buf, size_t len, struct amf0_value *values,
 		case AMF0_TYPED_OBJECT:
 			if (end - p < 2)
 				return RTMP_EPROTO;
-			slen = get16(p);
+			slen = amf0_get16(p);
 			p += 2;
 			if ((size_t)(end - p) < slen)
 				return RTMP_EPROTO;
@@ -236,7 +236,7 @@ decode(const uint8_t *buf, size_t len, struct amf0_value *values,
 		case AMF0_STRICT_ARRAY:
 			if (end - p < 4)
 				return RTMP_EPROTO;
-			count = get32(p);
+			count = amf0_get32(p);
 			p += 4;
 			/* Every element takes at least its marker byte. */
 			if (count > (size_t)(end - p))
@@ -250,7 +250,7 @@ decode(const uint8_t *buf, size_t len, struct amf0_value *values,
 		if (parent != NULL)
 			parent->count++;
 		n++;
-		if (is_container(v->type)) {
+		if (amf0_is_container(v->type)) {
 			if (depth >= max_depth)
 				return RTMP_ELIMIT;
 			depth++;
@@ -270,14 +270,14 @@ int
 amf0_decode(const uint8_t *buf, size_t len, struct amf0_value *values,
     size_t *nvalues, unsigned max_depth)
 {
-	return decode(buf, len, values, nvalues, max_depth, 0);
+	return amf0_decode_value(buf, len, values, nvalues, max_depth, 0);
 }
 
 int
 amf0_decode_one(const uint8_t *buf, size_t len, struct amf0_value *values,
     size_t *nvalues, unsigned max_depth)
 {
-	return decode(buf, len, values, nvalues, max_depth, 1);
+	return amf0_decode_value(buf, len, values, nvalues, max_depth, 1);
 }
 
 int
@@ -316,7 +316,7 @@ amf0_find(const struct amf0_value *values, size_t nvalues, int parent,
 	size_t	 i, end;
 
 	if (parent < 0 || (size_t)parent >= nvalues || nvalues > INT_MAX ||
-	    !is_keyed(values[parent].type))
+	    !amf0_is_keyed(values[parent].type))
 		return -1;
 	end = values[parent].end;
 	if (end > nvalues)
@@ -333,7 +333,7 @@ amf0_find(const struct amf0_value *values, size_t nvalues, int parent,
 }
 
 static const struct amf0_value *
-get(const struct amf0_value *values, size_t nvalues, int index)
+amf0_get(const struct amf0_value *values, size_t nvalues, int index)
 {
 	if (values == NULL || index < 0 || (size_t)index >= nvalues)
 		return NULL;
@@ -344,7 +344,7 @@ int
 amf0_get_number(const struct amf0_value *values, size_t nvalues, int index,
     double *out)
 {
-	const struct amf0_value	*v = get(values, nvalues, index);
+	const struct amf0_value	*v = amf0_get(values, nvalues, index);
 
 	if (v == NULL || v->type != AMF0_NUMBER)
 		return 0;
@@ -356,7 +356,7 @@ int
 amf0_get_string(const struct amf0_value *values, size_t nvalues, int index,
     struct amf0_view *out)
 {
-	const struct amf0_value	*v = get(values, nvalues, index);
+	const struct amf0_value	*v = amf0_get(values, nvalues, index);
 
 	if (v == NULL ||
 	    (v->type != AMF0_STRING && v->type != AMF0_LONG_STRING))
@@ -369,7 +369,7 @@ int
 amf0_get_boolean(const struct amf0_value *values, size_t nvalues, int index,
     int *out)
 {
-	const struct amf0_value	*v = get(values, nvalues, index);
+	const struct amf0_value	*v = amf0_get(values, nvalues, index);
 
 	if (v == NULL || v->type != AMF0_BOOLEAN)
 		return 0;
@@ -380,16 +380,16 @@ amf0_get_boolean(const struct amf0_value *values, size_t nvalues, int index,
 uint8_t *
 amf0_put_number(uint8_t *p, uint8_t *end, double v)
 {
-	if (!room(p, end, 9))
+	if (!amf0_room(p, end, 9))
 		return NULL;
 	*p++ = AMF0_NUMBER;
-	return putdouble(p, v);
+	return amf0_putdouble(p, v);
 }
 
 uint8_t *
 amf0_put_boolean(uint8_t *p, uint8_t *end, int v)
 {
-	if (!room(p, end, 2))
+	if (!amf0_room(p, end, 2))
 		return NULL;
 	*p++ = AMF0_BOOLEAN;
 	*p++ = v != 0;
@@ -397,7 +397,7 @@ amf0_put_boolean(uint8_t *p, uint8_t *end, int v)
 }
 
 static uint8_t *
-put_bytes(uint8_t *p, const void *s, size_t len)
+amf0_put_bytes(uint8_t *p, const void *s, size_t len)
 {
 	if (len > 0)
 		memcpy(p, s, len);
@@ -406,31 +406,31 @@ put_bytes(uint8_t *p, const void *s, size_t len)
 
 /* A string body with a 16- or 32-bit length, as `marker` requires. */
 static uint8_t *
-put_string_as(uint8_t *p, uint8_t *end, uint8_t marker, const void *s,
+amf0_put_string_as(uint8_t *p, uint8_t *end, uint8_t marker, const void *s,
     size_t len)
 {
 	if (len > 0 && s == NULL)
 		return NULL;
 	if (marker == AMF0_STRING) {
-		if (len > 0xffff || !room(p, end, 3) ||
+		if (len > 0xffff || !amf0_room(p, end, 3) ||
 		    (size_t)(end - p) - 3 < len)
 			return NULL;
 		*p++ = marker;
-		p = put16(p, (uint16_t)len);
+		p = amf0_put16(p, (uint16_t)len);
 	} else {
-		if (len > 0xffffffffUL || !room(p, end, 5) ||
+		if (len > 0xffffffffUL || !amf0_room(p, end, 5) ||
 		    (size_t)(end - p) - 5 < len)
 			return NULL;
 		*p++ = marker;
-		p = put32(p, (uint32_t)len);
+		p = amf0_put32(p, (uint32_t)len);
 	}
-	return put_bytes(p, s, len);
+	return amf0_put_bytes(p, s, len);
 }
 
 uint8_t *
 amf0_put_string(uint8_t *p, uint8_t *end, const char *s, size_t len)
 {
-	return put_string_as(p, end,
+	return amf0_put_string_as(p, end,
 	    len <= 0xffff ? AMF0_STRING : AMF0_LONG_STRING, s, len);
 }
 
@@ -443,9 +443,9 @@ amf0_put_cstring(uint8_t *p, uint8_t *end, const char *s)
 }
 
 static uint8_t *
-put_marker(uint8_t *p, uint8_t *end, uint8_t marker)
+amf0_put_marker(uint8_t *p, uint8_t *end, uint8_t marker)
 {
-	if (!room(p, end, 1))
+	if (!amf0_room(p, end, 1))
 		return NULL;
 	*p++ = marker;
 	return p;
@@ -454,60 +454,60 @@ put_marker(uint8_t *p, uint8_t *end, uint8_t marker)
 uint8_t *
 amf0_put_null(uint8_t *p, uint8_t *end)
 {
-	return put_marker(p, end, AMF0_NULL);
+	return amf0_put_marker(p, end, AMF0_NULL);
 }
 
 uint8_t *
 amf0_put_undefined(uint8_t *p, uint8_t *end)
 {
-	return put_marker(p, end, AMF0_UNDEFINED);
+	return amf0_put_marker(p, end, AMF0_UNDEFINED);
 }
 
 uint8_t *
 amf0_put_date(uint8_t *p, uint8_t *end, double ms, int16_t timezone)
 {
-	if (!room(p, end, 11))
+	if (!amf0_room(p, end, 11))
 		return NULL;
 	*p++ = AMF0_DATE;
-	p = putdouble(p, ms);
-	return put16(p, (uint16_t)timezone);
+	p = amf0_putdouble(p, ms);
+	return amf0_put16(p, (uint16_t)timezone);
 }
 
 uint8_t *
 amf0_put_object_start(uint8_t *p, uint8_t *end)
 {
-	return put_marker(p, end, AMF0_OBJECT);
+	return amf0_put_marker(p, end, AMF0_OBJECT);
 }
 
 static uint8_t *
-put_counted(uint8_t *p, uint8_t *end, uint8_t marker, uint32_t count)
+amf0_put_counted(uint8_t *p, uint8_t *end, uint8_t marker, uint32_t count)
 {
-	if (!room(p, end, 5))
+	if (!amf0_room(p, end, 5))
 		return NULL;
 	*p++ = marker;
-	return put32(p, count);
+	return amf0_put32(p, count);
 }
 
 uint8_t *
 amf0_put_ecma_array_start(uint8_t *p, uint8_t *end, uint32_t count)
 {
-	return put_counted(p, end, AMF0_ECMA_ARRAY, count);
+	return amf0_put_counted(p, end, AMF0_ECMA_ARRAY, count);
 }
 
 uint8_t *
 amf0_put_strict_array_start(uint8_t *p, uint8_t *end, uint32_t count)
 {
-	return put_counted(p, end, AMF0_STRICT_ARRAY, count);
+	return amf0_put_counted(p, end, AMF0_STRICT_ARRAY, count);
 }
 
 static uint8_t *
-put_key_bytes(uint8_t *p, uint8_t *end, const void *key, size_t len)
+amf0_put_key_bytes(uint8_t *p, uint8_t *end, const void *key, size_t len)
 {
-	if (len > 0xffff || (len > 0 && key == NULL) || !room(p, end, 2) ||
+	if (len > 0xffff || (len > 0 && key == NULL) || !amf0_room(p, end, 2) ||
 	    (size_t)(end - p) - 2 < len)
 		return NULL;
-	p = put16(p, (uint16_t)len);
-	return put_bytes(p, key, len);
+	p = amf0_put16(p, (uint16_t)len);
+	return amf0_put_bytes(p, key, len);
 }
 
 uint8_t *
@@ -515,13 +515,13 @@ amf0_put_key(uint8_t *p, uint8_t *end, const char *key)
 {
 	if (key == NULL)
 		return NULL;
-	return put_key_bytes(p, end, key, strlen(key));
+	return amf0_put_key_bytes(p, end, key, strlen(key));
 }
 
 uint8_t *
 amf0_put_object_end(uint8_t *p, uint8_t *end)
 {
-	if (!room(p, end, 3))
+	if (!amf0_room(p, end, 3))
 		return NULL;
 	*p++ = 0;
 	*p++ = 0;
@@ -550,7 +550,7 @@ amf0_put_prop_string(uint8_t *p, uint8_t *end, const char *key,
 
 /* One value's marker and scalar body; containers only their opening. */
 static uint8_t *
-put_one(uint8_t *p, uint8_t *end, const struct amf0_value *v)
+amf0_put_one(uint8_t *p, uint8_t *end, const struct amf0_value *v)
 {
 	switch (v->type) {
 	case AMF0_NUMBER:
@@ -560,21 +560,21 @@ put_one(uint8_t *p, uint8_t *end, const struct amf0_value *v)
 	case AMF0_STRING:
 	case AMF0_LONG_STRING:
 	case AMF0_XML_DOCUMENT:
-		return put_string_as(p, end, v->type, v->u.string.ptr,
+		return amf0_put_string_as(p, end, v->type, v->u.string.ptr,
 		    v->u.string.len);
 	case AMF0_NULL:
 	case AMF0_UNDEFINED:
 	case AMF0_UNSUPPORTED:
 	case AMF0_OBJECT:
-		return put_marker(p, end, v->type);
+		return amf0_put_marker(p, end, v->type);
 	case AMF0_DATE:
 		return amf0_put_date(p, end, v->u.number, v->timezone);
 	case AMF0_ECMA_ARRAY:
 	case AMF0_STRICT_ARRAY:
-		return put_counted(p, end, v->type, v->count);
+		return amf0_put_counted(p, end, v->type, v->count);
 	case AMF0_TYPED_OBJECT:
-		p = put_marker(p, end, v->type);
-		return put_key_bytes(p, end, v->u.string.ptr, v->u.string.len);
+		p = amf0_put_marker(p, end, v->type);
+		return amf0_put_key_bytes(p, end, v->u.string.ptr, v->u.string.len);
 	default:
 		return NULL;
 	}
@@ -599,7 +599,7 @@ amf0_put_value(uint8_t *p, uint8_t *end, const struct amf0_value *values,
 	for (i = (size_t)index; i < stop; i++) {
 		/* Close every container whose subtree ends here. */
 		while (sp > 0 && values[stack[sp - 1]].end == i) {
-			if (is_keyed(values[stack[sp - 1]].type))
+			if (amf0_is_keyed(values[stack[sp - 1]].type))
 				p = amf0_put_object_end(p, end);
 			sp--;
 		}
@@ -607,22 +607,22 @@ amf0_put_value(uint8_t *p, uint8_t *end, const struct amf0_value *values,
 		limit = top != NULL ? top->end : stop;
 		v = &values[i];
 		/* The array is the caller's: check its shape as we go. */
-		if (is_container(v->type) ? v->end <= i || v->end > limit :
+		if (amf0_is_container(v->type) ? v->end <= i || v->end > limit :
 		    v->end != i + 1)
 			return NULL;
-		if (top != NULL && is_keyed(top->type))
-			p = put_key_bytes(p, end, v->key.ptr, v->key.len);
-		p = put_one(p, end, v);
+		if (top != NULL && amf0_is_keyed(top->type))
+			p = amf0_put_key_bytes(p, end, v->key.ptr, v->key.len);
+		p = amf0_put_one(p, end, v);
 		if (p == NULL)
 			return NULL;
-		if (is_container(v->type)) {
+		if (amf0_is_container(v->type)) {
 			if (sp == AMF0_PUT_MAX_DEPTH)
 				return NULL;
 			stack[sp++] = (uint32_t)i;
 		}
 	}
 	while (sp > 0) {
-		if (is_keyed(values[stack[sp - 1]].type))
+		if (amf0_is_keyed(values[stack[sp - 1]].type))
 			p = amf0_put_object_end(p, end);
 		sp--;
 	}

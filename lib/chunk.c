@@ -37,7 +37,7 @@ struct chunk_stream_state {
 	size_t		 cap;
 };
 
-/* What parse_header() found. */
+/* What chunk_parse_header() found. */
 #define HDR_NEED	0	/* the header is not whole yet */
 #define HDR_CHUNK	1	/* a chunk body follows: d->current, d->body_left */
 #define HDR_EMPTY	2	/* a zero-length message, whole: d->current */
@@ -55,20 +55,20 @@ chunk_limits_default(struct chunk_limits *limits)
 }
 
 static inline uint32_t
-get_be24(const uint8_t *p)
+chunk_get_be24(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
 }
 
 static inline uint32_t
-get_be32(const uint8_t *p)
+chunk_get_be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 	    (uint32_t)p[2] << 8 | p[3];
 }
 
 static inline uint32_t
-get_le32(const uint8_t *p)
+chunk_get_le32(const uint8_t *p)
 {
 	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
 	    (uint32_t)p[1] << 8 | p[0];
@@ -120,11 +120,14 @@ chunk_decoder_free(struct chunk_decoder *d)
  * cheaper than any index; the table is bounded by max_chunk_streams.
  */
 static inline struct chunk_stream_state *
-find_stream(const struct chunk_decoder *d, uint32_t csid)
+chunk_find_stream(const struct chunk_decoder *d, uint32_t csid)
 {
-	struct chunk_stream_state	*st = d->streams, *end = st + d->nstreams;
+	struct chunk_stream_state	*st = d->streams, *end;
 
-	for (; st < end; st++)
+	/* No table yet: NULL + 0 is undefined behaviour, UBSan says so. */
+	if (d->nstreams == 0)
+		return NULL;
+	for (end = st + d->nstreams; st < end; st++)
 		if (st->csid == csid)
 			return st;
 	return NULL;
@@ -137,7 +140,7 @@ find_stream(const struct chunk_decoder *d, uint32_t csid)
  * delivered message's stream moves with the table.
  */
 static int
-grow_streams(struct chunk_decoder *d)
+chunk_grow_streams(struct chunk_decoder *d)
 {
 	struct chunk_stream_state	*t;
 	uint32_t			 n;
@@ -183,7 +186,7 @@ chunk_decoder_abort(struct chunk_decoder *d, uint32_t chunk_stream_id)
 {
 	struct chunk_stream_state	*st;
 
-	if ((st = find_stream(d, chunk_stream_id)) == NULL || !st->partial)
+	if ((st = chunk_find_stream(d, chunk_stream_id)) == NULL || !st->partial)
 		return;
 	/* In the middle of this stream's chunk body the bytes must still be read. */
 	if (d->current == st)
@@ -198,7 +201,7 @@ chunk_decoder_abort(struct chunk_decoder *d, uint32_t chunk_stream_id)
  * error nothing changed.
  */
 static int
-parse_header(struct chunk_decoder *d, const uint8_t *p, size_t have, size_t *hlen)
+chunk_parse_header(struct chunk_decoder *d, const uint8_t *p, size_t have, size_t *hlen)
 {
 	struct chunk_stream_state	*st;
 	const uint8_t			*q;
@@ -226,7 +229,7 @@ parse_header(struct chunk_decoder *d, const uint8_t *p, size_t have, size_t *hle
 	need = bh + message_header_size[fmt];
 	if (have < need)
 		return HDR_NEED;
-	st = find_stream(d, csid);
+	st = chunk_find_stream(d, csid);
 	if (st == NULL) {
 		if (fmt != 0)
 			return RTMP_EPROTO;
@@ -237,7 +240,7 @@ parse_header(struct chunk_decoder *d, const uint8_t *p, size_t have, size_t *hle
 		if (st->ext) {
 			if (have < bh + 4)
 				return HDR_NEED;
-			if (get_be32(p + bh) == st->ext_value)
+			if (chunk_get_be32(p + bh) == st->ext_value)
 				need = bh + 4;
 		}
 		*hlen = need;
@@ -253,23 +256,23 @@ parse_header(struct chunk_decoder *d, const uint8_t *p, size_t have, size_t *hle
 	}
 
 	q = p + bh;
-	field = get_be24(q);
+	field = chunk_get_be24(q);
 	value = field;
 	if (field == EXTENDED) {
 		need += 4;
 		if (have < need)
 			return HDR_NEED;
-		value = get_be32(p + need - 4);
+		value = chunk_get_be32(p + need - 4);
 	}
 	if (fmt <= 1) {
-		length = get_be24(q + 3);
+		length = chunk_get_be24(q + 3);
 		if (length > d->limits.max_message_size)
 			return RTMP_ELIMIT;
 	}
 	if (st == NULL) {
 		if (d->nstreams >= d->limits.max_chunk_streams)
 			return RTMP_ELIMIT;
-		if (d->nstreams == d->nalloc && (rc = grow_streams(d)) < 0)
+		if (d->nstreams == d->nalloc && (rc = chunk_grow_streams(d)) < 0)
 			return rc;
 		st = &d->streams[d->nstreams++];
 		memset(st, 0, sizeof(*st));
@@ -283,7 +286,7 @@ parse_header(struct chunk_decoder *d, const uint8_t *p, size_t have, size_t *hle
 		st->delta = value;
 		st->length = length;
 		st->type = q[6];
-		st->stream_id = get_le32(q + 7);
+		st->stream_id = chunk_get_le32(q + 7);
 		break;
 	case 1:
 		st->timestamp += value;
@@ -320,7 +323,7 @@ new_message:
 #define CHUNK_KEEP_BUFFER	(256 * 1024)
 
 static void
-release(struct chunk_decoder *d, struct chunk_stream_state *st)
+chunk_release(struct chunk_decoder *d, struct chunk_stream_state *st)
 {
 	d->buffered -= st->cap;
 	free(st->data);
@@ -333,19 +336,19 @@ release(struct chunk_decoder *d, struct chunk_stream_state *st)
  * inside a feed, when no earlier message's view is valid any more.
  */
 static void
-release_idle(struct chunk_decoder *d, struct chunk_stream_state *keep)
+chunk_release_idle(struct chunk_decoder *d, struct chunk_stream_state *keep)
 {
 	uint32_t	 i;
 
 	for (i = 0; i < d->nstreams; i++)
 		if (&d->streams[i] != keep && !d->streams[i].partial &&
 		    d->streams[i].data != NULL)
-			release(d, &d->streams[i]);
+			chunk_release(d, &d->streams[i]);
 }
 
 /* Copy body bytes into the stream's buffer, growing it by what arrived. */
 static int
-append(struct chunk_decoder *d, struct chunk_stream_state *st, const uint8_t *p, size_t n)
+chunk_append(struct chunk_decoder *d, struct chunk_stream_state *st, const uint8_t *p, size_t n)
 {
 	size_t	 need = (size_t)st->received + n, cap;
 	uint8_t	*data;
@@ -359,7 +362,7 @@ append(struct chunk_decoder *d, struct chunk_stream_state *st, const uint8_t *p,
 		if (cap > st->length)
 			cap = st->length;
 		if (d->buffered - st->cap + cap > d->limits.max_buffered) {
-			release_idle(d, st);
+			chunk_release_idle(d, st);
 			if (d->buffered - st->cap + cap > d->limits.max_buffered)
 				return RTMP_ELIMIT;
 		}
@@ -375,7 +378,7 @@ append(struct chunk_decoder *d, struct chunk_stream_state *st, const uint8_t *p,
 }
 
 static void
-fill_message(const struct chunk_stream_state *st, const uint8_t *payload,
+chunk_fill_message(const struct chunk_stream_state *st, const uint8_t *payload,
     struct rtmp_message *msg)
 {
 	msg->chunk_stream_id = st->csid;
@@ -401,12 +404,12 @@ chunk_decoder_feed(struct chunk_decoder *d, const uint8_t *buf, size_t len,
 	/* The last message's view is dead now: a big buffer it lived in goes back. */
 	if (d->delivered != NULL && !d->delivered->partial &&
 	    (d->delivered->cap > CHUNK_KEEP_BUFFER || d->delivered->cap <= CHUNK_KEEP_MIN))
-		release(d, d->delivered);
+		chunk_release(d, d->delivered);
 	d->delivered = NULL;
 	for (;;) {
 		if (d->current == NULL) {
 			if (d->header_len == 0) {
-				rc = parse_header(d, buf + pos, len - pos, &hlen);
+				rc = chunk_parse_header(d, buf + pos, len - pos, &hlen);
 				if (rc == HDR_NEED) {
 					/* Shorter than the longest header: it fits. */
 					memcpy(d->header, buf + pos, len - pos);
@@ -425,7 +428,7 @@ chunk_decoder_feed(struct chunk_decoder *d, const uint8_t *buf, size_t len,
 					n = len - pos;
 				memcpy(tmp, d->header, old);
 				memcpy(tmp + old, buf + pos, n);
-				rc = parse_header(d, tmp, old + n, &hlen);
+				rc = chunk_parse_header(d, tmp, old + n, &hlen);
 				if (rc == HDR_NEED) {
 					memcpy(d->header + old, buf + pos, n);
 					d->header_len += n;
@@ -445,7 +448,7 @@ chunk_decoder_feed(struct chunk_decoder *d, const uint8_t *buf, size_t len,
 				}
 			}
 			if (rc == HDR_EMPTY) {
-				fill_message(d->current, empty_payload, msg);
+				chunk_fill_message(d->current, empty_payload, msg);
 				d->current = NULL;
 				rc = CHUNK_MESSAGE;
 				goto out;
@@ -455,7 +458,7 @@ chunk_decoder_feed(struct chunk_decoder *d, const uint8_t *buf, size_t len,
 		st = d->current;
 		if (d->header_len > 0) {
 			n = d->header_len < d->body_left ? d->header_len : d->body_left;
-			if ((rc = append(d, st, d->header, n)) < 0)
+			if ((rc = chunk_append(d, st, d->header, n)) < 0)
 				goto out;
 			memmove(d->header, d->header + n, d->header_len - n);
 			d->header_len -= n;
@@ -468,7 +471,7 @@ chunk_decoder_feed(struct chunk_decoder *d, const uint8_t *buf, size_t len,
 			if (st->received == 0 && d->body_left == st->length &&
 			    n >= d->body_left) {
 				/* A whole single-chunk message: no copy. */
-				fill_message(st, buf + pos, msg);
+				chunk_fill_message(st, buf + pos, msg);
 				pos += d->body_left;
 				d->body_left = 0;
 				d->current = NULL;
@@ -478,7 +481,7 @@ chunk_decoder_feed(struct chunk_decoder *d, const uint8_t *buf, size_t len,
 			}
 			if (n > d->body_left)
 				n = d->body_left;
-			if ((rc = append(d, st, buf + pos, n)) < 0)
+			if ((rc = chunk_append(d, st, buf + pos, n)) < 0)
 				goto out;
 			pos += n;
 		}
@@ -488,7 +491,7 @@ chunk_decoder_feed(struct chunk_decoder *d, const uint8_t *buf, size_t len,
 		d->current = NULL;
 		if (st->received == st->length) {
 			st->partial = 0;
-			fill_message(st, st->data, msg);
+			chunk_fill_message(st, st->data, msg);
 			d->delivered = st;
 			rc = CHUNK_MESSAGE;
 			goto out;
@@ -526,7 +529,7 @@ struct plan {
 };
 
 static int
-plan_message(const struct chunk_encoder *e, const struct rtmp_message *m,
+chunk_plan_message(const struct chunk_encoder *e, const struct rtmp_message *m,
     struct plan *pl)
 {
 	const struct chunk_encoder_stream	*s, *slot = NULL;
@@ -571,13 +574,13 @@ chunk_encoded_size(const struct chunk_encoder *e, const struct rtmp_message *msg
 {
 	struct plan	 pl;
 
-	if (plan_message(e, msg, &pl) < 0)
+	if (chunk_plan_message(e, msg, &pl) < 0)
 		return 0;
 	return pl.size;
 }
 
 static inline uint8_t *
-put_basic(uint8_t *p, unsigned int fmt, uint32_t csid)
+chunk_put_basic(uint8_t *p, unsigned int fmt, uint32_t csid)
 {
 	if (csid < 64) {
 		*p++ = fmt << 6 | csid;
@@ -593,7 +596,7 @@ put_basic(uint8_t *p, unsigned int fmt, uint32_t csid)
 }
 
 static inline uint8_t *
-put_be24(uint8_t *p, uint32_t v)
+chunk_put_be24(uint8_t *p, uint32_t v)
 {
 	p[0] = v >> 16;
 	p[1] = v >> 8;
@@ -602,7 +605,7 @@ put_be24(uint8_t *p, uint32_t v)
 }
 
 static inline uint8_t *
-put_be32(uint8_t *p, uint32_t v)
+chunk_put_be32(uint8_t *p, uint32_t v)
 {
 	p[0] = v >> 24;
 	p[1] = v >> 16;
@@ -622,17 +625,17 @@ chunk_encode(struct chunk_encoder *e, const struct rtmp_message *msg,
 	uint32_t			 csid = msg->chunk_stream_id;
 	int				 rc;
 
-	if ((rc = plan_message(e, msg, &pl)) < 0)
+	if ((rc = chunk_plan_message(e, msg, &pl)) < 0)
 		return rc;
 	if (pl.size > outsize)
 		return RTMP_ESPACE;
 	if (pl.size > INT_MAX)
 		return RTMP_EINVAL;
-	p = put_basic(p, pl.fmt, csid);
+	p = chunk_put_basic(p, pl.fmt, csid);
 	if (pl.fmt <= 2)
-		p = put_be24(p, pl.ext ? EXTENDED : pl.value);
+		p = chunk_put_be24(p, pl.ext ? EXTENDED : pl.value);
 	if (pl.fmt <= 1) {
-		p = put_be24(p, msg->length);
+		p = chunk_put_be24(p, msg->length);
 		*p++ = msg->type;
 	}
 	if (pl.fmt == 0) {
@@ -642,7 +645,7 @@ chunk_encode(struct chunk_encoder *e, const struct rtmp_message *msg,
 		*p++ = msg->stream_id >> 24;
 	}
 	if (pl.ext)
-		p = put_be32(p, pl.value);
+		p = chunk_put_be32(p, pl.value);
 	for (off = 0;;) {
 		n = msg->length - off;
 		if (n > e->chunk_size)
@@ -653,9 +656,9 @@ chunk_encode(struct chunk_encoder *e, const struct rtmp_message *msg,
 		off += n;
 		if (off >= msg->length)
 			break;
-		p = put_basic(p, 3, csid);
+		p = chunk_put_basic(p, 3, csid);
 		if (pl.ext)
-			p = put_be32(p, pl.value);
+			p = chunk_put_be32(p, pl.value);
 	}
 	s = &e->streams[pl.slot];
 	s->chunk_stream_id = csid;

@@ -311,7 +311,7 @@ client_session_start(struct client *c)
 }
 
 static void
-status_reason(const struct rtmp_event *ev, const char *app, const char *stream, char *out,
+client_status_reason(const struct rtmp_event *ev, const char *app, const char *stream, char *out,
     size_t size)
 {
 	/* app/stream as the user knows it, without a ?key= that logs must not show. */
@@ -373,7 +373,8 @@ client_peer_event(struct peer *p, const struct rtmp_event *ev, void *arg)
 		break;
 	case RTMP_EVENT_STATUS:
 		if (ev->error) {
-			status_reason(ev, c->url.app, c->url.stream, reason, sizeof(reason));
+			client_status_reason(ev, c->url.app, c->url.stream, reason,
+			    sizeof(reason));
 			client_fail(c, rtmp_status_error(ev), reason);
 			return;
 		}

@@ -10,26 +10,26 @@
 #include "flv.h"
 
 static uint32_t
-get24(const uint8_t *p)
+flv_get24(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
 }
 
 static uint32_t
-get32(const uint8_t *p)
+flv_get32(const uint8_t *p)
 {
-	return (uint32_t)p[0] << 24 | get24(p + 1);
+	return (uint32_t)p[0] << 24 | flv_get24(p + 1);
 }
 
 static int32_t
-getsi24(const uint8_t *p)
+flv_getsi24(const uint8_t *p)
 {
 	/* Sign-extend 24 bits without an implementation-defined cast. */
-	return (int32_t)(get24(p) ^ 0x800000) - 0x800000;
+	return (int32_t)(flv_get24(p) ^ 0x800000) - 0x800000;
 }
 
 static void
-put24(uint8_t *p, uint32_t v)
+flv_put24(uint8_t *p, uint32_t v)
 {
 	p[0] = (v >> 16) & 0xff;
 	p[1] = (v >> 8) & 0xff;
@@ -37,10 +37,10 @@ put24(uint8_t *p, uint32_t v)
 }
 
 static void
-put32(uint8_t *p, uint32_t v)
+flv_put32(uint8_t *p, uint32_t v)
 {
 	p[0] = v >> 24;
-	put24(p + 1, v);
+	flv_put24(p + 1, v);
 }
 
 int
@@ -56,7 +56,7 @@ flv_parse_header(const uint8_t *buf, size_t len, struct flv_header *h)
 		return RTMP_EPROTO;
 	if (len < FLV_HEADER_SIZE)
 		return 0;
-	off = get32(buf + 5);
+	off = flv_get32(buf + 5);
 	if (off < FLV_HEADER_SIZE || off > FLV_MAX_DATA_OFFSET)
 		return RTMP_EPROTO;
 	if (len < (size_t)off + FLV_PREVIOUS_SIZE)
@@ -78,7 +78,7 @@ flv_parse_tag(const uint8_t *buf, size_t len, uint32_t max_size,
 	/* Two reserved bits: set means we are not looking at a tag header. */
 	if (buf[0] & 0xc0)
 		return RTMP_EPROTO;
-	size = get24(buf + 1);
+	size = flv_get24(buf + 1);
 	if (size > max_size)
 		return RTMP_ELIMIT;
 	if (len - FLV_TAG_HEADER_SIZE < (size_t)size + FLV_PREVIOUS_SIZE)
@@ -86,10 +86,10 @@ flv_parse_tag(const uint8_t *buf, size_t len, uint32_t max_size,
 	t->type = buf[0] & 0x1f;
 	t->filter = (buf[0] >> 5) & 1;
 	t->size = size;
-	t->timestamp = get24(buf + 4) | (uint32_t)buf[7] << 24;
-	t->stream_id = get24(buf + 8);
+	t->timestamp = flv_get24(buf + 4) | (uint32_t)buf[7] << 24;
+	t->stream_id = flv_get24(buf + 8);
 	t->data = buf + FLV_TAG_HEADER_SIZE;
-	t->previous_size = get32(buf + FLV_TAG_HEADER_SIZE + size);
+	t->previous_size = flv_get32(buf + FLV_TAG_HEADER_SIZE + size);
 	t->previous_size_ok = t->previous_size == size + FLV_TAG_HEADER_SIZE;
 	return (int)(FLV_TAG_HEADER_SIZE + size + FLV_PREVIOUS_SIZE);
 }
@@ -103,8 +103,8 @@ flv_write_header(uint8_t out[FLV_HEADER_SIZE + FLV_PREVIOUS_SIZE],
 	out[2] = 'V';
 	out[3] = 1;
 	out[4] = (has_audio ? 0x04 : 0) | (has_video ? 0x01 : 0);
-	put32(out + 5, FLV_HEADER_SIZE);
-	put32(out + 9, 0);
+	flv_put32(out + 5, FLV_HEADER_SIZE);
+	flv_put32(out + 9, 0);
 }
 
 void
@@ -112,20 +112,20 @@ flv_write_tag_header(uint8_t out[FLV_TAG_HEADER_SIZE], uint8_t type,
     uint32_t size, uint32_t timestamp)
 {
 	out[0] = type & 0x1f;
-	put24(out + 1, size);
-	put24(out + 4, timestamp & 0xffffff);
+	flv_put24(out + 1, size);
+	flv_put24(out + 4, timestamp & 0xffffff);
 	out[7] = timestamp >> 24;
-	put24(out + 8, 0);
+	flv_put24(out + 8, 0);
 }
 
 void
 flv_write_previous_size(uint8_t out[FLV_PREVIOUS_SIZE], uint32_t size)
 {
-	put32(out, size);
+	flv_put32(out, size);
 }
 
 static int
-video_fourcc_codec(uint32_t fourcc)
+flv_video_fourcc_codec(uint32_t fourcc)
 {
 	switch (fourcc) {
 	case FLV_FOURCC('a', 'v', 'c', '1'):	return FLV_CODEC_H264;
@@ -139,7 +139,7 @@ video_fourcc_codec(uint32_t fourcc)
 }
 
 static int
-audio_fourcc_codec(uint32_t fourcc)
+flv_audio_fourcc_codec(uint32_t fourcc)
 {
 	switch (fourcc) {
 	case FLV_FOURCC('m', 'p', '4', 'a'):	return FLV_CODEC_AAC;
@@ -158,7 +158,7 @@ audio_fourcc_codec(uint32_t fourcc)
  * Every round takes at least 3 bytes, so the loop ends with the input.
  */
 static int
-modex(const uint8_t *p, size_t len, size_t *offp, int *ptp,
+flv_modex(const uint8_t *p, size_t len, size_t *offp, int *ptp,
     struct flv_media_info *m)
 {
 	size_t		 off = *offp, size;
@@ -179,7 +179,7 @@ modex(const uint8_t *p, size_t len, size_t *offp, int *ptp,
 			return RTMP_EPROTO;
 		/* ModEx type 0 is TimestampOffsetNano, in the first 3 bytes. */
 		if ((p[off + size] >> 4) == 0 && size >= 3)
-			m->nano_offset = get24(p + off);
+			m->nano_offset = flv_get24(p + off);
 		off += size;
 		pt = p[off] & 0x0f;
 		off++;
@@ -196,7 +196,7 @@ modex(const uint8_t *p, size_t len, size_t *offp, int *ptp,
  * first track's id and, with several tracks, its size.
  */
 static int
-multitrack(const uint8_t *p, size_t len, size_t *offp, int *ptp,
+flv_multitrack(const uint8_t *p, size_t len, size_t *offp, int *ptp,
     int multitrack_type, struct flv_media_info *m)
 {
 	size_t		 off = *offp, size;
@@ -214,12 +214,12 @@ multitrack(const uint8_t *p, size_t len, size_t *offp, int *ptp,
 	m->packet_type = pt;
 	if (len - off < 5)
 		return RTMP_EPROTO;
-	m->fourcc = get32(p + off);
+	m->fourcc = flv_get32(p + off);
 	off += 5;			/* FourCC and track id */
 	if (mt != 0) {
 		if (len - off < 3)
 			return RTMP_EPROTO;
-		size = get24(p + off);
+		size = flv_get24(p + off);
 		off += 3;
 		if (size > len - off)
 			return RTMP_EPROTO;
@@ -230,11 +230,11 @@ multitrack(const uint8_t *p, size_t len, size_t *offp, int *ptp,
 }
 
 static int
-fourcc(const uint8_t *p, size_t len, size_t *offp, struct flv_media_info *m)
+flv_fourcc(const uint8_t *p, size_t len, size_t *offp, struct flv_media_info *m)
 {
 	if (len - *offp < 4)
 		return RTMP_EPROTO;
-	m->fourcc = get32(p + *offp);
+	m->fourcc = flv_get32(p + *offp);
 	*offp += 4;
 	return 0;
 }
@@ -289,7 +289,7 @@ flv_inspect_video(const uint8_t *p, size_t len, struct flv_media_info *m)
 			return RTMP_EPROTO;
 		m->sequence_header = m->packet_type == 0;
 		m->sequence_end = m->packet_type == 2;
-		m->composition_time = getsi24(p + 2);
+		m->composition_time = flv_getsi24(p + 2);
 		m->header_size = 5;
 		return 0;
 	}
@@ -297,7 +297,7 @@ flv_inspect_video(const uint8_t *p, size_t len, struct flv_media_info *m)
 	m->enhanced = 1;
 	m->frame_type = (b >> 4) & 0x07;
 	pt = b & 0x0f;
-	if ((r = modex(p, len, &off, &pt, m)) < 0)
+	if ((r = flv_modex(p, len, &off, &pt, m)) < 0)
 		return r;
 	if (pt != FLV_VIDEO_METADATA && m->frame_type == 5) {
 		/* A command frame: one command byte, no FourCC, no picture. */
@@ -308,12 +308,12 @@ flv_inspect_video(const uint8_t *p, size_t len, struct flv_media_info *m)
 		return 0;
 	}
 	if (pt == FLV_VIDEO_MULTITRACK)
-		r = multitrack(p, len, &off, &pt, FLV_VIDEO_MULTITRACK, m);
+		r = flv_multitrack(p, len, &off, &pt, FLV_VIDEO_MULTITRACK, m);
 	else
-		r = fourcc(p, len, &off, m);
+		r = flv_fourcc(p, len, &off, m);
 	if (r < 0)
 		return r;
-	m->codec = video_fourcc_codec(m->fourcc);
+	m->codec = flv_video_fourcc_codec(m->fourcc);
 
 	switch (pt) {
 	case FLV_VIDEO_SEQUENCE_START:
@@ -326,7 +326,7 @@ flv_inspect_video(const uint8_t *p, size_t len, struct flv_media_info *m)
 		    m->codec == FLV_CODEC_VVC) {
 			if (len - off < 3)
 				return RTMP_EPROTO;
-			m->composition_time = getsi24(p + off);
+			m->composition_time = flv_getsi24(p + off);
 			off += 3;
 		}
 		break;
@@ -386,15 +386,15 @@ flv_inspect_audio(const uint8_t *p, size_t len, struct flv_media_info *m)
 
 	m->enhanced = 1;
 	pt = p[0] & 0x0f;
-	if ((r = modex(p, len, &off, &pt, m)) < 0)
+	if ((r = flv_modex(p, len, &off, &pt, m)) < 0)
 		return r;
 	if (pt == FLV_AUDIO_MULTITRACK)
-		r = multitrack(p, len, &off, &pt, FLV_AUDIO_MULTITRACK, m);
+		r = flv_multitrack(p, len, &off, &pt, FLV_AUDIO_MULTITRACK, m);
 	else
-		r = fourcc(p, len, &off, m);
+		r = flv_fourcc(p, len, &off, m);
 	if (r < 0)
 		return r;
-	m->codec = audio_fourcc_codec(m->fourcc);
+	m->codec = flv_audio_fourcc_codec(m->fourcc);
 
 	switch (pt) {
 	case FLV_AUDIO_SEQUENCE_START:
@@ -437,7 +437,7 @@ flv_codec_name(int codec)
 
 /* A number, or a 4-character FourCC string as its number; else NaN. */
 static double
-meta_number(const struct amf0_value *v, size_t n, int parent, const char *key,
+flv_meta_number(const struct amf0_value *v, size_t n, int parent, const char *key,
     int fourcc)
 {
 	struct amf0_view s;
@@ -454,7 +454,7 @@ meta_number(const struct amf0_value *v, size_t n, int parent, const char *key,
 
 /* The string at p, or -1 (RTMP_EPROTO) if p holds something else. */
 static int
-read_name(const uint8_t *p, size_t len, struct amf0_view *name)
+flv_read_name(const uint8_t *p, size_t len, struct amf0_view *name)
 {
 	struct amf0_value v[1];
 	size_t		 n = 1;
@@ -482,11 +482,11 @@ flv_parse_metadata(const uint8_t *p, size_t len, struct flv_metadata *md)
 	md->set_data_frame = 0;
 	md->offset = 0;
 
-	if ((r = read_name(p, len, &name)) < 0)
+	if ((r = flv_read_name(p, len, &name)) < 0)
 		return r;
 	if (amf0_view_eq(name, "@setDataFrame")) {
 		off = (size_t)r;
-		if ((r = read_name(p + off, len - off, &name)) < 0)
+		if ((r = flv_read_name(p + off, len - off, &name)) < 0)
 			return r;
 		md->set_data_frame = 1;
 		md->offset = off;
@@ -500,17 +500,17 @@ flv_parse_metadata(const uint8_t *p, size_t len, struct flv_metadata *md)
 		return r;
 	if (v[0].type != AMF0_OBJECT && v[0].type != AMF0_ECMA_ARRAY)
 		return RTMP_EPROTO;
-	md->duration = meta_number(v, n, 0, "duration", 0);
+	md->duration = flv_meta_number(v, n, 0, "duration", 0);
 	md->duration_offset = 0;
 	if ((i = amf0_find(v, n, 0, "duration")) >= 0 && v[i].type == AMF0_NUMBER)
 		/* The key is a view into p; its number follows the key and a marker. */
 		md->duration_offset = (size_t)(v[i].key.ptr - p) + v[i].key.len + 1;
-	md->width = meta_number(v, n, 0, "width", 0);
-	md->height = meta_number(v, n, 0, "height", 0);
-	md->framerate = meta_number(v, n, 0, "framerate", 0);
-	md->videocodecid = meta_number(v, n, 0, "videocodecid", 1);
-	md->audiocodecid = meta_number(v, n, 0, "audiocodecid", 1);
-	md->videodatarate = meta_number(v, n, 0, "videodatarate", 0);
-	md->audiodatarate = meta_number(v, n, 0, "audiodatarate", 0);
+	md->width = flv_meta_number(v, n, 0, "width", 0);
+	md->height = flv_meta_number(v, n, 0, "height", 0);
+	md->framerate = flv_meta_number(v, n, 0, "framerate", 0);
+	md->videocodecid = flv_meta_number(v, n, 0, "videocodecid", 1);
+	md->audiocodecid = flv_meta_number(v, n, 0, "audiocodecid", 1);
+	md->videodatarate = flv_meta_number(v, n, 0, "videodatarate", 0);
+	md->audiodatarate = flv_meta_number(v, n, 0, "audiodatarate", 0);
 	return 0;
 }

@@ -39,7 +39,7 @@ gop_free(struct gop *g)
 }
 
 static void
-replace(struct media **slot, struct media *m)
+gop_replace(struct media **slot, struct media *m)
 {
 	struct media	*old = *slot;
 
@@ -50,11 +50,11 @@ replace(struct media **slot, struct media *m)
 void
 gop_set_metadata(struct gop *g, struct media *m)
 {
-	replace(&g->metadata, m);
+	gop_replace(&g->metadata, m);
 }
 
 static int
-append(struct gop *g, struct media *m)
+gop_append(struct gop *g, struct media *m)
 {
 	struct media	**frames;
 	size_t		  cap;
@@ -86,7 +86,7 @@ gop_add(struct gop *g, struct media *m)
 	if (m->type != RTMP_MSG_AUDIO && m->type != RTMP_MSG_VIDEO)
 		return 0;
 	if (m->flags & MEDIA_SEQUENCE_HEADER) {
-		replace(m->type == RTMP_MSG_VIDEO ? &g->video_header : &g->audio_header, m);
+		gop_replace(m->type == RTMP_MSG_VIDEO ? &g->video_header : &g->audio_header, m);
 		/* Frames cached so far belong to the old configuration. */
 		gop_clear_frames(g);
 		return 0;
@@ -99,7 +99,7 @@ gop_add(struct gop *g, struct media *m)
 	}
 	if (g->waiting)
 		return 0;
-	return append(g, m);
+	return gop_append(g, m);
 }
 
 size_t

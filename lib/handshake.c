@@ -50,7 +50,7 @@ static const uint8_t handshake_client_version[4] = { 9, 0, 124, 2 };
 static const uint8_t server_version[4] = { 13, 14, 10, 13 };
 
 static void
-make_key(uint8_t *key, int client)
+handshake_make_key(uint8_t *key, int client)
 {
 	static const char	 player[] = "Genuine Adobe Flash Player 001";
 	static const char	 server[] = "Genuine Adobe Flash Media Server 001";
@@ -65,7 +65,7 @@ make_key(uint8_t *key, int client)
 }
 
 static size_t
-digest_offset(const uint8_t *p, int scheme)
+handshake_digest_offset(const uint8_t *p, int scheme)
 {
 	size_t	 base = scheme == 0 ? 8 : 772;
 
@@ -78,12 +78,12 @@ digest_offset(const uint8_t *p, int scheme)
  * out may be p + off: it is written only after both halves are hashed.
  */
 static void
-packet_digest(const uint8_t *p, size_t off, int client, uint8_t out[DIGEST_LEN])
+handshake_packet_digest(const uint8_t *p, size_t off, int client, uint8_t out[DIGEST_LEN])
 {
 	struct hmac_sha256_ctx	 c;
 	uint8_t			 key[SERVER_KEY_OPEN + 32];
 
-	make_key(key, client);
+	handshake_make_key(key, client);
 	hmac_sha256_init(&c, key, client ? CLIENT_KEY_OPEN : SERVER_KEY_OPEN);
 	hmac_sha256_update(&c, p, off);
 	hmac_sha256_update(&c, p + off + DIGEST_LEN,
@@ -99,8 +99,8 @@ handshake_find_digest(const uint8_t packet[HANDSHAKE_PACKET_SIZE], int client)
 	int	 scheme;
 
 	for (scheme = 0; scheme < 2; scheme++) {
-		off = digest_offset(packet, scheme);
-		packet_digest(packet, off, client, d);
+		off = handshake_digest_offset(packet, scheme);
+		handshake_packet_digest(packet, off, client, d);
 		if (memcmp(d, packet + off, DIGEST_LEN) == 0)
 			return (int)off;
 	}
@@ -113,7 +113,7 @@ handshake_sign(const uint8_t packet[HANDSHAKE_PACKET_SIZE],
 {
 	uint8_t	 key[SERVER_KEY_OPEN + 32], k[DIGEST_LEN];
 
-	make_key(key, client);
+	handshake_make_key(key, client);
 	hmac_sha256(key, client ? CLIENT_KEY_OPEN + 32 : SERVER_KEY_OPEN + 32,
 	    peer_digest, DIGEST_LEN, k);
 	hmac_sha256(k, sizeof(k), packet, SIGNED_LEN, sig);
@@ -121,7 +121,7 @@ handshake_sign(const uint8_t packet[HANDSHAKE_PACKET_SIZE],
 
 /* Time, version and, when digest, the digest of our C1/S1 in own[]. */
 static void
-build_own(struct handshake *h, uint32_t epoch, int scheme)
+handshake_build_own(struct handshake *h, uint32_t epoch, int scheme)
 {
 	uint8_t	*p = h->own;
 	size_t	 off;
@@ -138,8 +138,8 @@ build_own(struct handshake *h, uint32_t epoch, int scheme)
 	/* A template's own non-zero version is kept: it reproduces that packet. */
 	if (p[4] == 0 && p[5] == 0 && p[6] == 0 && p[7] == 0)
 		memcpy(p + 4, client ? handshake_client_version : server_version, 4);
-	off = digest_offset(p, scheme);
-	packet_digest(p, off, client, p + off);
+	off = handshake_digest_offset(p, scheme);
+	handshake_packet_digest(p, off, client, p + off);
 	memcpy(h->own_digest, p + off, DIGEST_LEN);
 }
 
@@ -153,7 +153,7 @@ handshake_init(struct handshake *h, const struct handshake_config *config)
 		memcpy(h->own, config->packet, HANDSHAKE_PACKET_SIZE);
 	else {
 		arc4random_buf(h->own, HANDSHAKE_PACKET_SIZE);
-		memset(h->own + 4, 0, 4);	/* build_own() picks the version */
+		memset(h->own + 4, 0, 4);	/* handshake_build_own() picks the version */
 	}
 	/* The server keeps the epoch in own[] until it knows C1's flavour. */
 	h->own[0] = config->epoch >> 24;
@@ -163,14 +163,14 @@ handshake_init(struct handshake *h, const struct handshake_config *config)
 	if (h->role != HANDSHAKE_CLIENT)
 		return;
 	h->digest = config->digest != 0;
-	build_own(h, config->epoch, 0);
+	handshake_build_own(h, config->epoch, 0);
 	h->out[0] = 3;
 	memcpy(h->out + 1, h->own, HANDSHAKE_PACKET_SIZE);
 	h->out_len = 1 + HANDSHAKE_PACKET_SIZE;
 }
 
 static uint32_t
-get_be32(const uint8_t *p)
+handshake_get_be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 	    (uint32_t)p[2] << 8 | p[3];
@@ -178,7 +178,7 @@ get_be32(const uint8_t *p)
 
 /* A signed answer: fresh filler and its signature with the peer's digest. */
 static void
-make_signed(uint8_t *out, const uint8_t peer_digest[DIGEST_LEN], int client)
+handshake_make_signed(uint8_t *out, const uint8_t peer_digest[DIGEST_LEN], int client)
 {
 	arc4random_buf(out, SIGNED_LEN);
 	handshake_sign(out, peer_digest, client, out + SIGNED_LEN);
@@ -188,7 +188,7 @@ make_signed(uint8_t *out, const uint8_t peer_digest[DIGEST_LEN], int client)
 static void
 handshake_server_answer(struct handshake *h)
 {
-	uint32_t	 epoch = get_be32(h->own);
+	uint32_t	 epoch = handshake_get_be32(h->own);
 	uint8_t		*s2 = h->out + 1 + HANDSHAKE_PACKET_SIZE;
 	int		 off = -1, scheme = 0;
 
@@ -197,13 +197,13 @@ handshake_server_answer(struct handshake *h)
 	if (off >= 0) {
 		h->peer_digest = 1;
 		h->digest = 1;
-		scheme = (size_t)off == digest_offset(h->peer, 0) ? 0 : 1;
+		scheme = (size_t)off == handshake_digest_offset(h->peer, 0) ? 0 : 1;
 	}
-	build_own(h, epoch, scheme);
+	handshake_build_own(h, epoch, scheme);
 	h->out[0] = 3;
 	memcpy(h->out + 1, h->own, HANDSHAKE_PACKET_SIZE);
 	if (h->peer_digest)
-		make_signed(s2, h->peer + off, 0);
+		handshake_make_signed(s2, h->peer + off, 0);
 	else
 		memcpy(s2, h->peer, HANDSHAKE_PACKET_SIZE);
 	h->out_off = 0;
@@ -241,7 +241,7 @@ handshake_client_finish(struct handshake *h)
 	}
 	if (h->peer_digest) {
 		off = handshake_find_digest(h->peer, 0);
-		make_signed(scratch, h->peer + off, 1);
+		handshake_make_signed(scratch, h->peer + off, 1);
 	} else
 		memcpy(scratch, h->peer, HANDSHAKE_PACKET_SIZE);
 	h->out_len += HANDSHAKE_PACKET_SIZE;
@@ -291,8 +291,8 @@ handshake_feed(struct handshake *h, const uint8_t *in, size_t len, size_t *consu
 			return HANDSHAKE_NEED_MORE;
 		h->peer_len = 0;
 		if (h->state == HS_WANT_1) {
-			h->peer_epoch = get_be32(h->peer);
-			h->peer_version = get_be32(h->peer + 4);
+			h->peer_epoch = handshake_get_be32(h->peer);
+			h->peer_version = handshake_get_be32(h->peer + 4);
 			if (client) {
 				if (handshake_client_check_s1(h) < 0) {
 					h->state = HS_FAILED;

@@ -189,7 +189,7 @@ loop_remove(struct loop *l, int fd)
 }
 
 static int
-timer_before(const struct loop *l, uint32_t a, uint32_t b)
+loop_timer_before(const struct loop *l, uint32_t a, uint32_t b)
 {
 	const struct loop_tslot	*x = &l->slots[a], *y = &l->slots[b];
 
@@ -197,29 +197,29 @@ timer_before(const struct loop *l, uint32_t a, uint32_t b)
 }
 
 static void
-heap_set(struct loop *l, uint32_t pos, uint32_t slot)
+loop_heap_set(struct loop *l, uint32_t pos, uint32_t slot)
 {
 	l->heap[pos] = slot;
 	l->slots[slot].pos = pos;
 }
 
 static void
-heap_up(struct loop *l, uint32_t pos)
+loop_heap_up(struct loop *l, uint32_t pos)
 {
 	uint32_t	 slot = l->heap[pos], parent;
 
 	while (pos > 0) {
 		parent = (pos - 1) / 2;
-		if (!timer_before(l, slot, l->heap[parent]))
+		if (!loop_timer_before(l, slot, l->heap[parent]))
 			break;
-		heap_set(l, pos, l->heap[parent]);
+		loop_heap_set(l, pos, l->heap[parent]);
 		pos = parent;
 	}
-	heap_set(l, pos, slot);
+	loop_heap_set(l, pos, slot);
 }
 
 static void
-heap_down(struct loop *l, uint32_t pos)
+loop_heap_down(struct loop *l, uint32_t pos)
 {
 	uint32_t	 slot = l->heap[pos], child;
 
@@ -228,31 +228,31 @@ heap_down(struct loop *l, uint32_t pos)
 		if (child >= l->nheap)
 			break;
 		if (child + 1 < l->nheap &&
-		    timer_before(l, l->heap[child + 1], l->heap[child]))
+		    loop_timer_before(l, l->heap[child + 1], l->heap[child]))
 			child++;
-		if (!timer_before(l, l->heap[child], slot))
+		if (!loop_timer_before(l, l->heap[child], slot))
 			break;
-		heap_set(l, pos, l->heap[child]);
+		loop_heap_set(l, pos, l->heap[child]);
 		pos = child;
 	}
-	heap_set(l, pos, slot);
+	loop_heap_set(l, pos, slot);
 }
 
 static void
-heap_remove(struct loop *l, uint32_t pos)
+loop_heap_remove(struct loop *l, uint32_t pos)
 {
 	uint32_t	 last = l->heap[--l->nheap];
 
 	if (pos == l->nheap)
 		return;
-	heap_set(l, pos, last);
-	heap_up(l, pos);
-	heap_down(l, l->slots[last].pos);
+	loop_heap_set(l, pos, last);
+	loop_heap_up(l, pos);
+	loop_heap_down(l, l->slots[last].pos);
 }
 
 /* The heap never outgrows the slot array, so arming never fails. */
 static void
-timer_arm(struct loop *l, uint32_t slot, uint64_t delay)
+loop_timer_arm(struct loop *l, uint32_t slot, uint64_t delay)
 {
 	struct loop_tslot	*t = &l->slots[slot];
 
@@ -260,11 +260,11 @@ timer_arm(struct loop *l, uint32_t slot, uint64_t delay)
 	t->seq = ++l->seq;
 	t->state = TIMER_ARMED;
 	l->heap[l->nheap] = slot;
-	heap_up(l, l->nheap++);
+	loop_heap_up(l, l->nheap++);
 }
 
 static void
-timer_release(struct loop *l, uint32_t slot)
+loop_timer_release(struct loop *l, uint32_t slot)
 {
 	l->slots[slot].state = TIMER_FREE;
 	l->slots[slot].next_free = l->free_slot;
@@ -291,7 +291,7 @@ loop_timer(struct loop *l, uint64_t delay_ms, loop_timer_cb cb, void *arg)
 		memset(t + l->nslots, 0, (n - l->nslots) * sizeof(*t));
 		l->slots = t;
 		for (slot = n; slot > l->nslots; )
-			timer_release(l, --slot);
+			loop_timer_release(l, --slot);
 		l->nslots = n;
 	}
 	slot = l->free_slot;
@@ -301,7 +301,7 @@ loop_timer(struct loop *l, uint64_t delay_ms, loop_timer_cb cb, void *arg)
 		t->gen = 1;
 	t->cb = cb;
 	t->arg = arg;
-	timer_arm(l, slot, delay_ms);
+	loop_timer_arm(l, slot, delay_ms);
 	return (uint64_t)t->gen << 32 | slot;
 }
 
@@ -317,8 +317,8 @@ loop_timer_cancel(struct loop *l, uint64_t id)
 	if (t->gen != (uint32_t)(id >> 32))
 		return;
 	if (t->state == TIMER_ARMED) {
-		heap_remove(l, t->pos);
-		timer_release(l, slot);
+		loop_heap_remove(l, t->pos);
+		loop_timer_release(l, slot);
 	} else if (t->state == TIMER_RUNNING)
 		t->state = TIMER_CANCELLED;
 }
@@ -336,16 +336,16 @@ loop_timers(struct loop *l)
 		t = &l->slots[slot];
 		if (t->when > l->now || t->seq > start)
 			break;
-		heap_remove(l, 0);
+		loop_heap_remove(l, 0);
 		t->state = TIMER_RUNNING;
 		id = (uint64_t)t->gen << 32 | slot;
 		next = t->cb(l, id, t->arg);
 		ran++;
 		if (l->slots[slot].state == TIMER_CANCELLED ||
 		    next == LOOP_TIMER_STOP)
-			timer_release(l, slot);
+			loop_timer_release(l, slot);
 		else
-			timer_arm(l, slot, next);
+			loop_timer_arm(l, slot, next);
 	}
 	return ran;
 }

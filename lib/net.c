@@ -24,7 +24,7 @@
 #define SOCK_FLAGS	(SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC)
 
 static void
-close_keep_errno(int fd)
+net_close_keep_errno(int fd)
 {
 	int	 saved = errno;
 
@@ -166,7 +166,7 @@ net_connect_unix(const char *path, int *fd)
 		return RTMP_ESYS;
 	if (connect(s, (struct sockaddr *)&sun, sizeof(sun)) == -1 &&
 	    errno != EINPROGRESS && errno != EAGAIN) {
-		close_keep_errno(s);
+		net_close_keep_errno(s);
 		return RTMP_ESYS;
 	}
 	*fd = s;
@@ -221,7 +221,7 @@ net_listen_unix(const char *path, int backlog, int *fd)
 		rc = bind(s, (struct sockaddr *)&sun, sizeof(sun));
 	}
 	if (rc == -1 || listen(s, backlog) == -1) {
-		close_keep_errno(s);
+		net_close_keep_errno(s);
 		return RTMP_ESYS;
 	}
 	*fd = s;
@@ -251,7 +251,7 @@ net_listen_ai(const struct addrinfo *ai, int backlog)
 		goto fail;
 	return s;
 fail:
-	close_keep_errno(s);
+	net_close_keep_errno(s);
 	return -1;
 }
 

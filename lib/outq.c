@@ -6,19 +6,19 @@
 #include "outq.h"
 
 static int
-is_media(const struct media *m)
+outq_is_media(const struct media *m)
 {
 	return m->type == RTMP_MSG_AUDIO || m->type == RTMP_MSG_VIDEO;
 }
 
 static int
-is_keyframe(const struct media *m)
+outq_is_keyframe(const struct media *m)
 {
 	return m->type == RTMP_MSG_VIDEO && (m->flags & MEDIA_KEYFRAME);
 }
 
 static struct media **
-slot(const struct outq *q, size_t k)
+outq_slot(const struct outq *q, size_t k)
 {
 	return &q->ring[(q->head + k) & (q->cap - 1)];
 }
@@ -38,14 +38,14 @@ outq_free(struct outq *q)
 	size_t	 k;
 
 	for (k = 0; k < q->count; k++)
-		media_unref(*slot(q, k));
+		media_unref(*outq_slot(q, k));
 	free(q->ring);
 	outq_init(q, q->max_bytes, q->max_ms, q->hard_bytes);
 }
 
 /* The ring doubles, unwrapped into the new array, so indices stay masks. */
 static int
-grow(struct outq *q)
+outq_grow(struct outq *q)
 {
 	struct media	**ring;
 	size_t		  cap = q->cap ? q->cap * 2 : 16, k;
@@ -53,7 +53,7 @@ grow(struct outq *q)
 	if (cap > SIZE_MAX / sizeof(*ring) || (ring = malloc(cap * sizeof(*ring))) == NULL)
 		return RTMP_ENOMEM;
 	for (k = 0; k < q->count; k++)
-		ring[k] = *slot(q, k);
+		ring[k] = *outq_slot(q, k);
 	free(q->ring);
 	q->ring = ring;
 	q->cap = cap;
@@ -66,15 +66,15 @@ grow(struct outq *q)
  * pinned bytes (at: the unsent bytes queued before it).
  */
 static int
-begun(const struct outq *q, size_t k, size_t at)
+outq_begun(const struct outq *q, size_t k, size_t at)
 {
 	return (k == 0 && q->head_sent > 0) || at < q->pinned;
 }
 
 static size_t
-unsent(const struct outq *q, size_t k)
+outq_unsent(const struct outq *q, size_t k)
 {
-	return (*slot(q, k))->len - (k == 0 ? q->head_sent : 0);
+	return (*outq_slot(q, k))->len - (k == 0 ? q->head_sent : 0);
 }
 
 /*
@@ -83,30 +83,31 @@ unsent(const struct outq *q, size_t k)
  * would skip the player again at every push until it is gone.
  */
 static int
-too_long(const struct outq *q, const struct media *m)
+outq_too_long(const struct outq *q, const struct media *m)
 {
 	size_t	 k, at = 0;
 
 	if (q->max_ms == 0)
 		return 0;
-	for (k = 0; k < q->count; at += unsent(q, k), k++)
-		if (!begun(q, k, at) && is_media(*slot(q, k)))
-			return (uint32_t)(m->timestamp - (*slot(q, k))->timestamp) > q->max_ms;
+	for (k = 0; k < q->count; at += outq_unsent(q, k), k++)
+		if (!outq_begun(q, k, at) && outq_is_media(*outq_slot(q, k)))
+			return (uint32_t)(m->timestamp - (*outq_slot(q, k))->timestamp) >
+			    q->max_ms;
 	return 0;
 }
 
 /* Drop every media block not begun; control blocks and begun ones stay. */
 static void
-purge(struct outq *q)
+outq_purge(struct outq *q)
 {
 	struct media	*m;
 	size_t		 k, kept = 0, at = 0, len;
 
 	for (k = 0; k < q->count; k++, at += len) {
-		m = *slot(q, k);
+		m = *outq_slot(q, k);
 		len = m->len - (k == 0 ? q->head_sent : 0);
-		if (begun(q, k, at) || !is_media(m)) {
-			*slot(q, kept++) = m;
+		if (outq_begun(q, k, at) || !outq_is_media(m)) {
+			*outq_slot(q, kept++) = m;
 			continue;
 		}
 		q->bytes -= m->len;
@@ -118,7 +119,7 @@ purge(struct outq *q)
 }
 
 static int
-drop(struct outq *q, const struct media *m)
+outq_drop(struct outq *q, const struct media *m)
 {
 	q->dropped++;
 	q->dropped_bytes += m->len;
@@ -132,28 +133,28 @@ outq_push(struct outq *q, struct media *m)
 
 	if (m->len == 0)
 		return 0;
-	if (is_media(m)) {
-		if (q->skipping && !is_keyframe(m))
-			return drop(q, m);
+	if (outq_is_media(m)) {
+		if (q->skipping && !outq_is_keyframe(m))
+			return outq_drop(q, m);
 		q->skipping = 0;
-		if (q->bytes + m->len > q->max_bytes || too_long(q, m)) {
-			purge(q);
+		if (q->bytes + m->len > q->max_bytes || outq_too_long(q, m)) {
+			outq_purge(q);
 			q->skips++;
-			if (!is_keyframe(m)) {
+			if (!outq_is_keyframe(m)) {
 				q->skipping = 1;
-				return drop(q, m);
+				return outq_drop(q, m);
 			}
 		}
 	}
 	if (q->bytes + m->len > q->hard_bytes) {
-		if (!is_media(m))
+		if (!outq_is_media(m))
 			return RTMP_ELIMIT;
 		q->skipping = 1;
-		return drop(q, m);
+		return outq_drop(q, m);
 	}
-	if (q->count == q->cap && (rc = grow(q)) < 0)
+	if (q->count == q->cap && (rc = outq_grow(q)) < 0)
 		return rc;
-	*slot(q, q->count++) = media_ref(m);
+	*outq_slot(q, q->count++) = media_ref(m);
 	q->bytes += m->len;
 	return 0;
 }
@@ -166,7 +167,7 @@ outq_iov(const struct outq *q, struct iovec *iov, int max)
 	int			 n = 0;
 
 	for (k = 0; k < q->count && n < max; k++) {
-		m = *slot(q, k);
+		m = *outq_slot(q, k);
 		skip = k == 0 ? q->head_sent : 0;
 		iov[n].iov_base = (void *)(m->data + skip);
 		iov[n].iov_len = m->len - skip;
@@ -189,7 +190,7 @@ outq_consume(struct outq *q, size_t n)
 
 	q->pinned = n < q->pinned ? q->pinned - n : 0;
 	while (n > 0 && q->count > 0) {
-		m = *slot(q, 0);
+		m = *outq_slot(q, 0);
 		left = m->len - q->head_sent;
 		if (n < left) {
 			q->head_sent += n;

@@ -16,14 +16,14 @@ static const uint8_t	 v2_sig[12] = "\r\n\r\n\0\r\nQUIT\n";
 
 /* Does buf[0..len) match the start of sig? */
 static int
-prefix_of(const uint8_t *buf, size_t len, const uint8_t *sig, size_t siglen)
+proxy_prefix_of(const uint8_t *buf, size_t len, const uint8_t *sig, size_t siglen)
 {
 	return memcmp(buf, sig, len < siglen ? len : siglen) == 0;
 }
 
 /* Decimal port without sign or leading zeros. */
 static int
-parse_port(const char *s, size_t n, uint16_t *port)
+proxy_parse_port(const char *s, size_t n, uint16_t *port)
 {
 	unsigned long	 v = 0;
 	size_t		 i;
@@ -42,7 +42,7 @@ parse_port(const char *s, size_t n, uint16_t *port)
 }
 
 static int
-parse_ip(int family, const char *s, size_t n, uint16_t port,
+proxy_parse_ip(int family, const char *s, size_t n, uint16_t port,
     struct sockaddr_storage *ss, socklen_t *sslen)
 {
 	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
@@ -68,7 +68,7 @@ parse_ip(int family, const char *s, size_t n, uint16_t port,
 
 /* "PROXY TCP4 1.2.3.4 5.6.7.8 1111 2222\r\n" */
 static int
-parse_v1(const uint8_t *buf, size_t len, struct proxy_info *out)
+proxy_parse_v1(const uint8_t *buf, size_t len, struct proxy_info *out)
 {
 	const char	*line = (const char *)buf, *f[6];
 	size_t		 i, n, start, end = 0, nf = 0, flen[6];
@@ -117,16 +117,16 @@ parse_v1(const uint8_t *buf, size_t len, struct proxy_info *out)
 		family = AF_INET6;
 	else
 		return RTMP_EPROTO;
-	if (parse_port(f[4], flen[4], &sport) < 0 ||
-	    parse_port(f[5], flen[5], &dport) < 0 ||
-	    parse_ip(family, f[2], flen[2], sport, &out->src, &out->srclen) < 0 ||
-	    parse_ip(family, f[3], flen[3], dport, &out->dst, &out->dstlen) < 0)
+	if (proxy_parse_port(f[4], flen[4], &sport) < 0 ||
+	    proxy_parse_port(f[5], flen[5], &dport) < 0 ||
+	    proxy_parse_ip(family, f[2], flen[2], sport, &out->src, &out->srclen) < 0 ||
+	    proxy_parse_ip(family, f[3], flen[3], dport, &out->dst, &out->dstlen) < 0)
 		return RTMP_EPROTO;
 	return (int)(end + 2);
 }
 
 static void
-v2_unix(const uint8_t *p, struct sockaddr_storage *ss, socklen_t *sslen)
+proxy_v2_unix(const uint8_t *p, struct sockaddr_storage *ss, socklen_t *sslen)
 {
 	struct sockaddr_un	*sun = (struct sockaddr_un *)ss;
 	size_t			 n;
@@ -141,7 +141,7 @@ v2_unix(const uint8_t *p, struct sockaddr_storage *ss, socklen_t *sslen)
 }
 
 static int
-parse_v2(const uint8_t *buf, size_t len, struct proxy_info *out)
+proxy_parse_v2(const uint8_t *buf, size_t len, struct proxy_info *out)
 {
 	struct sockaddr_in	*sin;
 	struct sockaddr_in6	*sin6;
@@ -212,8 +212,8 @@ parse_v2(const uint8_t *buf, size_t len, struct proxy_info *out)
 		out->srclen = out->dstlen = sizeof(*sin6);
 		break;
 	case 3:
-		v2_unix(a, &out->src, &out->srclen);
-		v2_unix(a + 108, &out->dst, &out->dstlen);
+		proxy_v2_unix(a, &out->src, &out->srclen);
+		proxy_v2_unix(a + 108, &out->dst, &out->dstlen);
 		break;
 	}
 	return (int)total;
@@ -224,15 +224,15 @@ proxy_parse(const uint8_t *buf, size_t len, struct proxy_info *out)
 {
 	if (len == 0)
 		return 0;
-	if (prefix_of(buf, len, v1_sig, sizeof(v1_sig))) {
+	if (proxy_prefix_of(buf, len, v1_sig, sizeof(v1_sig))) {
 		if (len < sizeof(v1_sig))
 			return 0;
-		return parse_v1(buf, len, out);
+		return proxy_parse_v1(buf, len, out);
 	}
-	if (prefix_of(buf, len, v2_sig, sizeof(v2_sig))) {
+	if (proxy_prefix_of(buf, len, v2_sig, sizeof(v2_sig))) {
 		if (len < sizeof(v2_sig))
 			return 0;
-		return parse_v2(buf, len, out);
+		return proxy_parse_v2(buf, len, out);
 	}
 	return RTMP_EPROTO;
 }

@@ -98,7 +98,7 @@ struct rtmp_session {
  */
 static struct amf0_value	 rtmp_values[RTMP_MAX_VALUES];
 
-static int	pull_handshake_output(struct rtmp_session *);
+static int	rtmp_pull_handshake_output(struct rtmp_session *);
 
 /*
  * The handshake state gets pages of its own, given back to the system the
@@ -108,7 +108,7 @@ static int	pull_handshake_output(struct rtmp_session *);
  * each).  The heap only when the system has no mapping to spare.
  */
 static int
-handshake_alloc(struct rtmp_session *s)
+rtmp_handshake_alloc(struct rtmp_session *s)
 {
 	void	*p;
 
@@ -125,7 +125,7 @@ handshake_alloc(struct rtmp_session *s)
 }
 
 static void
-handshake_release(struct rtmp_session *s)
+rtmp_handshake_release(struct rtmp_session *s)
 {
 	if (s->handshake_mapped)
 		(void)munmap(s->handshake, sizeof(*s->handshake));
@@ -157,7 +157,7 @@ rtmp_config_default(struct rtmp_config *c, enum rtmp_role role)
 }
 
 static char *
-dup_or_empty(const char *s)
+rtmp_dup_or_empty(const char *s)
 {
 	return strdup(s != NULL ? s : "");
 }
@@ -177,10 +177,10 @@ rtmp_session_new(const struct rtmp_config *config)
 		s->config.chunk_size = 4096;
 	if (s->config.window_ack_size == 0)
 		s->config.window_ack_size = 2500000;
-	s->app = dup_or_empty(config->app);
-	s->tc_url = dup_or_empty(config->tc_url);
-	s->stream = dup_or_empty(config->stream);
-	s->flash_version = dup_or_empty(config->flash_version != NULL ?
+	s->app = rtmp_dup_or_empty(config->app);
+	s->tc_url = rtmp_dup_or_empty(config->tc_url);
+	s->stream = rtmp_dup_or_empty(config->stream);
+	s->flash_version = rtmp_dup_or_empty(config->flash_version != NULL ?
 	    config->flash_version : config->publish ?
 	    "FMLE/3.0 (compatible; rtmpkit)" : "LNX 9,0,124,2");
 	s->config.app = s->config.tc_url = s->config.stream = NULL;
@@ -201,7 +201,7 @@ rtmp_session_new(const struct rtmp_config *config)
 	hc.role = config->role == RTMP_ROLE_CLIENT ? HANDSHAKE_CLIENT : HANDSHAKE_SERVER;
 	hc.digest = !config->handshake_plain;
 	hc.packet = config->handshake_packet;
-	if (handshake_alloc(s) < 0) {
+	if (rtmp_handshake_alloc(s) < 0) {
 		rtmp_session_free(s);
 		return NULL;
 	}
@@ -216,7 +216,7 @@ rtmp_session_free(struct rtmp_session *s)
 	if (s == NULL)
 		return;
 	if (s->handshake != NULL)
-		handshake_release(s);
+		rtmp_handshake_release(s);
 	chunk_decoder_free(&s->decoder);
 	buf_free(&s->out);
 	buf_free(&s->aggregate_copy);
@@ -247,7 +247,7 @@ rtmp_session_output(const struct rtmp_session *s, size_t *len)
  * a server session's handshake and answers leave it holding nothing.
  */
 static size_t
-output_drop(struct rtmp_session *s, size_t n)
+rtmp_output_drop(struct rtmp_session *s, size_t n)
 {
 	size_t	 len;
 
@@ -269,13 +269,13 @@ output_drop(struct rtmp_session *s, size_t n)
 void
 rtmp_session_sent(struct rtmp_session *s, size_t n)
 {
-	s->bytes_out += output_drop(s, n);
+	s->bytes_out += rtmp_output_drop(s, n);
 }
 
 void
 rtmp_session_output_taken(struct rtmp_session *s, size_t n)
 {
-	(void)output_drop(s, n);
+	(void)rtmp_output_drop(s, n);
 }
 
 void
@@ -332,7 +332,7 @@ rtmp_session_window_open(const struct rtmp_session *s)
 /* --- sending ----------------------------------------------------------- */
 
 static int
-send_message(struct rtmp_session *s, uint32_t csid, uint8_t type, uint32_t stream_id,
+rtmp_send_message(struct rtmp_session *s, uint32_t csid, uint8_t type, uint32_t stream_id,
     uint32_t timestamp, const uint8_t *payload, size_t len)
 {
 	struct rtmp_message	 m;
@@ -351,7 +351,7 @@ send_message(struct rtmp_session *s, uint32_t csid, uint8_t type, uint32_t strea
 }
 
 static void
-put_u32(uint8_t *p, uint32_t v)
+rtmp_put_u32(uint8_t *p, uint32_t v)
 {
 	p[0] = v >> 24;
 	p[1] = v >> 16;
@@ -360,66 +360,69 @@ put_u32(uint8_t *p, uint32_t v)
 }
 
 static uint32_t
-get_u32(const uint8_t *p)
+rtmp_get_u32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 static int
-send_control_u32(struct rtmp_session *s, uint8_t type, uint32_t v)
+rtmp_send_control_u32(struct rtmp_session *s, uint8_t type, uint32_t v)
 {
 	uint8_t	 b[4];
 
-	put_u32(b, v);
-	return send_message(s, RTMP_CSID_CONTROL, type, 0, 0, b, sizeof(b));
+	rtmp_put_u32(b, v);
+	return rtmp_send_message(s, RTMP_CSID_CONTROL, type, 0, 0, b, sizeof(b));
 }
 
 static int
-send_set_chunk_size(struct rtmp_session *s, uint32_t size)
+rtmp_send_set_chunk_size(struct rtmp_session *s, uint32_t size)
 {
 	int	 rc;
 
-	if ((rc = send_control_u32(s, RTMP_MSG_SET_CHUNK_SIZE, size)) < 0)
+	if ((rc = rtmp_send_control_u32(s, RTMP_MSG_SET_CHUNK_SIZE, size)) < 0)
 		return rc;
 	chunk_encoder_set_chunk_size(&s->encoder, size);
 	return 0;
 }
 
 static int
-send_peer_bandwidth(struct rtmp_session *s, uint32_t window, uint8_t limit_type)
+rtmp_send_peer_bandwidth(struct rtmp_session *s, uint32_t window, uint8_t limit_type)
 {
 	uint8_t	 b[5];
 
-	put_u32(b, window);
+	rtmp_put_u32(b, window);
 	b[4] = limit_type;
-	return send_message(s, RTMP_CSID_CONTROL, RTMP_MSG_SET_PEER_BANDWIDTH, 0, 0, b, sizeof(b));
+	return rtmp_send_message(s, RTMP_CSID_CONTROL, RTMP_MSG_SET_PEER_BANDWIDTH, 0, 0, b,
+	    sizeof(b));
 }
 
 static int
-send_user_control(struct rtmp_session *s, uint16_t event, uint32_t a, int has_b, uint32_t b)
+rtmp_send_user_control(struct rtmp_session *s, uint16_t event, uint32_t a, int has_b, uint32_t b)
 {
 	uint8_t	 p[10];
 
 	p[0] = event >> 8;
 	p[1] = event;
-	put_u32(p + 2, a);
+	rtmp_put_u32(p + 2, a);
 	if (has_b)
-		put_u32(p + 6, b);
-	return send_message(s, RTMP_CSID_CONTROL, RTMP_MSG_USER_CONTROL, 0, 0, p, has_b ? 10 : 6);
+		rtmp_put_u32(p + 6, b);
+	return rtmp_send_message(s, RTMP_CSID_CONTROL, RTMP_MSG_USER_CONTROL, 0, 0, p,
+	    has_b ? 10 : 6);
 }
 
 static int
-send_command(struct rtmp_session *s, uint32_t stream_id, const uint8_t *start, const uint8_t *end)
+rtmp_send_command(struct rtmp_session *s, uint32_t stream_id, const uint8_t *start,
+    const uint8_t *end)
 {
 	if (end == NULL)
 		return RTMP_ESPACE;
-	return send_message(s, RTMP_CSID_COMMAND, RTMP_MSG_COMMAND_AMF0, stream_id, 0, start,
+	return rtmp_send_message(s, RTMP_CSID_COMMAND, RTMP_MSG_COMMAND_AMF0, stream_id, 0, start,
 	    (size_t)(end - start));
 }
 
 /* An info object: {level, code, description}; the caller closes it. */
 static uint8_t *
-put_status_object(uint8_t *p, uint8_t *end, const char *level, const char *code,
+rtmp_put_status_object(uint8_t *p, uint8_t *end, const char *level, const char *code,
     const char *description)
 {
 	p = amf0_put_object_start(p, end);
@@ -430,7 +433,7 @@ put_status_object(uint8_t *p, uint8_t *end, const char *level, const char *code,
 }
 
 static int
-send_on_status(struct rtmp_session *s, uint32_t stream_id, const char *level,
+rtmp_send_on_status(struct rtmp_session *s, uint32_t stream_id, const char *level,
     const char *code, const char *description)
 {
 	uint8_t	 b[RTMP_COMMAND_MAX], *end = b + sizeof(b), *p;
@@ -438,14 +441,14 @@ send_on_status(struct rtmp_session *s, uint32_t stream_id, const char *level,
 	p = amf0_put_cstring(b, end, "onStatus");
 	p = amf0_put_number(p, end, 0);
 	p = amf0_put_null(p, end);
-	p = put_status_object(p, end, level, code, description);
+	p = rtmp_put_status_object(p, end, level, code, description);
 	p = amf0_put_object_end(p, end);
-	return send_command(s, stream_id, b, p);
+	return rtmp_send_command(s, stream_id, b, p);
 }
 
 /* name(transaction, null, string) as releaseStream, FCPublish, FCUnpublish use. */
 static int
-send_stream_command(struct rtmp_session *s, const char *name, uint32_t stream_id,
+rtmp_send_stream_command(struct rtmp_session *s, const char *name, uint32_t stream_id,
     const char *arg)
 {
 	uint8_t	 b[RTMP_COMMAND_MAX], *end = b + sizeof(b), *p;
@@ -455,7 +458,7 @@ send_stream_command(struct rtmp_session *s, const char *name, uint32_t stream_id
 	p = amf0_put_null(p, end);
 	if (arg != NULL)
 		p = amf0_put_cstring(p, end, arg);
-	return send_command(s, stream_id, b, p);
+	return rtmp_send_command(s, stream_id, b, p);
 }
 
 static int
@@ -487,7 +490,7 @@ rtmp_client_send_connect(struct rtmp_session *s)
 		p = amf0_put_cstring(p, end, fourccs[i]);
 	p = amf0_put_object_end(p, end);
 	s->state = CLIENT_CONNECTING;
-	return send_command(s, 0, b, p);
+	return rtmp_send_command(s, 0, b, p);
 }
 
 static int
@@ -495,17 +498,17 @@ rtmp_client_after_connect(struct rtmp_session *s)
 {
 	int	 rc;
 
-	if ((rc = send_control_u32(s, RTMP_MSG_WINDOW_ACK_SIZE, s->our_window)) < 0 ||
-	    (rc = send_set_chunk_size(s, s->config.chunk_size)) < 0)
+	if ((rc = rtmp_send_control_u32(s, RTMP_MSG_WINDOW_ACK_SIZE, s->our_window)) < 0 ||
+	    (rc = rtmp_send_set_chunk_size(s, s->config.chunk_size)) < 0)
 		return rc;
 	if (s->config.publish) {
-		if ((rc = send_stream_command(s, "releaseStream", 0, s->stream)) < 0 ||
-		    (rc = send_stream_command(s, "FCPublish", 0, s->stream)) < 0)
+		if ((rc = rtmp_send_stream_command(s, "releaseStream", 0, s->stream)) < 0 ||
+		    (rc = rtmp_send_stream_command(s, "FCPublish", 0, s->stream)) < 0)
 			return rc;
 	}
 	s->create_stream_transaction = s->next_transaction;
 	s->state = CLIENT_CREATING;
-	return send_stream_command(s, "createStream", 0, NULL);
+	return rtmp_send_stream_command(s, "createStream", 0, NULL);
 }
 
 static int
@@ -523,10 +526,10 @@ rtmp_client_start_stream(struct rtmp_session *s)
 		p = amf0_put_cstring(p, end, "live");
 	else
 		p = amf0_put_number(p, end, s->config.play_start);
-	if ((rc = send_command(s, s->stream_id, b, p)) < 0)
+	if ((rc = rtmp_send_command(s, s->stream_id, b, p)) < 0)
 		return rc;
 	if (!s->config.publish)
-		return send_user_control(s, UC_SET_BUFFER_LENGTH, s->stream_id, 1,
+		return rtmp_send_user_control(s, UC_SET_BUFFER_LENGTH, s->stream_id, 1,
 		    s->config.buffer_ms);
 	return 0;
 }
@@ -560,7 +563,7 @@ rtmp_session_send_media(struct rtmp_session *s, uint8_t type, uint32_t timestamp
 	default:
 		return RTMP_EINVAL;
 	}
-	return send_message(s, csid, type, stream, timestamp, payload, len);
+	return rtmp_send_message(s, csid, type, stream, timestamp, payload, len);
 }
 
 int
@@ -597,13 +600,13 @@ rtmp_session_close_stream(struct rtmp_session *s)
 	if (s->config.role != RTMP_ROLE_CLIENT || s->stream_id == 0)
 		return RTMP_ESTATE;
 	if (s->config.publish &&
-	    (rc = send_stream_command(s, "FCUnpublish", 0, s->stream)) < 0)
+	    (rc = rtmp_send_stream_command(s, "FCUnpublish", 0, s->stream)) < 0)
 		return rc;
 	p = amf0_put_cstring(b, end, "deleteStream");
 	p = amf0_put_number(p, end, s->next_transaction++);
 	p = amf0_put_null(p, end);
 	p = amf0_put_number(p, end, s->stream_id);
-	if ((rc = send_command(s, 0, b, p)) < 0)
+	if ((rc = rtmp_send_command(s, 0, b, p)) < 0)
 		return rc;
 	s->state = CLIENT_CREATING;
 	s->stream_id = 0;
@@ -621,9 +624,9 @@ rtmp_server_accept_connect(struct rtmp_session *s)
 	if (s->config.role != RTMP_ROLE_SERVER || s->pending != PENDING_CONNECT)
 		return RTMP_ESTATE;
 	s->pending = PENDING_NONE;
-	if ((rc = send_control_u32(s, RTMP_MSG_WINDOW_ACK_SIZE, s->our_window)) < 0 ||
-	    (rc = send_peer_bandwidth(s, s->our_window, 2)) < 0 ||
-	    (rc = send_set_chunk_size(s, s->config.chunk_size)) < 0)
+	if ((rc = rtmp_send_control_u32(s, RTMP_MSG_WINDOW_ACK_SIZE, s->our_window)) < 0 ||
+	    (rc = rtmp_send_peer_bandwidth(s, s->our_window, 2)) < 0 ||
+	    (rc = rtmp_send_set_chunk_size(s, s->config.chunk_size)) < 0)
 		return rc;
 	p = amf0_put_cstring(b, end, "_result");
 	p = amf0_put_number(p, end, s->pending_transaction);
@@ -631,11 +634,11 @@ rtmp_server_accept_connect(struct rtmp_session *s)
 	p = amf0_put_prop_string(p, end, "fmsVer", "FMS/3,0,1,123");
 	p = amf0_put_prop_number(p, end, "capabilities", 31);
 	p = amf0_put_object_end(p, end);
-	p = put_status_object(p, end, "status", "NetConnection.Connect.Success",
+	p = rtmp_put_status_object(p, end, "status", "NetConnection.Connect.Success",
 	    "Connection succeeded.");
 	p = amf0_put_prop_number(p, end, "objectEncoding", 0);
 	p = amf0_put_object_end(p, end);
-	if ((rc = send_command(s, 0, b, p)) < 0)
+	if ((rc = rtmp_send_command(s, 0, b, p)) < 0)
 		return rc;
 	s->connected = 1;
 	return 0;
@@ -648,7 +651,7 @@ rtmp_server_accept_publish(struct rtmp_session *s)
 		return RTMP_ESTATE;
 	s->pending = PENDING_NONE;
 	s->publish_stream = s->pending_stream;
-	return send_on_status(s, s->publish_stream, "status", "NetStream.Publish.Start",
+	return rtmp_send_on_status(s, s->publish_stream, "status", "NetStream.Publish.Start",
 	    "Start publishing");
 }
 
@@ -666,12 +669,12 @@ rtmp_server_accept_play(struct rtmp_session *s)
 		return RTMP_ESTATE;
 	s->pending = PENDING_NONE;
 	id = s->pending_stream;
-	if ((rc = send_user_control(s, UC_STREAM_BEGIN, id, 0, 0)) < 0 ||
-	    (rc = send_on_status(s, id, "status", "NetStream.Play.Reset",
+	if ((rc = rtmp_send_user_control(s, UC_STREAM_BEGIN, id, 0, 0)) < 0 ||
+	    (rc = rtmp_send_on_status(s, id, "status", "NetStream.Play.Reset",
 	    "Playing and resetting stream.")) < 0 ||
-	    (rc = send_on_status(s, id, "status", "NetStream.Play.Start",
+	    (rc = rtmp_send_on_status(s, id, "status", "NetStream.Play.Start",
 	    "Started playing stream.")) < 0 ||
-	    (rc = send_message(s, RTMP_CSID_DATA, RTMP_MSG_DATA_AMF0, id, 0, sample_access,
+	    (rc = rtmp_send_message(s, RTMP_CSID_DATA, RTMP_MSG_DATA_AMF0, id, 0, sample_access,
 	    sizeof(sample_access))) < 0)
 		return rc;
 	s->play_stream = id;
@@ -692,15 +695,15 @@ rtmp_server_reject(struct rtmp_session *s, const char *description)
 		p = amf0_put_cstring(b, end, "_error");
 		p = amf0_put_number(p, end, s->pending_transaction);
 		p = amf0_put_null(p, end);
-		p = put_status_object(p, end, "error", "NetConnection.Connect.Rejected",
+		p = rtmp_put_status_object(p, end, "error", "NetConnection.Connect.Rejected",
 		    description);
 		p = amf0_put_object_end(p, end);
-		return send_command(s, 0, b, p);
+		return rtmp_send_command(s, 0, b, p);
 	case PENDING_PUBLISH:
-		return send_on_status(s, s->pending_stream, "error",
+		return rtmp_send_on_status(s, s->pending_stream, "error",
 		    "NetStream.Publish.BadName", description);
 	case PENDING_PLAY:
-		return send_on_status(s, s->pending_stream, "error",
+		return rtmp_send_on_status(s, s->pending_stream, "error",
 		    "NetStream.Play.StreamNotFound", description);
 	default:
 		return RTMP_ESTATE;
@@ -713,7 +716,7 @@ rtmp_server_publish_status(struct rtmp_session *s, const char *level, const char
 {
 	if (s->config.role != RTMP_ROLE_SERVER || s->publish_stream == 0)
 		return RTMP_ESTATE;
-	return send_on_status(s, s->publish_stream, level, code, description);
+	return rtmp_send_on_status(s, s->publish_stream, level, code, description);
 }
 
 int
@@ -723,9 +726,9 @@ rtmp_server_end_play(struct rtmp_session *s)
 
 	if (s->config.role != RTMP_ROLE_SERVER || s->play_stream == 0)
 		return RTMP_ESTATE;
-	if ((rc = send_user_control(s, UC_STREAM_EOF, s->play_stream, 0, 0)) < 0)
+	if ((rc = rtmp_send_user_control(s, UC_STREAM_EOF, s->play_stream, 0, 0)) < 0)
 		return rc;
-	return send_on_status(s, s->play_stream, "status",
+	return rtmp_send_on_status(s, s->play_stream, "status",
 	    "NetStream.Play.UnpublishNotify", "Stream ended.");
 }
 
@@ -749,7 +752,7 @@ rtmp_data_frame_offset(const uint8_t *payload, size_t len)
 }
 
 static int
-handle_control(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp_event *ev)
+rtmp_handle_control(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp_event *ev)
 {
 	const uint8_t	*p = m->payload;
 	uint32_t	 v;
@@ -761,44 +764,44 @@ handle_control(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp
 	case RTMP_MSG_SET_CHUNK_SIZE:
 		if (m->length < 4)
 			return 0;
-		return chunk_decoder_set_chunk_size(&s->decoder, get_u32(p));
+		return chunk_decoder_set_chunk_size(&s->decoder, rtmp_get_u32(p));
 	case RTMP_MSG_ABORT:
 		if (m->length >= 4)
-			chunk_decoder_abort(&s->decoder, get_u32(p));
+			chunk_decoder_abort(&s->decoder, rtmp_get_u32(p));
 		return 0;
 	case RTMP_MSG_ACK:
 		/* An ack for bytes we never sent would shut the window for good. */
 		if (m->length >= 4 &&
-		    (uint32_t)((uint32_t)s->bytes_out - get_u32(p)) < 0x80000000u) {
-			s->peer_ack = get_u32(p);
+		    (uint32_t)((uint32_t)s->bytes_out - rtmp_get_u32(p)) < 0x80000000u) {
+			s->peer_ack = rtmp_get_u32(p);
 			s->peer_acks = 1;
 		}
 		return 0;
 	case RTMP_MSG_WINDOW_ACK_SIZE:
 		if (m->length >= 4)
-			s->peer_window = get_u32(p);
+			s->peer_window = rtmp_get_u32(p);
 		return 0;
 	case RTMP_MSG_SET_PEER_BANDWIDTH:
 		if (m->length < 5)
 			return 0;
-		v = get_u32(p);
+		v = rtmp_get_u32(p);
 		/* Limit type 1 (soft) only ever lowers the window. */
 		if (p[4] == 1 && s->peer_bandwidth != 0 && v > s->peer_bandwidth)
 			return 0;
 		s->peer_bandwidth = v;
 		if (v != s->our_window && v != 0) {
 			s->our_window = v;
-			return send_control_u32(s, RTMP_MSG_WINDOW_ACK_SIZE, v);
+			return rtmp_send_control_u32(s, RTMP_MSG_WINDOW_ACK_SIZE, v);
 		}
 		return 0;
 	case RTMP_MSG_USER_CONTROL:
 		if (m->length < 6)
 			return 0;
 		event = (uint16_t)(p[0] << 8 | p[1]);
-		v = get_u32(p + 2);
+		v = rtmp_get_u32(p + 2);
 		switch (event) {
 		case UC_PING_REQUEST:
-			rc = send_user_control(s, UC_PING_RESPONSE, v, 0, 0);
+			rc = rtmp_send_user_control(s, UC_PING_RESPONSE, v, 0, 0);
 			return rc;
 		case UC_STREAM_BEGIN:
 			ev->stream_id = v;
@@ -817,7 +820,7 @@ handle_control(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp
 }
 
 static void
-status_fields(struct rtmp_session *s, int info, struct rtmp_event *ev)
+rtmp_status_fields(struct rtmp_session *s, int info, struct rtmp_event *ev)
 {
 	struct amf0_value	*v = rtmp_values;
 	size_t			 n = s->nvalues;
@@ -847,7 +850,7 @@ rtmp_client_command(struct rtmp_session *s, const struct rtmp_message *m, struct
 
 		if (s->state == CLIENT_CONNECTING && ev->transaction_id == 1) {
 			if (is_error) {
-				status_fields(s, amf0_top(v, n, 3), ev);
+				rtmp_status_fields(s, amf0_top(v, n, 3), ev);
 				ev->error = 1;
 				return RTMP_EVENT_STATUS;
 			}
@@ -859,7 +862,7 @@ rtmp_client_command(struct rtmp_session *s, const struct rtmp_message *m, struct
 		    ev->transaction_id == s->create_stream_transaction) {
 			if (is_error || !amf0_get_number(v, n, amf0_top(v, n, 3), &id) ||
 			    !(id >= 1 && id <= 0xffffff)) {
-				status_fields(s, amf0_top(v, n, 3), ev);
+				rtmp_status_fields(s, amf0_top(v, n, 3), ev);
 				ev->error = 1;
 				return RTMP_EVENT_STATUS;
 			}
@@ -872,7 +875,7 @@ rtmp_client_command(struct rtmp_session *s, const struct rtmp_message *m, struct
 		return 0;
 	}
 	if (amf0_view_eq(ev->name, "onStatus")) {
-		status_fields(s, amf0_top(v, n, 3), ev);
+		rtmp_status_fields(s, amf0_top(v, n, 3), ev);
 		ev->stream_id = m->stream_id;
 		if (ev->error)
 			return RTMP_EVENT_STATUS;
@@ -928,7 +931,7 @@ rtmp_server_command(struct rtmp_session *s, const struct rtmp_message *m, struct
 		p = amf0_put_number(p, end, ev->transaction_id);
 		p = amf0_put_null(p, end);
 		p = amf0_put_number(p, end, s->streams_created);
-		return send_command(s, 0, b, p);
+		return rtmp_send_command(s, 0, b, p);
 	}
 	if (amf0_view_eq(ev->name, "publish") || amf0_view_eq(ev->name, "play")) {
 		int	 publish = amf0_view_eq(ev->name, "publish");
@@ -977,10 +980,10 @@ rtmp_server_command(struct rtmp_session *s, const struct rtmp_message *m, struct
 		p = amf0_put_cstring(b, end, "onFCPublish");
 		p = amf0_put_number(p, end, 0);
 		p = amf0_put_null(p, end);
-		p = put_status_object(p, end, "status", "NetStream.Publish.Start",
+		p = rtmp_put_status_object(p, end, "status", "NetStream.Publish.Start",
 		    "FCPublish");
 		p = amf0_put_object_end(p, end);
-		return send_command(s, 0, b, p);
+		return rtmp_send_command(s, 0, b, p);
 	}
 	if (amf0_view_eq(ev->name, "releaseStream") ||
 	    amf0_view_eq(ev->name, "getStreamLength") || amf0_view_eq(ev->name, "FCSubscribe") ||
@@ -992,7 +995,7 @@ rtmp_server_command(struct rtmp_session *s, const struct rtmp_message *m, struct
 }
 
 static int
-handle_command(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp_event *ev)
+rtmp_handle_command(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp_event *ev)
 {
 	const uint8_t	*p = m->payload;
 	size_t		 len = m->length;
@@ -1030,7 +1033,7 @@ rtmp_media_allowed(const struct rtmp_session *s, const struct rtmp_message *m)
 
 /* The next sub-message of an aggregate, or 0 when it is used up. */
 static int
-next_aggregate(struct rtmp_session *s, struct rtmp_event *ev)
+rtmp_next_aggregate(struct rtmp_session *s, struct rtmp_event *ev)
 {
 	const uint8_t	*p = s->aggregate;
 	uint32_t	 size, ts;
@@ -1067,7 +1070,7 @@ next_aggregate(struct rtmp_session *s, struct rtmp_event *ev)
 }
 
 static int
-handle_message(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp_event *ev)
+rtmp_handle_message(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp_event *ev)
 {
 	switch (m->type) {
 	case RTMP_MSG_SET_CHUNK_SIZE:
@@ -1076,10 +1079,10 @@ handle_message(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp
 	case RTMP_MSG_WINDOW_ACK_SIZE:
 	case RTMP_MSG_SET_PEER_BANDWIDTH:
 	case RTMP_MSG_USER_CONTROL:
-		return handle_control(s, m, ev);
+		return rtmp_handle_control(s, m, ev);
 	case RTMP_MSG_COMMAND_AMF0:
 	case RTMP_MSG_COMMAND_AMF3:
-		return handle_command(s, m, ev);
+		return rtmp_handle_command(s, m, ev);
 	case RTMP_MSG_AUDIO:
 	case RTMP_MSG_VIDEO:
 	case RTMP_MSG_DATA_AMF0:
@@ -1103,14 +1106,14 @@ handle_message(struct rtmp_session *s, const struct rtmp_message *m, struct rtmp
 		s->aggregate_delta = m->timestamp;
 		s->aggregate_stream = m->stream_id;
 		s->aggregate_first = 1;
-		return next_aggregate(s, ev);
+		return rtmp_next_aggregate(s, ev);
 	default:
 		return 0;	/* shared objects and unknown types: ignored */
 	}
 }
 
 static int
-maybe_acknowledge(struct rtmp_session *s)
+rtmp_maybe_acknowledge(struct rtmp_session *s)
 {
 	uint64_t	 step;
 
@@ -1122,11 +1125,11 @@ maybe_acknowledge(struct rtmp_session *s)
 	if (s->bytes_in - s->acked_in < step)
 		return 0;
 	s->acked_in = s->bytes_in;
-	return send_control_u32(s, RTMP_MSG_ACK, (uint32_t)s->bytes_in);
+	return rtmp_send_control_u32(s, RTMP_MSG_ACK, (uint32_t)s->bytes_in);
 }
 
 static int
-pull_handshake_output(struct rtmp_session *s)
+rtmp_pull_handshake_output(struct rtmp_session *s)
 {
 	const uint8_t	*out;
 	size_t		 n;
@@ -1142,7 +1145,7 @@ pull_handshake_output(struct rtmp_session *s)
 }
 
 static int
-feed_handshake(struct rtmp_session *s, const uint8_t *in, size_t len, size_t *consumed)
+rtmp_feed_handshake(struct rtmp_session *s, const uint8_t *in, size_t len, size_t *consumed)
 {
 	int		 rc;
 
@@ -1151,10 +1154,10 @@ feed_handshake(struct rtmp_session *s, const uint8_t *in, size_t len, size_t *co
 	if (rc != HANDSHAKE_DONE)
 		return rc;
 	/* A client's C2 not written yet goes first in s->out. */
-	if ((rc = pull_handshake_output(s)) < 0)
+	if ((rc = rtmp_pull_handshake_output(s)) < 0)
 		return rc;
 	s->handshake_done = 1;
-	handshake_release(s);
+	rtmp_handshake_release(s);
 	if (s->config.role == RTMP_ROLE_CLIENT && (rc = rtmp_client_send_connect(s)) < 0)
 		return rc;
 	return RTMP_EVENT_HANDSHAKE_DONE;
@@ -1172,10 +1175,10 @@ rtmp_session_feed(struct rtmp_session *s, const uint8_t *in, size_t len, uint64_
 	*consumed = 0;
 	if (len > 0)
 		s->last_input_ms = now_ms;
-	if (s->aggregate_len > 0 && (rc = next_aggregate(s, ev)) != 0)
+	if (s->aggregate_len > 0 && (rc = rtmp_next_aggregate(s, ev)) != 0)
 		return rc;
 	if (!s->handshake_done) {
-		rc = feed_handshake(s, in, len, consumed);
+		rc = rtmp_feed_handshake(s, in, len, consumed);
 		ev->type = rc > 0 ? rc : 0;
 		return rc;
 	}
@@ -1186,11 +1189,11 @@ rtmp_session_feed(struct rtmp_session *s, const uint8_t *in, size_t len, uint64_
 		*consumed = used;
 		if (decoded < 0)
 			return decoded;
-		if ((rc = maybe_acknowledge(s)) < 0)
+		if ((rc = rtmp_maybe_acknowledge(s)) < 0)
 			return rc;
 		if (decoded == CHUNK_NEED_MORE)
 			return RTMP_EVENT_NONE;
-		if ((rc = handle_message(s, &m, ev)) != 0) {
+		if ((rc = rtmp_handle_message(s, &m, ev)) != 0) {
 			if (rc > 0)
 				ev->type = rc;
 			return rc;

@@ -44,14 +44,14 @@ static const uint32_t h256[8] = {
 #define SSIG1(x)	(ROTR(x, 17) ^ ROTR(x, 19) ^ ((x) >> 10))
 
 static uint32_t
-load_be32(const uint8_t *p)
+sha256_load_be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
 static void
-store_be32(uint8_t *p, uint32_t v)
+sha256_store_be32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 24);
 	p[1] = (uint8_t)(v >> 16);
@@ -61,13 +61,13 @@ store_be32(uint8_t *p, uint32_t v)
 
 /* FIPS 180-4 6.2.2: fold one 64-byte block into the state. */
 static void
-compress(uint32_t h[8], const uint8_t *block)
+sha256_compress(uint32_t h[8], const uint8_t *block)
 {
 	uint32_t	 w[64], a, b, c, d, e, f, g, hh, t1, t2;
 	int		 i;
 
 	for (i = 0; i < 16; i++)
-		w[i] = load_be32(block + 4 * i);
+		w[i] = sha256_load_be32(block + 4 * i);
 	for (; i < 64; i++)
 		w[i] = SSIG1(w[i - 2]) + w[i - 7] + SSIG0(w[i - 15]) + w[i - 16];
 
@@ -126,11 +126,11 @@ sha256_update(struct sha256_ctx *c, const void *data, size_t len)
 		len -= n;
 		if (fill + n < SHA256_BLOCK_LEN)
 			return;
-		compress(c->h, c->block);
+		sha256_compress(c->h, c->block);
 	}
 	/* Whole blocks straight from the caller's memory, no copy. */
 	for (; len >= SHA256_BLOCK_LEN; p += SHA256_BLOCK_LEN, len -= SHA256_BLOCK_LEN)
-		compress(c->h, p);
+		sha256_compress(c->h, p);
 	if (len > 0)
 		memcpy(c->block, p, len);
 }
@@ -146,15 +146,15 @@ sha256_final(struct sha256_ctx *c, uint8_t out[SHA256_DIGEST_LEN])
 	c->block[fill++] = 0x80;
 	if (fill > SHA256_BLOCK_LEN - 8) {
 		memset(c->block + fill, 0, SHA256_BLOCK_LEN - fill);
-		compress(c->h, c->block);
+		sha256_compress(c->h, c->block);
 		fill = 0;
 	}
 	memset(c->block + fill, 0, SHA256_BLOCK_LEN - 8 - fill);
-	store_be32(c->block + 56, (uint32_t)(bits >> 32));
-	store_be32(c->block + 60, (uint32_t)bits);
-	compress(c->h, c->block);
+	sha256_store_be32(c->block + 56, (uint32_t)(bits >> 32));
+	sha256_store_be32(c->block + 60, (uint32_t)bits);
+	sha256_compress(c->h, c->block);
 	for (i = 0; i < 8; i++)
-		store_be32(out + 4 * i, c->h[i]);
+		sha256_store_be32(out + 4 * i, c->h[i]);
 	explicit_bzero(c, sizeof(*c));
 }
 

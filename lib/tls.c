@@ -92,7 +92,7 @@ static char	ossl_err[256];
  * failure is kept too, so every later context reports the same cause.
  */
 static int
-ossl_load(void)
+tls_ossl_load(void)
 {
 	void		*crypto = NULL, *ssl = NULL, *lib;
 	const char	*e;
@@ -176,7 +176,7 @@ tls_context_new(const struct tls_config *cfg, char *err, size_t errlen)
 	const char		*key;
 	uint64_t		 opts = 0;
 
-	if (ossl_load() < 0) {
+	if (tls_ossl_load() < 0) {
 		snprintf(err, errlen, "%s", ossl_err);
 		return NULL;
 	}

@@ -169,7 +169,7 @@ upstream_send(struct upstream *u, uint8_t type, uint32_t ts, const uint8_t *p, s
 }
 
 static void
-on_ready(struct client *c, void *arg)
+upstream_on_ready(struct client *c, void *arg)
 {
 	struct upstream	*u = arg;
 	struct media	*start[3] = { u->metadata, u->video_header, u->audio_header };
@@ -193,7 +193,7 @@ on_ready(struct client *c, void *arg)
 }
 
 static void
-on_closed(struct client *c, int error, const char *reason, void *arg)
+upstream_on_closed(struct client *c, int error, const char *reason, void *arg)
 {
 	struct upstream	*u = arg;
 
@@ -203,8 +203,8 @@ on_closed(struct client *c, int error, const char *reason, void *arg)
 }
 
 static const struct client_events upstream_client_events = {
-	.ready = on_ready,
-	.closed = on_closed,
+	.ready = upstream_on_ready,
+	.closed = upstream_on_closed,
 };
 
 static void

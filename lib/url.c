@@ -10,7 +10,7 @@
 
 /* Copy a counted string into a fixed field; -1 rather than truncate. */
 static int
-field(char *dst, size_t size, const char *src, size_t len)
+url_field(char *dst, size_t size, const char *src, size_t len)
 {
 	if (len >= size)
 		return -1;
@@ -20,7 +20,7 @@ field(char *dst, size_t size, const char *src, size_t len)
 }
 
 static int
-is_alnum(unsigned char c)
+url_is_alnum(unsigned char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
 	    (c >= 'A' && c <= 'Z');
@@ -28,7 +28,7 @@ is_alnum(unsigned char c)
 
 /* Spaces, control characters and DEL are never part of an address. */
 static int
-clean(const char *s, size_t len)
+url_clean(const char *s, size_t len)
 {
 	size_t	 i;
 
@@ -39,12 +39,12 @@ clean(const char *s, size_t len)
 }
 
 static int
-valid_name(const char *s, size_t len)
+url_valid_name(const char *s, size_t len)
 {
 	size_t	 i;
 
 	for (i = 0; i < len; i++)
-		if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '.' &&
+		if (!url_is_alnum(s[i]) && s[i] != '-' && s[i] != '.' &&
 		    s[i] != '_')
 			return 0;
 	return 1;
@@ -52,7 +52,7 @@ valid_name(const char *s, size_t len)
 
 /* An IPv6 literal, loosely: getaddrinfo() has the last word. */
 static int
-valid_v6(const char *s, size_t len)
+url_valid_v6(const char *s, size_t len)
 {
 	size_t	 i;
 	int	 colon = 0, zone = 0;	/* zone: 1 after '%', 2 once named */
@@ -62,9 +62,9 @@ valid_v6(const char *s, size_t len)
 			zone = 1;
 		else if (s[i] == ':' && zone == 0)
 			colon = 1;
-		else if (zone ? !is_alnum(s[i]) && s[i] != '-' &&
+		else if (zone ? !url_is_alnum(s[i]) && s[i] != '-' &&
 		    s[i] != '.' && s[i] != '_' :
-		    !is_alnum(s[i]) && s[i] != '.')
+		    !url_is_alnum(s[i]) && s[i] != '.')
 			return 0;
 		else if (zone)
 			zone = 2;
@@ -73,7 +73,7 @@ valid_v6(const char *s, size_t len)
 }
 
 static int
-parse_port(const char *s, size_t len, int allow_zero, uint16_t *port)
+url_parse_port(const char *s, size_t len, int allow_zero, uint16_t *port)
 {
 	unsigned long	 v = 0;
 	size_t		 i;
@@ -96,7 +96,7 @@ parse_port(const char *s, size_t len, int allow_zero, uint16_t *port)
  * come out empty; *has_port says whether a port was written.
  */
 static int
-parse_hostport(const char *s, size_t len, char *host, size_t hostsize,
+url_parse_hostport(const char *s, size_t len, char *host, size_t hostsize,
     uint16_t *port, int *has_port, int allow_zero)
 {
 	const char	*h, *rest, *p;
@@ -108,29 +108,29 @@ parse_hostport(const char *s, size_t len, char *host, size_t hostsize,
 			return -1;
 		h = s + 1;
 		hlen = (size_t)(p - h);
-		if (hlen == 0 || !valid_v6(h, hlen))
+		if (hlen == 0 || !url_valid_v6(h, hlen))
 			return -1;
 		rest = p + 1;
 	} else {
 		p = memchr(s, ':', len);
 		h = s;
 		hlen = p != NULL ? (size_t)(p - s) : len;
-		if (!valid_name(h, hlen))
+		if (!url_valid_name(h, hlen))
 			return -1;
 		rest = s + hlen;
 	}
 	rlen = len - (size_t)(rest - s);
 	if (rlen > 0) {
 		if (rest[0] != ':' ||
-		    parse_port(rest + 1, rlen - 1, allow_zero, port) == -1)
+		    url_parse_port(rest + 1, rlen - 1, allow_zero, port) == -1)
 			return -1;
 		*has_port = 1;
 	}
-	return field(host, hostsize, h, hlen);
+	return url_field(host, hostsize, h, hlen);
 }
 
 static int
-parse(const char *s, struct url *u)
+url_parse_rtmp(const char *s, struct url *u)
 {
 	const char	*auth, *path, *end, *q, *slash;
 	size_t		 len, alen, plen;
@@ -140,7 +140,7 @@ parse(const char *s, struct url *u)
 		return -1;
 	len = strlen(s);
 	end = s + len;
-	if (!clean(s, len))
+	if (!url_clean(s, len))
 		return -1;
 
 	if (len > 8 && strncasecmp(s, "rtmps://", 8) == 0) {
@@ -158,7 +158,7 @@ parse(const char *s, struct url *u)
 	/* Userinfo is not supported; say so rather than misparse it. */
 	if (memchr(auth, '@', alen) != NULL)
 		return -1;
-	if (parse_hostport(auth, alen, u->host, sizeof(u->host), &u->port,
+	if (url_parse_hostport(auth, alen, u->host, sizeof(u->host), &u->port,
 	    &has_port, 0) == -1 || u->host[0] == '\0')
 		return -1;
 	if (!has_port)
@@ -171,11 +171,11 @@ parse(const char *s, struct url *u)
 		q = memchr(path, '?', plen);
 		slash = memrchr(path, '/', (size_t)((q ? q : end) - path));
 		if (slash == NULL) {
-			if (field(u->app, sizeof(u->app), path, plen) == -1)
+			if (url_field(u->app, sizeof(u->app), path, plen) == -1)
 				return -1;
-		} else if (field(u->app, sizeof(u->app), path,
+		} else if (url_field(u->app, sizeof(u->app), path,
 		    (size_t)(slash - path)) == -1 ||
-		    field(u->stream, sizeof(u->stream), slash + 1,
+		    url_field(u->stream, sizeof(u->stream), slash + 1,
 		    (size_t)(end - slash - 1)) == -1)
 			return -1;
 	}
@@ -191,7 +191,7 @@ int
 url_parse(const char *s, struct url *u)
 {
 	memset(u, 0, sizeof(*u));
-	if (parse(s, u) == -1) {
+	if (url_parse_rtmp(s, u) == -1) {
 		memset(u, 0, sizeof(*u));
 		return RTMP_EINVAL;
 	}
@@ -208,16 +208,16 @@ url_parse_listen(const char *s, struct listen_address *a)
 	if (s == NULL)
 		return RTMP_EINVAL;
 	len = strlen(s);
-	if (!clean(s, len))
+	if (!url_clean(s, len))
 		return RTMP_EINVAL;
 	if (strncmp(s, "unix:", 5) == 0) {
 		if (len == 5 ||
-		    field(a->path, sizeof(a->path), s + 5, len - 5) == -1)
+		    url_field(a->path, sizeof(a->path), s + 5, len - 5) == -1)
 			goto bad;
 		a->family_unix = 1;
 		return 0;
 	}
-	if (parse_hostport(s, len, a->host, sizeof(a->host), &a->port,
+	if (url_parse_hostport(s, len, a->host, sizeof(a->host), &a->port,
 	    &has_port, 1) == -1 || !has_port)
 		goto bad;
 	return 0;
