@@ -456,3 +456,23 @@ time.sleep(30)' "$BPORT"
 	[ "$status" -ne 0 ]
 	wait_log "$T/balance.log" "backend 127.0.0.1:$tport: closed: backend: .*certificate verify failed" 10
 }
+
+@test "balance: source keeps a client's address on one backend" {
+	local i total
+	start_backends 3
+	start_balance -a source "127.0.0.1:${PORTS[0]}" "127.0.0.1:${PORTS[1]}" \
+		"127.0.0.1:${PORTS[2]}"
+	for i in 1 2 3 4; do
+		publish "src$i" 2
+	done
+	wait_stats "sum(b['total'] for b in d['backends']) == 4"
+	# every connection from 127.0.0.1 on the same one, and nginx saw them there
+	bstats "sorted(b['total'] for b in d['backends']) == [0, 0, 4]" | grep -qx True ||
+		fail "spread: $(bstats "[b['total'] for b in d['backends']]")"
+	total=0
+	for i in 0 1 2; do
+		[ "$(backend_total "$i")" -eq 4 ] && wait_backend_log "$i" publish 'src[0-9]' 4
+		total=$((total + $(nginx_count "$i" publish)))
+	done
+	[ "$total" -eq 4 ] || fail "nginx saw $total publishers"
+}
