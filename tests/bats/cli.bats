@@ -16,10 +16,11 @@ options_of() {
 	rtmp-pushflv) echo C h k l n q r t V v ;;
 	rtmp-listen) echo A a b C c e h I K L M m P Q q s t V v ;;
 	rtmp-relay) echo A C c G h I i K k L l M m n o Q q r S s t V v w ;;
+	rtmp-balance) echo A a C d F f H h I i K k L l m p R r s T t V v ;;
 	esac
 }
 
-PROGRAMS="rtmp-dump rtmp-pushflv rtmp-listen rtmp-relay"
+PROGRAMS="rtmp-dump rtmp-pushflv rtmp-listen rtmp-relay rtmp-balance"
 
 @test "cli: -h prints usage with every option and exits 0" {
 	local p o letters
