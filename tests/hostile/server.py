@@ -583,11 +583,14 @@ def mode_window_stall(c, publish):
 	txn = c.wait_command("createStream")
 	c.send_msg(3, 20, 0, amf_str("_result") + amf_num(txn) + AMF_NULL + amf_num(1))
 	c.wait_command("publish")
-	c.send_msg(5, 20, 1, on_status("NetStream.Publish.Start"))
 	# A publisher waits for acks once 100 kB are unacknowledged; with none
-	# coming, nothing it could send counted as stalled and it hung.
+	# coming, nothing it could send counted as stalled and it hung.  The
+	# Acknowledgement goes before Publish.Start: a client holds to the
+	# window only once the server has acknowledged (many never do), and
+	# sent after, it may find the client already megabytes into a burst.
 	strike(c, "one Acknowledgement of 0, then reading without acking")
 	c.send_msg(2, 3, 0, struct.pack(">I", 0))
+	c.send_msg(5, 20, 1, on_status("NetStream.Publish.Start"))
 
 
 def mode_ping_flood(c, publish):
