@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "error.h"
@@ -235,4 +236,79 @@ proxy_parse(const uint8_t *buf, size_t len, struct proxy_info *out)
 		return proxy_parse_v2(buf, len, out);
 	}
 	return RTMP_EPROTO;
+}
+
+/* An inet address as family, address bytes and port; 0 if it is none. */
+static int
+proxy_inet(const struct sockaddr *sa, socklen_t len, uint8_t addr[16],
+    uint16_t *port)
+{
+	const struct sockaddr_in	*sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6	*sin6 = (const struct sockaddr_in6 *)sa;
+
+	if (sa == NULL)
+		return 0;
+	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(*sin)) {
+		memcpy(addr, &sin->sin_addr, 4);
+		*port = ntohs(sin->sin_port);
+		return AF_INET;
+	}
+	if (sa->sa_family != AF_INET6 || len < (socklen_t)sizeof(*sin6))
+		return 0;
+	*port = ntohs(sin6->sin6_port);
+	/* A dual-stack listener's IPv4 client is an IPv4 client. */
+	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		memcpy(addr, sin6->sin6_addr.s6_addr + 12, 4);
+		return AF_INET;
+	}
+	memcpy(addr, &sin6->sin6_addr, 16);
+	return AF_INET6;
+}
+
+int
+proxy_write(uint8_t *buf, size_t size, int version, const struct sockaddr *src,
+    socklen_t srclen, const struct sockaddr *dst, socklen_t dstlen)
+{
+	uint8_t		 sa[16], da[16], out[PROXY_WRITE_MAX];
+	char		 s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+	uint16_t	 sport = 0, dport = 0;
+	size_t		 alen, n;
+	int		 fam, dfam;
+
+	if (version != 1 && version != 2)
+		return RTMP_EINVAL;
+	fam = proxy_inet(src, srclen, sa, &sport);
+	dfam = proxy_inet(dst, dstlen, da, &dport);
+	if (fam != dfam)
+		fam = 0;
+	alen = fam == AF_INET ? 4 : 16;
+	if (version == 1 && fam == 0) {
+		n = strlcpy((char *)out, "PROXY UNKNOWN\r\n", sizeof(out));
+	} else if (version == 1) {
+		inet_ntop(fam, sa, s, sizeof(s));
+		inet_ntop(fam, da, d, sizeof(d));
+		n = (size_t)snprintf((char *)out, sizeof(out), "PROXY %s %s %s %u %u\r\n",
+		    fam == AF_INET ? "TCP4" : "TCP6", s, d, sport, dport);
+	} else {
+		memcpy(out, v2_sig, sizeof(v2_sig));
+		/* Version 2; LOCAL (0) with no addresses, else PROXY (1) over TCP. */
+		out[12] = fam == 0 ? 0x20 : 0x21;
+		out[13] = fam == 0 ? 0x00 : fam == AF_INET ? 0x11 : 0x21;
+		n = fam == 0 ? 0 : 2 * alen + 4;
+		out[14] = 0;
+		out[15] = (uint8_t)n;
+		if (fam != 0) {
+			memcpy(out + 16, sa, alen);
+			memcpy(out + 16 + alen, da, alen);
+			out[16 + 2 * alen] = (uint8_t)(sport >> 8);
+			out[17 + 2 * alen] = (uint8_t)sport;
+			out[18 + 2 * alen] = (uint8_t)(dport >> 8);
+			out[19 + 2 * alen] = (uint8_t)dport;
+		}
+		n += 16;
+	}
+	if (n > size)
+		return RTMP_ESPACE;
+	memcpy(buf, out, n);
+	return (int)n;
 }

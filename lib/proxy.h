@@ -18,6 +18,16 @@
  * balancer's own health check) or an unspecified family: no addresses,
  * use the socket's.  Otherwise src is the client and dst the address it
  * connected to, as sockaddrs ready for net_format_address().
+ *
+ * proxy_write() is the other end, for a balancer sending the header to
+ * its backends: version 1 or 2, naming src (the client) and dst (the
+ * address it connected to).  IPv4 and IPv6 (an IPv4-mapped IPv6 address,
+ * a dual-stack listener's, counts as IPv4) give TCP4/TCP6 (v1) or
+ * PROXY over AF_INET/AF_INET6 (v2); anything else (a unix socket client,
+ * NULL, two families) gives "PROXY UNKNOWN" (v1) or the LOCAL command
+ * (v2): the backend then uses its socket's address.  It returns the
+ * header's length, at most PROXY_WRITE_MAX, or RTMP_ESPACE when size is
+ * short of it, RTMP_EINVAL for another version.
  */
 #ifndef RTMPKIT_PROXY_H
 #define RTMPKIT_PROXY_H
@@ -29,6 +39,7 @@
 
 #define PROXY_V1_MAX	107
 #define PROXY_V2_MAX	4096
+#define PROXY_WRITE_MAX	PROXY_V1_MAX	/* v2 with IPv6 is 52 bytes */
 
 struct proxy_info {
 	int			 version;	/* 1 or 2 */
@@ -40,5 +51,8 @@ struct proxy_info {
 };
 
 int	 proxy_parse(const uint8_t *buf, size_t len, struct proxy_info *out);
+int	 proxy_write(uint8_t *buf, size_t size, int version,
+	    const struct sockaddr *src, socklen_t srclen,
+	    const struct sockaddr *dst, socklen_t dstlen);
 
 #endif

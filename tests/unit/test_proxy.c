@@ -3,6 +3,7 @@
 #include <sys/un.h>
 
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -203,10 +204,103 @@ test_v2(void)
 	    "broken v2 signature refused");
 }
 
+static void
+sockaddr_of(const char *host, uint16_t port, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		*len = sizeof(*sin);
+		return;
+	}
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	inet_pton(AF_INET6, host, &sin6->sin6_addr);
+	*len = sizeof(*sin6);
+}
+
+/* What proxy_write() says, proxy_parse() reads back, in both versions. */
+static void
+test_write(void)
+{
+	static const struct {
+		const char	*src, *dst, *want_src, *want_dst, *v1;
+	} rt[] = {
+		{ "192.0.2.7", "127.0.0.1", "192.0.2.7:5555", "127.0.0.1:1935",
+		    "PROXY TCP4 192.0.2.7 127.0.0.1 5555 1935\r\n" },
+		{ "2001:db8::7", "::1", "[2001:db8::7]:5555", "[::1]:1935",
+		    "PROXY TCP6 2001:db8::7 ::1 5555 1935\r\n" },
+		/* a dual-stack listener's IPv4 client */
+		{ "::ffff:192.0.2.7", "::ffff:127.0.0.1", "192.0.2.7:5555",
+		    "127.0.0.1:1935", "PROXY TCP4 192.0.2.7 127.0.0.1 5555 1935\r\n" },
+	};
+	struct sockaddr_storage	 src, dst;
+	struct sockaddr_un	 sun;
+	struct proxy_info	 pi;
+	socklen_t		 slen, dlen;
+	uint8_t			 h[PROXY_WRITE_MAX];
+	char			 s[NET_ADDRSTRLEN], d[NET_ADDRSTRLEN];
+	size_t			 i;
+	int			 v, n;
+
+	for (i = 0; i < sizeof(rt) / sizeof(rt[0]); i++) {
+		sockaddr_of(rt[i].src, 5555, &src, &slen);
+		sockaddr_of(rt[i].dst, 1935, &dst, &dlen);
+		for (v = 1; v <= 2; v++) {
+			n = proxy_write(h, sizeof(h), v, (struct sockaddr *)&src, slen,
+			    (struct sockaddr *)&dst, dlen);
+			CHECK(n > 0, "write v%d %s: %d bytes", v, rt[i].src, n);
+			if (v == 1)
+				CHECK(n == (int)strlen(rt[i].v1) &&
+				    memcmp(h, rt[i].v1, (size_t)n) == 0,
+				    "write v1 %s: %.*s", rt[i].src, n > 2 ? n - 2 : 0, h);
+			CHECK(prefixes_need_more(h, (size_t)n),
+			    "write v%d %s: every prefix needs more", v, rt[i].src);
+			CHECK_EQ(proxy_parse(h, (size_t)n, &pi), n,
+			    "write v%d %s: parses to its length", v, rt[i].src);
+			addr(&pi.src, pi.srclen, s);
+			addr(&pi.dst, pi.dstlen, d);
+			CHECK(pi.version == v && !pi.local && strcmp(s, rt[i].want_src) == 0 &&
+			    strcmp(d, rt[i].want_dst) == 0, "write v%d %s: read back %s %s",
+			    v, rt[i].src, s, d);
+		}
+	}
+	CHECK_EQ(proxy_write(h, sizeof(h), 2, (struct sockaddr *)&src, slen,
+	    (struct sockaddr *)&dst, dlen), 28, "write v2 TCP4: 16 + 12 bytes");
+
+	/* No inet client: UNKNOWN and LOCAL, the backend keeps its socket's. */
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strlcpy(sun.sun_path, "/run/rtmp.sock", sizeof(sun.sun_path));
+	sockaddr_of("127.0.0.1", 1935, &dst, &dlen);
+	n = proxy_write(h, sizeof(h), 1, (struct sockaddr *)&sun, sizeof(sun),
+	    (struct sockaddr *)&dst, dlen);
+	CHECK(n == 15 && memcmp(h, "PROXY UNKNOWN\r\n", 15) == 0, "write v1 unix: UNKNOWN");
+	CHECK(proxy_parse(h, (size_t)n, &pi) == n && pi.local, "write v1 UNKNOWN: local");
+	n = proxy_write(h, sizeof(h), 2, NULL, 0, NULL, 0);
+	CHECK_EQ(n, 16, "write v2 no address: LOCAL, 16 bytes");
+	CHECK(proxy_parse(h, (size_t)n, &pi) == n && pi.local && pi.version == 2,
+	    "write v2 LOCAL: local");
+	sockaddr_of("2001:db8::7", 5555, &src, &slen);
+	n = proxy_write(h, sizeof(h), 1, (struct sockaddr *)&src, slen,
+	    (struct sockaddr *)&dst, dlen);
+	CHECK(n == 15, "write v1 IPv6 client to an IPv4 address: UNKNOWN");
+	CHECK_EQ(proxy_write(h, 10, 1, NULL, 0, NULL, 0), RTMP_ESPACE,
+	    "write: short buffer");
+	CHECK_EQ(proxy_write(h, sizeof(h), 3, NULL, 0, NULL, 0), RTMP_EINVAL,
+	    "write: version 3");
+}
+
 int
 main(void)
 {
 	test_v1();
 	test_v2();
+	test_write();
 	return unit_done();
 }
