@@ -46,6 +46,8 @@ struct forward {
 	uint64_t		 timer;
 	struct forward_events	 events;
 	void			*arg;
+	uint8_t			*prefix;	/* still to go to the backend; NULL: gone */
+	size_t			 prefixlen, prefixoff;
 	char			 reason[128];
 };
 
@@ -179,6 +181,8 @@ forward_wants(const struct forward *f, int i)
 	const struct forward_side	*me = &f->s[i], *other = &f->s[1 - i];
 	int				 w = 0;
 
+	if (f->prefix != NULL)
+		return i == 1 ? LOOP_WRITE : 0;
 	if (f->splice) {
 		if (!me->eof && me->piped < f->buffer && !me->pipe_full)
 			w |= LOOP_READ;
@@ -193,6 +197,29 @@ forward_wants(const struct forward *f, int i)
 	if (other->c.rbuf.len > 0 && !me->shut)
 		w |= me->c.wwant != 0 ? me->c.wwant : LOOP_WRITE;
 	return w;
+}
+
+/* The prefix, raw on the backend's socket: 0 (all of it, or more later) or an error. */
+static int
+forward_prefix(struct forward *f)
+{
+	ssize_t	 n;
+
+	while (f->prefixoff < f->prefixlen) {
+		n = send(f->s[1].c.fd, f->prefix + f->prefixoff,
+		    f->prefixlen - f->prefixoff, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n < 0)
+			return forward_fail(f, 1, RTMP_ESYS, errno);
+		f->prefixoff += (size_t)n;
+	}
+	free(f->prefix);
+	f->prefix = NULL;
+	f->last = loop_now(f->loop);
+	return 0;
 }
 
 static void
@@ -215,6 +242,7 @@ forward_teardown(struct forward *f, int error, const char *reason)
 		f->events.closed(f, error, reason, f->arg);
 	for (i = 0; i < 2; i++)
 		conn_close(&f->s[i].c);
+	free(f->prefix);
 	free(f);
 }
 
@@ -225,7 +253,10 @@ forward_event(struct loop *loop, int fd, int events, void *arg)
 	int		 i, rc = 0, side = fd == f->s[1].c.fd;
 
 	(void)loop;
-	if (f->splice) {
+	if (f->prefix != NULL) {
+		/* Either side's wakeup (a hang-up is reported unasked): the prefix first. */
+		rc = forward_prefix(f);
+	} else if (f->splice) {
 		/* Only what the ready bits allow: a splice that would block is a syscall lost. */
 		if (events & (LOOP_READ | LOOP_ERROR))
 			rc = forward_step(f, side, 1);
@@ -297,8 +328,16 @@ forward_new(struct loop *loop, int cfd, struct tls *ctls, int bfd, struct tls *b
 	int		 i, fds[2] = { cfd, bfd };
 	struct tls	*tls[2] = { ctls, btls };
 
-	if ((f = calloc(1, sizeof(*f))) == NULL)
+	if (cfg->prefixlen > FORWARD_PREFIX_MAX || (f = calloc(1, sizeof(*f))) == NULL)
 		return NULL;
+	if (cfg->prefixlen > 0) {
+		if ((f->prefix = malloc(cfg->prefixlen)) == NULL) {
+			free(f);
+			return NULL;
+		}
+		memcpy(f->prefix, cfg->prefix, cfg->prefixlen);
+		f->prefixlen = cfg->prefixlen;
+	}
 	f->loop = loop;
 	f->events = *events;
 	f->arg = arg;
@@ -333,6 +372,7 @@ fail:
 			close(f->s[i].pipe[1]);
 		}
 	}
+	free(f->prefix);
 	free(f);
 	return NULL;
 }

@@ -21,6 +21,12 @@
  * goes on until it ends too.  Both ended: `closed` with error 0,
  * "finished".
  *
+ * Prefix: config->prefix (a PROXY header, proxy.h) is written to the
+ * backend first, raw on its socket, before any byte of the client's and
+ * before a TLS handshake with the backend; the client is not read until
+ * it is out.  It is copied (at most FORWARD_PREFIX_MAX bytes) and not
+ * counted in forward_bytes().  Then the splice path goes on as without.
+ *
  * Deadline: nothing moved in either direction for config->idle_ms closes
  * it (RTMP_ETIMEOUT, "idle"); 0 means none.
  *
@@ -41,6 +47,7 @@
 
 #define FORWARD_BUFFER		(64 * 1024)	/* default per direction */
 #define FORWARD_BUFFER_MIN	4096
+#define FORWARD_PREFIX_MAX	512
 
 struct loop;
 struct tls;
@@ -50,6 +57,8 @@ struct forward_config {
 	size_t		 buffer;	/* per direction; 0: FORWARD_BUFFER */
 	uint32_t	 idle_ms;	/* 0: no idle deadline */
 	int		 no_splice;	/* 1: the buffered path even for plain sockets */
+	const uint8_t	*prefix;	/* sent to the backend first; NULL: none */
+	size_t		 prefixlen;	/* at most FORWARD_PREFIX_MAX */
 };
 
 struct forward_events {
@@ -58,7 +67,8 @@ struct forward_events {
 
 /*
  * Takes cfd, bfd and both tls (either may be NULL).  NULL when out of
- * memory: then nothing was taken, the caller still owns and closes them.
+ * memory (or a prefix past FORWARD_PREFIX_MAX): then nothing was taken,
+ * the caller still owns and closes them.
  */
 struct forward	*forward_new(struct loop *, int cfd, struct tls *ctls, int bfd,
 		    struct tls *btls, const struct forward_config *,

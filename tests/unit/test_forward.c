@@ -280,6 +280,52 @@ test_no_pipes(void)
 	loop_free(l);
 }
 
+/*
+ * A prefix (the PROXY header) reaches the backend before the client's
+ * bytes, even those sent before the forward began; it is not counted.
+ */
+static void
+test_prefix(const char *what, int no_splice)
+{
+	static const char	 hdr[] = "PROXY TCP4 192.0.2.7 127.0.0.1 5555 1935\r\n";
+	struct loop		*l = loop_new();
+	struct forward_config	 cfg = { .no_splice = no_splice };
+	struct result		 r;
+	struct forward		*f;
+	char			 got[256];
+	size_t			 n = 0, want = sizeof(hdr) - 1 + 5;
+	ssize_t			 k;
+	int			 a[2], b[2], i;
+
+	memset(&r, 0, sizeof(r));
+	pair(a);
+	pair(b);
+	cfg.prefix = (const uint8_t *)hdr;
+	cfg.prefixlen = sizeof(hdr) - 1;
+	CHECK(write(a[0], "hello", 5) == 5, "%s: the client speaks first", what);
+	f = forward_new(l, a[1], NULL, b[1], NULL, &cfg, &events, &r);
+	if (!CHECK(f != NULL, "%s: made with a prefix", what))
+		return;
+	CHECK_EQ(forward_spliced(f), !no_splice, "%s: spliced after the prefix or not", what);
+	for (i = 0; i < 200 && n < want; i++) {
+		loop_once(l, 5);
+		if ((k = read(b[0], got + n, sizeof(got) - n)) > 0)
+			n += (size_t)k;
+	}
+	CHECK(n == want && memcmp(got, hdr, sizeof(hdr) - 1) == 0 &&
+	    memcmp(got + sizeof(hdr) - 1, "hello", 5) == 0,
+	    "%s: the backend read the prefix, then the client's bytes (%zu)", what, n);
+	forward_close(f, 0, "done");
+	CHECK(r.closed == 1 && r.in == 5, "%s: the prefix is not counted (%llu)", what,
+	    (unsigned long long)r.in);
+	cfg.prefixlen = FORWARD_PREFIX_MAX + 1;
+	CHECK(forward_new(l, a[0], NULL, b[0], NULL, &cfg, &events, &r) == NULL,
+	    "%s: a prefix too long is refused, nothing taken", what);
+	close(a[0]);
+	close(b[0]);
+	loop_free(l);
+}
+
 int
 main(void)
 {
@@ -294,6 +340,8 @@ main(void)
 	test_pressure("buffered", 1);
 	test_idle();
 	test_no_pipes();
+	test_prefix("splice", 0);
+	test_prefix("buffered", 1);
 	if (CHECK(certs_make(), "test certificates")) {
 		memset(&cfg, 0, sizeof(cfg));
 		cfg.cert_file = srv_crt;
