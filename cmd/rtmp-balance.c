@@ -11,6 +11,7 @@
  */
 
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <err.h>
 #include <errno.h>
@@ -29,13 +30,12 @@
 #include "net.h"
 #include "place.h"
 #include "proxy.h"
-#include "proxyread.h"
 #include "server.h"
 #include "tls.h"
 #include "version.h"
 
 /* The frame's options that mean something here, then ours. */
-#define BALANCE_OPTIONS		"C:hI:K:L:m:s:t:Vv" "A:a:d:F:f:H:i:kl:pR:r:T:"
+#define BALANCE_OPTIONS		"C:hI:K:L:m:ps:t:Vv" "A:a:d:F:f:H:i:kl:P:R:r:T:"
 #define BALANCE_DRAIN_S		10
 
 struct balance_session;
@@ -52,7 +52,7 @@ struct balance {
 	struct place_config	 pc;
 	struct forward_config	 fc;
 	uint32_t		 first_byte_ms;	/* -t: a client must speak first */
-	int			 proxy;		/* -p: a PROXY header comes first */
+	int			 send_proxy;	/* -P: PROXY version to the backends, 0 none */
 	struct tls_config	 btc;		/* -A, -k: RTMPS to backends */
 	struct tls_context	*btls;		/* made for the first tls backend */
 	struct balance_session	*sessions;
@@ -66,7 +66,8 @@ struct balance_session {
 	int			 cfd;
 	struct tls		*ctls;
 	char			 address[NET_ADDRSTRLEN];	/* the real client's with -p */
-	struct proxyread	*pr;		/* -p: until the header is read */
+	uint8_t			 proxy[PROXY_WRITE_MAX];	/* -P: the header to send */
+	size_t			 proxylen;
 	struct place		*place;		/* until a backend took it */
 	struct backend		*backend;
 	struct forward		*fw;
@@ -80,8 +81,8 @@ usage(void)
 	fprintf(stderr, "usage: rtmp-balance [-hkpVv] [-A cafile] [-a algorithm] "
 	    "[-C cert] [-d seconds]\n"
 	    "\t[-F fall] [-f file] [-H check] [-I seconds] [-i ms] [-K key]\n"
-	    "\t[-L logfile] [-l address] [-m clients] [-R rise] [-r retries]\n"
-	    "\t[-s unix:path] [-T ms] [-t seconds] [backend ...]\n");
+	    "\t[-L logfile] [-l address] [-m clients] [-P v1|v2] [-R rise]\n"
+	    "\t[-r retries] [-s unix:path] [-T ms] [-t seconds] [backend ...]\n");
 }
 
 static void
@@ -118,7 +119,6 @@ balance_session_free(struct balance_session *s)
 
 	if (s->timer != 0)
 		loop_timer_cancel(bal->loop, s->timer);
-	proxyread_cancel(s->pr);
 	place_cancel(s->place);
 	if (s->prev != NULL)
 		s->prev->next = s->next;
@@ -191,9 +191,12 @@ balance_placed(struct place *pl, int bfd, struct backend *b, const char *why, vo
 {
 	struct balance_session	*s = arg;
 	struct balance		*bal = s->bal;
+	struct forward_config	 fc = bal->fc;
 	struct tls		*btls = NULL;
 
 	(void)pl;
+	fc.prefix = s->proxy;
+	fc.prefixlen = s->proxylen;
 	s->place = NULL;
 	if (bfd == -1) {
 		balance_unplaced(s, why);
@@ -208,7 +211,7 @@ balance_placed(struct place *pl, int bfd, struct backend *b, const char *why, vo
 		btls = NULL;
 	}
 	if ((b->spec.tls && btls == NULL) || (s->fw = forward_new(bal->loop, s->cfd,
-	    s->ctls, bfd, btls, &bal->fc, &balance_forward_events, s)) == NULL) {
+	    s->ctls, bfd, btls, &fc, &balance_forward_events, s)) == NULL) {
 		tls_free(btls);
 		close(bfd);
 		backend_detach(b);
@@ -256,36 +259,37 @@ balance_place(struct balance_session *s)
 		balance_unplaced(s, "out of memory");
 }
 
-/* -p: the front balancer named the client; the rest is still in the socket. */
+/*
+ * -P: the header for the backend, naming the client: the one a PROXY
+ * header named (-p), else the socket's peer; a front balancer's check
+ * (LOCAL) or a unix client goes as LOCAL/UNKNOWN.
+ */
 static void
-balance_proxied(struct proxyread *pr, int fd, int error, const struct proxy_info *info,
-    void *arg)
+balance_proxy_header(struct balance_session *s, const struct proxy_info *proxy)
 {
-	struct balance_session	*s = arg;
-	char			 why[128];
+	struct sockaddr_storage	 src, dst;
+	const struct sockaddr	*sp = NULL, *dp = NULL;
+	socklen_t		 slen = sizeof(src), dlen = sizeof(dst);
+	int			 n;
 
-	(void)pr;
-	(void)fd;
-	s->pr = NULL;
-	/* A front balancer's own check connects and hangs up: no news. */
-	if (error == RTMP_ECLOSED) {
-		balance_unplaced(s, NULL);
-		return;
+	if (proxy != NULL && !proxy->local) {
+		sp = (const struct sockaddr *)&proxy->src;
+		dp = (const struct sockaddr *)&proxy->dst;
+		slen = proxy->srclen;
+		dlen = proxy->dstlen;
+	} else if (proxy == NULL && getpeername(s->cfd, (struct sockaddr *)&src,
+	    &slen) == 0 && getsockname(s->cfd, (struct sockaddr *)&dst, &dlen) == 0) {
+		sp = (const struct sockaddr *)&src;
+		dp = (const struct sockaddr *)&dst;
 	}
-	if (error < 0) {
-		snprintf(why, sizeof(why), "PROXY header: %s", rtmp_strerror(error));
-		balance_unplaced(s, why);
-		return;
-	}
-	if (!info->local)
-		net_format_address((const struct sockaddr *)&info->src, info->srclen,
-		    s->address, sizeof(s->address));
-	balance_place(s);
+	n = proxy_write(s->proxy, sizeof(s->proxy), s->bal->send_proxy, sp, slen, dp,
+	    dlen);
+	s->proxylen = n > 0 ? (size_t)n : 0;
 }
 
 static void
 balance_accept(struct server *sv, int fd, struct tls *tls, const char *address,
-    void *arg)
+    const struct proxy_info *proxy, void *arg)
 {
 	struct balance		*bal = arg;
 	struct balance_session	*s;
@@ -306,11 +310,9 @@ balance_accept(struct server *sv, int fd, struct tls *tls, const char *address,
 	if (bal->sessions != NULL)
 		bal->sessions->prev = s;
 	bal->sessions = s;
-	if (!bal->proxy)
-		balance_place(s);
-	else if ((s->pr = proxyread_start(bal->loop, fd, bal->first_byte_ms,
-	    balance_proxied, s)) == NULL)
-		balance_unplaced(s, "out of memory");
+	if (bal->send_proxy != 0)
+		balance_proxy_header(s, proxy);
+	balance_place(s);
 }
 
 /* --- backends ----------------------------------------------------------- */
@@ -522,8 +524,10 @@ main(int argc, char *argv[])
 			if (server_add_address(&so, optarg, err, sizeof(err)) < 0)
 				balance_usage_error(err);
 			break;
-		case 'p':
-			bal.proxy = 1;
+		case 'P':
+			if (strcmp(optarg, "v1") != 0 && strcmp(optarg, "v2") != 0)
+				balance_usage_error("-P takes v1 or v2");
+			bal.send_proxy = optarg[1] - '0';
 			break;
 		case 'R':
 			bal.hc.rise = (uint32_t)balance_number(optarg, 1, 100, "rise");

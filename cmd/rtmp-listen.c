@@ -69,7 +69,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: rtmp-listen [-hVv] [-A seconds] [-a command] [-b bytes] [-C cert]\n"
+	    "usage: rtmp-listen [-hpVv] [-A seconds] [-a command] [-b bytes] [-C cert]\n"
 	    "                   [-c chunksize] [-e command] [-I seconds] [-K key]\n"
 	    "                   [-L logfile] [-M bytes] [-m clients] [-P keyfile] [-Q ms]\n"
 	    "                   [-q bytes] [-s unix:path] [-t seconds] [address ...]\n");

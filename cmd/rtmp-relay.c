@@ -65,7 +65,7 @@ static void	relay_end(struct relay *, int status, const char *why);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: rtmp-relay [-GhkVv] [-A cafile] [-C cert] [-c bytes] "
+	fprintf(stderr, "usage: rtmp-relay [-GhkpVv] [-A cafile] [-C cert] [-c bytes] "
 	    "[-I seconds]\n"
 	    "\t[-i input] [-K key] [-L logfile] [-l address] [-M bytes] "
 	    "[-m clients]\n"

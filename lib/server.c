@@ -1,6 +1,7 @@
 /*
  * server.c: the frame of a server program.  See server.h.
  */
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -18,6 +19,7 @@
 #include "loop.h"
 #include "net.h"
 #include "peer.h"
+#include "proxyread.h"
 #include "server.h"
 #include "tls.h"
 #include "url.h"
@@ -42,6 +44,16 @@ struct server_session {
 	char			 path[2 * SERVER_NAME_MAX + 2];
 };
 
+/* -p: an accepted connection until its PROXY header is read. */
+struct server_proxied {
+	struct server		*server;
+	LIST_ENTRY(server_proxied) entry;
+	struct proxyread	*pr;
+	struct tls		*tls;
+	int			 fd;
+	char			 address[NET_ADDRSTRLEN];	/* the socket's */
+};
+
 struct server_stats_conn {
 	struct server		*server;
 	struct server_stats_conn *next;
@@ -63,6 +75,8 @@ struct server {
 	struct server_session	*sessions;
 	size_t			 nsessions;
 	size_t			 nraw;		/* events.accept's, still open */
+	LIST_HEAD(, server_proxied) proxied;	/* -p: headers being read */
+	size_t			 nproxied;
 	uint64_t		 accepted;
 	struct peer_config	 peer_config;
 	struct server_events	 events;
@@ -122,6 +136,9 @@ server_option(struct server_options *o, int ch, const char *arg, char *err,
 		return 1;
 	case 'L':
 		o->log_file = arg;
+		return 1;
+	case 'p':
+		o->proxy = 1;
 		return 1;
 	case 'h':
 		return SERVER_OPTION_HELP;
@@ -545,10 +562,24 @@ server_uptime_ms(const struct server *sv)
 
 /* Sessions. */
 
+/* Connections that count against max clients and that SIGTERM waits for. */
+static size_t
+server_count(const struct server *sv)
+{
+	return sv->nsessions + sv->nraw + sv->nproxied;
+}
+
+/* No room for one more: stopping, or at max clients. */
+static int
+server_full(const struct server *sv)
+{
+	return sv->stopping || server_count(sv) >= sv->o.max_clients;
+}
+
 static void
 server_update_pause(struct server *sv)
 {
-	int	 paused = sv->stopping || sv->nsessions + sv->nraw >= sv->o.max_clients;
+	int	 paused = server_full(sv);
 	size_t	 i;
 
 	if (paused == sv->paused)
@@ -558,7 +589,7 @@ server_update_pause(struct server *sv)
 		listener_pause(sv->listeners[i], paused);
 	if (!sv->stopping)
 		log_info("%s connections at %zu of %u", paused ? "pause:" : "resume:",
-		    sv->nsessions + sv->nraw, sv->o.max_clients);
+		    server_count(sv), sv->o.max_clients);
 }
 
 static void
@@ -663,7 +694,7 @@ server_peer_closed(struct peer *p, int error, const char *reason, void *arg)
 		sv->events.closed(ss, error, reason, sv->arg);
 	server_session_free(ss);
 	server_update_pause(sv);
-	if (sv->stopping && sv->nsessions + sv->nraw == 0)
+	if (sv->stopping && server_count(sv) == 0)
 		loop_stop(sv->loop);
 }
 
@@ -674,16 +705,18 @@ static const struct peer_events server_peer_events = {
 	.closed = server_peer_closed,
 };
 
+/*
+ * A connection, its address the client's: a raw one for the program, or
+ * a session.  proxy is its PROXY header (-p), NULL without.
+ */
 static void
-server_accept(struct listener *l, int fd, struct tls *tls, const char *address,
-    void *arg)
+server_admit(struct server *sv, int fd, struct tls *tls, const char *address,
+    const struct proxy_info *proxy)
 {
-	struct server		*sv = arg;
-	struct server_session	*ss;
+	struct server_session	*ss = NULL;
 
-	(void)l;
 	/* A burst may run past the limit before the pause takes effect. */
-	if (sv->stopping || sv->nsessions + sv->nraw >= sv->o.max_clients ||
+	if (server_full(sv) ||
 	    (sv->events.accept == NULL && (ss = calloc(1, sizeof(*ss))) == NULL)) {
 		tls_free(tls);
 		close(fd);
@@ -694,7 +727,7 @@ server_accept(struct listener *l, int fd, struct tls *tls, const char *address,
 		sv->nraw++;
 		sv->accepted++;
 		server_update_pause(sv);
-		sv->events.accept(sv, fd, tls, address, sv->arg);
+		sv->events.accept(sv, fd, tls, address, proxy, sv->arg);
 		return;
 	}
 	ss->server = sv;
@@ -715,6 +748,95 @@ server_accept(struct listener *l, int fd, struct tls *tls, const char *address,
 	sv->accepted++;
 	if (sv->o.verbose > 1)
 		log_debug("peer %s: accepted", address);
+	server_update_pause(sv);
+}
+
+static void
+server_proxied_free(struct server_proxied *px)
+{
+	LIST_REMOVE(px, entry);
+	px->server->nproxied--;
+	proxyread_cancel(px->pr);
+	free(px);
+}
+
+/* Closed before it became anything: the header failed, or we stop. */
+static void
+server_proxied_close(struct server_proxied *px)
+{
+	tls_free(px->tls);
+	close(px->fd);
+	server_proxied_free(px);
+}
+
+/* -p: the header names the client; the rest waits in the socket. */
+static void
+server_proxied(struct proxyread *pr, int fd, int error, const struct proxy_info *info,
+    void *arg)
+{
+	struct server_proxied	*px = arg;
+	struct server		*sv = px->server;
+	struct tls		*tls = px->tls;
+	char			 address[NET_ADDRSTRLEN];
+
+	(void)pr;
+	px->pr = NULL;
+	if (error < 0) {
+		/* A front balancer's own check connects and hangs up: no news. */
+		if (error != RTMP_ECLOSED || sv->o.verbose > 0)
+			log_warnx("peer %s: PROXY header: %s: closed", px->address,
+			    rtmp_strerror(error));
+		server_proxied_close(px);
+	} else {
+		/* LOCAL and UNKNOWN (health checks) keep the socket's address. */
+		if (info->local)
+			strlcpy(address, px->address, sizeof(address));
+		else
+			net_format_address((const struct sockaddr *)&info->src,
+			    info->srclen, address, sizeof(address));
+		if (sv->o.verbose > 1)
+			log_debug("peer %s: PROXY v%d: %s", px->address, info->version,
+			    address);
+		server_proxied_free(px);
+		server_admit(sv, fd, tls, address, info);
+	}
+	server_update_pause(sv);
+	if (sv->stopping && server_count(sv) == 0)
+		loop_stop(sv->loop);
+}
+
+static void
+server_accept(struct listener *l, int fd, struct tls *tls, const char *address,
+    void *arg)
+{
+	struct server		*sv = arg;
+	struct server_proxied	*px;
+
+	(void)l;
+	if (!sv->o.proxy) {
+		server_admit(sv, fd, tls, address, NULL);
+		return;
+	}
+	/* The header under the handshake deadline, counted as a connection. */
+	if (server_full(sv) || (px = calloc(1, sizeof(*px))) == NULL) {
+		tls_free(tls);
+		close(fd);
+		return;
+	}
+	px->server = sv;
+	px->fd = fd;
+	px->tls = tls;
+	strlcpy(px->address, address, sizeof(px->address));
+	if ((px->pr = proxyread_start(sv->loop, fd, sv->o.handshake_timeout_ms,
+	    server_proxied, px)) == NULL) {
+		log_warnx("peer %s: out of memory", address);
+		tls_free(tls);
+		close(fd);
+		free(px);
+		return;
+	}
+	LIST_INSERT_HEAD(&sv->proxied, px, entry);
+	sv->nproxied++;
 	server_update_pause(sv);
 }
 
@@ -1022,9 +1144,8 @@ server_grace_over(struct loop *loop, uint64_t id, void *arg)
 
 	(void)id;
 	sv->grace_timer = 0;
-	if (sv->nsessions + sv->nraw > 0)
-		log_info("stop: %zu sessions did not finish in time",
-		    sv->nsessions + sv->nraw);
+	if (server_count(sv) > 0)
+		log_info("stop: %zu sessions did not finish in time", server_count(sv));
 	loop_stop(loop);
 	return LOOP_TIMER_STOP;
 }
@@ -1039,12 +1160,15 @@ server_stop(struct server *sv, int status)
 	sv->stopping = 1;
 	sv->status = status;
 	server_update_pause(sv);
+	/* Not a session yet: a front balancer tries again elsewhere. */
+	while (!LIST_EMPTY(&sv->proxied))
+		server_proxied_close(LIST_FIRST(&sv->proxied));
 	if (sv->events.stopping != NULL)
 		sv->events.stopping(sv, sv->arg);
 	/* peer_finish() reports `closed` from the loop: the list holds. */
 	for (ss = sv->sessions; ss != NULL; ss = ss->next)
 		peer_finish(ss->peer, SERVER_LINGER_MS);
-	if (sv->nsessions + sv->nraw == 0)
+	if (server_count(sv) == 0)
 		loop_stop(sv->loop);
 	else
 		sv->grace_timer = loop_timer(sv->loop, sv->o.stop_grace_ms != 0 ?
@@ -1058,7 +1182,7 @@ server_raw_closed(struct server *sv)
 		return;
 	sv->nraw--;
 	server_update_pause(sv);
-	if (sv->stopping && sv->nsessions + sv->nraw == 0)
+	if (sv->stopping && server_count(sv) == 0)
 		loop_stop(sv->loop);
 }
 
@@ -1132,6 +1256,7 @@ server_init(struct server **svp, const struct server_options *o,
 		return RTMP_ENOMEM;
 	}
 	*svp = sv;
+	LIST_INIT(&sv->proxied);
 	sv->o = *o;
 	sv->events = *events;
 	sv->arg = arg;
@@ -1204,6 +1329,8 @@ server_free(struct server *sv)
 		return;
 	while (sv->sessions != NULL)
 		server_session_free(sv->sessions);
+	while (!LIST_EMPTY(&sv->proxied))
+		server_proxied_close(LIST_FIRST(&sv->proxied));
 	while (sv->stats_conns != NULL)
 		server_stats_free(sv->stats_conns);
 	for (i = 0; i < sv->nlisteners; i++)

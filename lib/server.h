@@ -14,6 +14,8 @@
  *	-L file		log file (reopened on SIGHUP), default stderr
  *	-M bytes	largest message a peer may send, 4096..67108864, default 16 MiB
  *	-m count	most connections at once, 1..65536, default 1024
+ *	-p		every connection starts with a PROXY v1/v2 header (a
+ *			balancer in front): see PROXY below
  *	-Q ms		per-player queue bound in media time, 0 (none)..600000, default 0
  *	-q bytes	per-player queue bound, 65536..1073741824, default 4 MiB
  *	-s unix:PATH	stats socket: one JSON document per connection
@@ -47,14 +49,25 @@
  * then or later (an asynchronous authorisation hook): until a verdict the
  * session is still under the handshake deadline.
  *
+ * PROXY: with -p every accepted connection must first send a PROXY
+ * header (proxy.h), read by proxyread.h within the handshake timeout
+ * before anything else (TLS included); it counts against max clients
+ * meanwhile.  The session's address (logs, stats, server_session_address())
+ * is then the client the header names; LOCAL and UNKNOWN (a balancer's
+ * own check) keep the socket's.  A connection without a valid header is
+ * closed with a log line "peer ADDRESS: PROXY header: REASON: closed"
+ * (one that hangs up at once only with -v).  Raw connections get the
+ * header's proxy_info in events->accept.
+ *
  * Deadlines: a connection that has not had a publish or play accepted
  * within the handshake timeout is closed ("handshake timeout").  After
  * that a session with nothing read and nothing written for the idle
  * timeout is closed ("idle").  At max clients the listeners pause (new
  * connections wait in the kernel's backlog) and resume below it.
  *
- * Signals: SIGTERM and SIGINT stop accepting, call events->stopping so the
- * program can end its own work, and finish every session (peer_finish());
+ * Signals: SIGTERM and SIGINT stop accepting (connections still sending
+ * their PROXY header are closed).  Then events->stopping is called so the
+ * program can end its own work, and every session finished (peer_finish());
  * when the last one (raw connections included) is gone, or
  * SERVER_STOP_GRACE_MS (o->stop_grace_ms) later, server_run() returns 0.
  * SIGHUP reopens the log, then calls events->hangup.  SIGUSR1 logs
@@ -97,7 +110,7 @@
 #include "buf.h"
 #include "rtmp.h"
 
-#define SERVER_OPTIONS		"C:c:hI:K:L:M:m:Q:q:s:t:Vv"
+#define SERVER_OPTIONS		"C:c:hI:K:L:M:m:pQ:q:s:t:Vv"
 #define SERVER_ADDRESSES_MAX	16
 #define SERVER_NAME_MAX		128
 #define SERVER_QUERY_MAX	512
@@ -125,6 +138,7 @@ struct server_options {
 	const char	*log_file;		/* -L; NULL: stderr */
 	uint32_t	 max_message;		/* -M */
 	uint32_t	 max_clients;		/* -m */
+	int		 proxy;			/* -p: a PROXY header first */
 	uint32_t	 queue_ms;		/* -Q */
 	size_t		 queue_bytes;		/* -q */
 	const char	*stats_path;		/* -s, without "unix:" */
@@ -136,6 +150,7 @@ struct server_options {
 	uint32_t	 stop_grace_ms;
 };
 
+struct proxy_info;
 struct server;
 struct server_session;
 struct tls;
@@ -186,10 +201,12 @@ struct server_events {
 	 * session, its fd and struct tls (NULL: plain) the program's from then
 	 * on.  It counts against max clients, and SIGTERM waits for it, until
 	 * the program calls server_raw_closed() (from here too, if it gives up
-	 * at once).
+	 * at once).  With -p, address is the one the PROXY header named and
+	 * proxy the header (valid during the call); NULL without -p.  Never
+	 * call server_stop() from here: the listener is inside its accept.
 	 */
 	void	(*accept)(struct server *, int fd, struct tls *, const char *address,
-		    void *arg);
+		    const struct proxy_info *proxy, void *arg);
 	/* SIGHUP, after the log was reopened (re-read the program's files). */
 	void	(*hangup)(struct server *, void *arg);
 };

@@ -14,9 +14,9 @@ options_of() {
 	case $1 in
 	rtmp-dump) echo C d h k o q r t V v ;;
 	rtmp-pushflv) echo C h k l n q r t V v ;;
-	rtmp-listen) echo A a b C c e h I K L M m P Q q s t V v ;;
-	rtmp-relay) echo A C c G h I i K k L l M m n o Q q r S s t V v w ;;
-	rtmp-balance) echo A a C d F f H h I i K k L l m p R r s T t V v ;;
+	rtmp-listen) echo A a b C c e h I K L M m P p Q q s t V v ;;
+	rtmp-relay) echo A C c G h I i K k L l M m n o p Q q r S s t V v w ;;
+	rtmp-balance) echo A a C d F f H h I i K k L l m P p R r s T t V v ;;
 	esac
 }
 

@@ -411,7 +411,7 @@ print("closed", closed, "after %.1f s" % (time.time() - t0), flush=True)' "$PORT
 		grep -q "^\.It Fl ${o#-}\( \|$\)" "$BATS_TEST_DIRNAME/../../man/rtmp-listen.1" ||
 			fail "rtmp-listen(1) does not document $o"
 	done
-	for o in h V v; do
+	for o in h p V v; do
 		grep -q "^\.It Fl $o\$" "$BATS_TEST_DIRNAME/../../man/rtmp-listen.1" ||
 			fail "rtmp-listen(1) does not document -$o"
 	done
@@ -686,5 +686,49 @@ print("done")' "$PORT"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *nope.pem* ]]
 	alive "$LISTEN_PID"
+	stop_listen
+}
+
+@test "listen: -p behind HAProxy (send-proxy-v2): the log, stats and RTMP_ADDR name the client" {
+	local hport cport addr dir
+	require haproxy
+	mkdir "$T/streams"
+	export STREAMS=$T/streams
+	start_listen "$T/out.flv" -p -s "unix:$T/stats.sock" \
+		-e 'printf "%s\n" "$RTMP_ADDR" >"$STREAMS/addr"; cat >/dev/null'
+	hport=$(free_port)
+	cport=$(free_port)
+	dir=$T/haproxy
+	mkdir -p "$dir"
+	# ffmpeg cannot choose its source address: a first hop connects to the
+	# front HAProxy from 127.0.0.2, the client it names to rtmp-listen
+	cat >"$dir/haproxy.cfg" <<-EOF2
+		defaults
+		    mode tcp
+		    timeout connect 5s
+		    timeout client 60s
+		    timeout server 60s
+		listen hop
+		    bind 127.0.0.1:$cport
+		    server front 127.0.0.1:$hport source 127.0.0.2
+		listen front
+		    bind 127.0.0.1:$hport
+		    server l 127.0.0.1:$PORT send-proxy-v2
+	EOF2
+	spawn haproxy haproxy -f "$dir/haproxy.cfg" -db
+	wait_port "$cport"
+	publish px "rtmp://127.0.0.1:$cport/live/px"
+	wait_log "$T/listen.log" 'peer 127\.0\.0\.2:[0-9]+ stream live/px: publish start' 15
+	addr=$(sed -n 's/.*peer \(127\.0\.0\.2:[0-9]*\) stream live\/px: publish start.*/\1/p' \
+		"$T/listen.log")
+	wait_log "$T/streams/addr" "^$addr\$" 5
+	[ "$(server_stats "$T/stats.sock" 'd["publishers"][0]["address"]')" = "$addr" ] ||
+		fail "stats: $(server_stats "$T/stats.sock" d)"
+	# straight to rtmp-listen, without the header: closed, the reason logged
+	run timeout 20 ffmpeg -nostdin -v error -t 1 -i "$CLIP" -c copy -f flv \
+		"rtmp://127.0.0.1:$PORT/live/direct"
+	[ "$status" -ne 0 ]
+	wait_log "$T/listen.log" 'peer 127\.0\.0\.1:[0-9]+: PROXY header: .*: closed' 5
+	stop "$PUB_PID"
 	stop_listen
 }

@@ -55,7 +55,7 @@ load_field() {
 	local o flags
 	# the flags without an argument come in one cluster, [-GhkVv]
 	flags=$(grep -o '^usage: rtmp-relay \[-[A-Za-z]*\]' <<<"$output")
-	for o in G h k V v; do
+	for o in G h k p V v; do
 		[[ "$flags" == *"$o"* ]] || fail "usage lacks -$o: $output"
 	done
 	for o in -A -C -c -I -i -K -L -l -M -m -n -o -Q -q -r -S -s -t -w; do
@@ -670,4 +670,59 @@ d = json.load(sys.stdin)
 assert d["program"] == "rtmp-relay" and len(d["players"]) == 8, d
 assert {p["stream"] for p in d["players"]} == {"many"}, d
 assert d["input"]["video"] == "av1" and d["input"]["audio"] == "opus", d'
+}
+
+@test "relay: -p logs the client a PROXY header names: through socat, HAProxy and rtmp-balance -P v1; by hand (v2)" {
+	local rport bport hport sport seen dir
+	require haproxy socat
+	rport=$(free_port)
+	feed_relay "$rport" -p -t 2 -s "unix:$T/stats.sock"
+	# The player connects from 127.0.0.2 through socat: its address is not
+	# the 127.0.0.1 of every hop after it.  HAProxy sends PROXY v2 to
+	# rtmp-balance, which sends PROXY v1 to the relay.
+	bport=$(free_port)
+	spawn balance "$RTMPKIT_BIN/rtmp-balance" -p -P v1 -v -i 0 -l "127.0.0.1:$bport" \
+		"127.0.0.1:$rport"
+	wait_port "$bport"
+	hport=$(free_port)
+	dir=$T/haproxy
+	mkdir -p "$dir"
+	printf '%s\n' defaults '    mode tcp' '    timeout connect 5s' \
+		'    timeout client 60s' '    timeout server 60s' 'listen rtmp' \
+		"    bind 127.0.0.1:$hport" "    server b 127.0.0.1:$bport send-proxy-v2" \
+		>"$dir/haproxy.cfg"
+	spawn haproxy haproxy -f "$dir/haproxy.cfg" -db
+	wait_port "$hport"
+	sport=$(free_port)
+	spawn socat socat "TCP-LISTEN:$sport,bind=127.0.0.1,reuseaddr,fork" \
+		"TCP:127.0.0.1:$hport,bind=127.0.0.2"
+	wait_port "$sport"
+	spawn dump "$DUMP" -r 0 -o "$T/x.flv" "rtmp://127.0.0.1:$sport/live/x"
+	wait_log "$T/relay.log" 'peer 127\.0\.0\.2:[0-9]+ stream live/x: play' 15
+	# the same client, port and all, at the balancer and at the relay
+	seen=$(sed -n 's/.*peer \(127\.0\.0\.2:[0-9]*\) backend.*: connected/\1/p' "$T/balance.log")
+	[ -n "$seen" ] || fail "the balancer did not see 127.0.0.2: $(cat "$T/balance.log")"
+	grep -q "peer $seen stream live/x: play" "$T/relay.log" ||
+		fail "the relay saw another client than $seen: $(cat "$T/relay.log")"
+	[ "$(server_stats "$T/stats.sock" 'd["players"][0]["address"]')" = "$seen" ] ||
+		fail "stats: $(server_stats "$T/stats.sock" d)"
+	# v2 by hand, straight to the relay, then nothing: the handshake
+	# deadline closes it under the client the header names
+	run timeout 10 python3 -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c" + bytes([192, 0, 2, 7, 127, 0, 0, 1, 0x15, 0xb3, 0x07, 0x8f]))
+s.settimeout(8)
+print("eof" if s.recv(10) == b"" else "data")' "$rport"
+	[ "$output" = eof ] || fail "not closed: $output"
+	wait_log "$T/relay.log" 'peer 192\.0\.2\.7:5555: closed: handshake timeout' 5
+}
+
+@test "relay: -p: a player without a PROXY header is closed with a logged reason" {
+	local port
+	port=$(free_port)
+	feed_relay "$port" -p
+	run timeout 20 "$DUMP" -r 0 -o "$T/none.flv" "rtmp://127.0.0.1:$port/live/x"
+	[ "$status" -ne 0 ] || fail "played without a header: $output"
+	wait_log "$T/relay.log" 'peer 127\.0\.0\.1:[0-9]+: PROXY header: .*: closed' 5
+	[ ! -s "$T/none.flv" ]
 }

@@ -55,6 +55,11 @@ test_options(void)
 	CHECK_EQ(server_option(&o, 'h', NULL, err, sizeof(err)), SERVER_OPTION_HELP, "-h");
 	CHECK_EQ(server_option(&o, 'V', NULL, err, sizeof(err)), SERVER_OPTION_VERSION, "-V");
 	CHECK_EQ(server_option(&o, 'e', "x", err, sizeof(err)), 0, "-e is not a server option");
+	CHECK(!o.proxy, "no PROXY header expected by default");
+	CHECK_EQ(server_option(&o, 'p', NULL, err, sizeof(err)), 1, "-p");
+	CHECK(o.proxy, "-p: a PROXY header first");
+	CHECK(strchr(SERVER_OPTIONS, 'p') != NULL && strchr(SERVER_OPTIONS, 'P') == NULL,
+	    "-p is the frame's, -P left to the programs");
 	CHECK_EQ(server_option(&o, 'v', NULL, err, sizeof(err)), 1, "-v");
 	CHECK_EQ(server_option(&o, 'v', NULL, err, sizeof(err)), 1, "-v again");
 	CHECK_EQ(o.verbose, 2, "-v counts");
