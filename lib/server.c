@@ -1154,12 +1154,20 @@ void
 server_stop(struct server *sv, int status)
 {
 	struct server_session	*ss;
+	size_t			 i;
 
 	if (sv->stopping)
 		return;
 	sv->stopping = 1;
 	sv->status = status;
-	server_update_pause(sv);
+	/*
+	 * Closed, not paused: a client still in the backlog is refused now
+	 * rather than reset at exit, and a replacement can bind the port
+	 * while the sessions drain.
+	 */
+	for (i = 0; i < sv->nlisteners; i++)
+		listener_free(sv->listeners[i]);
+	sv->nlisteners = 0;
 	/* Not a session yet: a front balancer tries again elsewhere. */
 	while (!LIST_EMPTY(&sv->proxied))
 		server_proxied_close(LIST_FIRST(&sv->proxied));

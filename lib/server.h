@@ -65,8 +65,11 @@
  * timeout is closed ("idle").  At max clients the listeners pause (new
  * connections wait in the kernel's backlog) and resume below it.
  *
- * Signals: SIGTERM and SIGINT stop accepting (connections still sending
- * their PROXY header are closed).  Then events->stopping is called so the
+ * Signals: SIGTERM and SIGINT stop accepting: the listening sockets are
+ * closed (connections still in the backlog are refused rather than reset
+ * at exit, and a replacement can bind the port while the sessions drain;
+ * server_listeners() is 0 from then on), connections still sending their
+ * PROXY header are closed.  Then events->stopping is called so the
  * program can end its own work, and every session finished (peer_finish());
  * when the last one (raw connections included) is gone, or
  * SERVER_STOP_GRACE_MS (o->stop_grace_ms) later, server_run() returns 0.

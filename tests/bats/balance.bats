@@ -239,26 +239,41 @@ wait_stats() {
 	wait_stats "len(d['backends']) == 1"
 }
 
-@test "balance: SIGTERM stops accepting and lets a live publisher finish" {
-	local pub
+@test "balance: SIGTERM closes the listener; a second balancer binds the port while a publisher finishes" {
+	local pub first second
 	start_backends 1
 	start_balance -d 30 "127.0.0.1:${PORTS[0]}"
-	publish short 4
+	first=$BAL_PID
+	# long enough to outlast the steps below on a loaded machine
+	publish short 8
 	pub=$SPAWNED
 	wait_backend_log 0 publish short
-	kill -TERM "$BAL_PID"
+	kill -TERM "$first"
 	wait_log "$T/balance.log" "stop: draining 1 connections" 5
-	# A new client is not taken (it waits in the backlog, then is refused).
+	# Closed, not paused: a client is refused at once, not reset at exit.
+	wait_port_closed "$BPORT" 2 || fail "still listening after SIGTERM"
+	run timeout 10 python3 -c 'import socket, sys
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
+    print("connected")
+except ConnectionRefusedError:
+    print("refused")' "$BPORT"
+	[ "$output" = refused ] || fail "not refused: $output"
+	# A replacement binds the same port while the first still drains.
+	spawn balance2 "$BAL" -l "127.0.0.1:$BPORT" "127.0.0.1:${PORTS[0]}"
+	second=$SPAWNED
+	wait_port "$BPORT" 10 || fail "the second balancer could not bind: $(cat "$T/balance2.log")"
+	alive "$first" || fail "the first balancer did not wait for its publisher"
 	publish late 2
-	sleep 1
-	[ "$(nginx_count 0 publish)" -eq 1 ] || fail "a client was taken while draining"
-	alive "$BAL_PID" || fail "the balancer did not wait for its publisher"
+	wait_backend_log 0 publish late
+	wait_log "$T/balance2.log" "peer .* backend 127.0.0.1:${PORTS[0]}: closed: finished" 20
 	wait_status "$pub" 20 || fail "the publisher did not finish"
 	[ "$STATUS" -eq 0 ] || fail "the publisher failed: $(cat "$T/pub-short.log")"
-	wait_status "$BAL_PID" 10 || fail "the balancer did not exit after the drain"
+	wait_status "$first" 10 || fail "the balancer did not exit after the drain"
 	[ "$STATUS" -eq 0 ]
 	grep -q "peer .* backend 127.0.0.1:${PORTS[0]}: closed: finished" "$T/balance.log" ||
 		fail "no closed line: $(cat "$T/balance.log")"
+	alive "$second" || fail "the second balancer is gone"
 }
 
 @test "balance: a silent client, a stalled one and garbage are closed; a publisher is not" {
