@@ -540,21 +540,10 @@ main(int argc, char *argv[])
 			    "connect timeout ms");
 			break;
 		default:
-			rc = server_option(&so, ch, optarg, err, sizeof(err));
-			if (rc == SERVER_OPTION_HELP) {
-				usage();
-				return 0;
-			}
-			if (rc == SERVER_OPTION_VERSION) {
-				printf("rtmp-balance %s\n", RTMPKIT_VERSION);
-				return 0;
-			}
-			if (rc == RTMP_EINVAL)
-				balance_usage_error(err);
-			if (rc == 0) {
-				usage();
-				return 2;
-			}
+			rc = server_option_status(server_option(&so, ch, optarg, err,
+			    sizeof(err)), "rtmp-balance", err, usage);
+			if (rc >= 0)
+				return rc;
 			break;
 		}
 	}

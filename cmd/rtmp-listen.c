@@ -506,23 +506,10 @@ main(int argc, char *argv[])
 			l.keys_file = optarg;
 			continue;
 		}
-		switch (server_option(&l.so, ch, optarg, errbuf, sizeof(errbuf))) {
-		case 1:
-			continue;
-		case SERVER_OPTION_HELP:
-			usage();
-			return 0;
-		case SERVER_OPTION_VERSION:
-			printf("rtmp-listen %s\n", RTMPKIT_VERSION);
-			return 0;
-		case RTMP_EINVAL:
-			warnx("%s", errbuf);
-			usage();
-			return EXIT_USAGE;
-		default:
-			usage();
-			return EXIT_USAGE;
-		}
+		rc = server_option_status(server_option(&l.so, ch, optarg, errbuf,
+		    sizeof(errbuf)), "rtmp-listen", errbuf, usage);
+		if (rc >= 0)
+			return rc;
 	}
 	argc -= optind;
 	argv += optind;

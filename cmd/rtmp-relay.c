@@ -518,21 +518,10 @@ main(int argc, char *argv[])
 			r.wait_ms = (uint32_t)relay_number(optarg, 0, 1000, "wait ms");
 			break;
 		default:
-			rc = server_option(&so, ch, optarg, err, sizeof(err));
-			if (rc == SERVER_OPTION_HELP) {
-				usage();
-				return 0;
-			}
-			if (rc == SERVER_OPTION_VERSION) {
-				printf("rtmp-relay %s\n", RTMPKIT_VERSION);
-				return 0;
-			}
-			if (rc == RTMP_EINVAL)
-				relay_usage_error(err);
-			if (rc == 0) {
-				usage();
-				return 2;
-			}
+			rc = server_option_status(server_option(&so, ch, optarg, err,
+			    sizeof(err)), "rtmp-relay", err, usage);
+			if (rc >= 0)
+				return rc;
 			break;
 		}
 	}

@@ -23,6 +23,7 @@
 #include "server.h"
 #include "tls.h"
 #include "url.h"
+#include "version.h"
 
 #define SERVER_LINGER_MS	1000
 #define SERVER_STATS_TIMEOUT_MS	5000
@@ -217,6 +218,26 @@ server_add_address(struct server_options *o, const char *address, char *err,
 	}
 	o->addresses[o->naddresses++] = address;
 	return 0;
+}
+
+int
+server_option_status(int rc, const char *name, const char *err, void (*usage)(void))
+{
+	switch (rc) {
+	case 1:
+		return -1;
+	case SERVER_OPTION_HELP:
+		usage();
+		return 0;
+	case SERVER_OPTION_VERSION:
+		printf("%s %s\n", name, RTMPKIT_VERSION);
+		return 0;
+	case RTMP_EINVAL:
+		fprintf(stderr, "%s: %s\n", name, err);
+		break;
+	}
+	usage();
+	return 2;
 }
 
 int

@@ -218,6 +218,15 @@ void	 server_options_init(struct server_options *);
 /* 0 not a server option, 1 taken, SERVER_OPTION_HELP/_VERSION, RTMP_EINVAL. */
 int	 server_option(struct server_options *, int ch, const char *arg,
 	    char *err, size_t errsize);
+/*
+ * What a program's getopt loop makes of server_option()'s result rc for
+ * a letter it does not take itself, the same in every server: -1 taken,
+ * go on; else the exit status: 0 after -h (usage()) or -V ("NAME
+ * VERSION" on stdout), 2 after a bad value ("NAME: err" on stderr, then
+ * usage()) or a letter nobody takes (usage()).
+ */
+int	 server_option_status(int rc, const char *name, const char *err,
+	    void (*usage)(void));
 /* A listen address operand: 0, or RTMP_EINVAL (bad syntax, too many). */
 int	 server_add_address(struct server_options *, const char *address,
 	    char *err, size_t errsize);

@@ -70,6 +70,29 @@ test_options(void)
 	CHECK_EQ(server_options_check(&o, err, sizeof(err)), 0, "-C with -K");
 }
 
+static int	test_usage_calls;
+
+static void
+test_usage(void)
+{
+	test_usage_calls++;
+}
+
+/* -V prints to stdout, the TAP stream: cli.bats checks it instead. */
+static void
+test_option_status(void)
+{
+	CHECK_EQ(server_option_status(1, "x", "", test_usage), -1, "taken: go on");
+	CHECK_EQ(test_usage_calls, 0, "no usage for a taken option");
+	CHECK_EQ(server_option_status(SERVER_OPTION_HELP, "x", "", test_usage), 0, "-h: 0");
+	CHECK_EQ(test_usage_calls, 1, "-h prints usage");
+	CHECK_EQ(server_option_status(0, "x", "", test_usage), 2, "unknown letter: 2");
+	CHECK_EQ(test_usage_calls, 2, "an unknown letter prints usage");
+	CHECK_EQ(server_option_status(RTMP_EINVAL, "x", "bad value", test_usage), 2,
+	    "bad value: 2");
+	CHECK_EQ(test_usage_calls, 3, "a bad value prints usage");
+}
+
 static void
 test_addresses(void)
 {
@@ -243,6 +266,7 @@ int
 main(void)
 {
 	test_options();
+	test_option_status();
 	test_addresses();
 	test_names();
 	test_split();
