@@ -346,31 +346,6 @@ static const struct upstream_events relay_upstream_events = {
 
 /* --- stats -------------------------------------------------------------- */
 
-/* Destinations: position, name and counters. */
-static int
-relay_stats_upstreams(struct relay *r, struct buf *out)
-{
-	struct upstream_stats	 us;
-	char			 line[256];
-	size_t			 i;
-	int			 rc = 0;
-
-	rc |= buf_append(out, ",\"upstreams\":[", 14);
-	for (i = 0; i < r->nup; i++) {
-		upstream_stats(r->up[i], &us);
-		rc |= buf_append(out, i > 0 ? ",{\"url\":" : "{\"url\":", i > 0 ? 8 : 7);
-		rc |= server_json_string(out, upstream_name(r->up[i]));
-		snprintf(line, sizeof(line), ",\"publishing\":%s,\"connects\":%llu,"
-		    "\"sent\":%llu,\"dropped\":%llu,\"skips\":%llu}",
-		    us.publishing ? "true" : "false", (unsigned long long)us.connects,
-		    (unsigned long long)us.sent, (unsigned long long)us.dropped,
-		    (unsigned long long)us.skips);
-		rc |= buf_append(out, line, strlen(line));
-	}
-	rc |= buf_append(out, "]", 1);
-	return rc < 0 ? RTMP_ENOMEM : 0;
-}
-
 static int
 relay_stats_player(struct server_session *ss, struct server_client_stats *c, void *arg)
 {
@@ -409,7 +384,8 @@ relay_stats(struct server *sv, struct buf *out, void *arg)
 	    (unsigned long long)fs.too_slow, (unsigned long long)fs.flushes,
 	    r->copy != NULL ? flvcopy_queued(r->copy) : 0);
 	rc |= buf_append(out, line, strlen(line));
-	rc |= relay_stats_upstreams(r, out);
+	rc |= buf_append(out, ",\"upstreams\":", 13);
+	rc |= upstream_json(out, r->up, r->nup);
 	rc |= server_json_clients(out, sv, "players", relay_stats_player, r);
 	rc |= buf_append(out, "}", 1);
 	return rc < 0 ? RTMP_ENOMEM : 0;

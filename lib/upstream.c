@@ -12,6 +12,7 @@
 #include "flv.h"
 #include "loop.h"
 #include "media.h"
+#include "server.h"
 #include "upstream.h"
 
 struct upstream {
@@ -322,4 +323,28 @@ upstream_finish(struct upstream *u)
 	u->finished = 1;
 	if (u->events.finished != NULL)
 		u->events.finished(u, u->arg);
+}
+
+int
+upstream_json(struct buf *out, struct upstream *const *up, size_t n)
+{
+	struct upstream_stats	 us;
+	char			 line[256];
+	size_t			 i;
+	int			 rc = 0;
+
+	rc |= buf_append(out, "[", 1);
+	for (i = 0; i < n; i++) {
+		upstream_stats(up[i], &us);
+		rc |= buf_append(out, i > 0 ? ",{\"url\":" : "{\"url\":", i > 0 ? 8 : 7);
+		rc |= server_json_string(out, upstream_name(up[i]));
+		snprintf(line, sizeof(line), ",\"publishing\":%s,\"connects\":%llu,"
+		    "\"sent\":%llu,\"dropped\":%llu,\"skips\":%llu}",
+		    us.publishing ? "true" : "false", (unsigned long long)us.connects,
+		    (unsigned long long)us.sent, (unsigned long long)us.dropped,
+		    (unsigned long long)us.skips);
+		rc |= buf_append(out, line, strlen(line));
+	}
+	rc |= buf_append(out, "]", 1);
+	return rc < 0 ? RTMP_ENOMEM : 0;
 }

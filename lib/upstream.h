@@ -37,6 +37,7 @@
 
 struct loop;
 struct tls_context;
+struct buf;
 struct upstream;
 
 struct upstream_config {
@@ -78,5 +79,11 @@ void		 upstream_finish(struct upstream *);
 /* "rtmp://host:port/app" for log lines: the stream name is often a secret key. */
 const char	*upstream_name(const struct upstream *);
 void		 upstream_stats(const struct upstream *, struct upstream_stats *);
+/*
+ * Append the destinations as a JSON array for a stats document, in the
+ * order given: url, publishing, connects, sent, dropped, skips.  0 or
+ * RTMP_ENOMEM (or RTMP_ELIMIT from the buffer's cap).
+ */
+int		 upstream_json(struct buf *, struct upstream *const *, size_t n);
 
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "error.h"
 #include "listener.h"
 #include "loop.h"
@@ -224,6 +225,23 @@ main(void)
 	CHECK(st.skips > 0 && st.dropped > 0, "skipped %llu times, dropped %llu",
 	    (unsigned long long)st.skips, (unsigned long long)st.dropped);
 	CHECK(st.publishing, "still publishing: behind is not down");
+	{
+		struct buf	 json;
+		char		 text[512];
+
+		buf_init(&json, 4096);
+		CHECK_EQ(upstream_json(&json, &u, 1), 0, "the destinations as JSON");
+		snprintf(text, sizeof(text), "%.*s", (int)json.len, (const char *)json.data + json.off);
+		CHECK(strncmp(text, "[{\"url\":\"rtmp://127.0.0.1:", 26) == 0 &&
+		    strstr(text, "key123") == NULL && strstr(text, "\"publishing\":true") != NULL &&
+		    strstr(text, "\"skips\":0}") == NULL && text[strlen(text) - 1] == ']',
+		    "url without the key, publishing, the skips: %s", text);
+		buf_free(&json);
+		buf_init(&json, 4096);
+		upstream_json(&json, NULL, 0);
+		CHECK(json.len == 2 && memcmp(json.data + json.off, "[]", 2) == 0, "none: []");
+		buf_free(&json);
+	}
 
 	/* It reads again; the finish unpublishes and closes. */
 	if (s.peer != NULL)
