@@ -108,7 +108,7 @@ struct publisher {
 	uint32_t		 first_ts, span_ms, pass;
 	uint64_t		 start_ms;
 	uint64_t		 timer;
-	int			 ready, closed;
+	int			 closed;
 	uint64_t		 window_bytes;
 	struct load_sent	*sent;
 	size_t			 sent_mask;
@@ -127,7 +127,6 @@ struct load {
 	struct publisher	*pub;
 	uint64_t		 end_ms;		/* every player stops then */
 	uint64_t		 window_start_us, window_end_us;
-	int			 in_window;
 	uint64_t		 latency[LOAD_LATENCY_MAX_MS + 1];
 	uint64_t		 latency_samples, unmatched;
 	int			 pids[LOAD_MAX_PIDS], npids;
@@ -357,7 +356,6 @@ load_window_begin(struct loop *loop, uint64_t id, void *arg)
 
 	(void)loop;
 	(void)id;
-	l->in_window = 1;
 	l->cpu_start_ticks = load_servers_ticks(l);
 	return LOOP_TIMER_STOP;
 }
@@ -371,7 +369,6 @@ load_window_end(struct loop *loop, uint64_t id, void *arg)
 
 	(void)loop;
 	(void)id;
-	l->in_window = 0;
 	l->cpu_end_ticks = load_servers_ticks(l);
 	l->rss_peak_kb = load_servers_kb(l, "VmHWM:");
 	now_us = load_now_us();
@@ -532,15 +529,14 @@ load_publish_due(struct publisher *pub)
 		if (rc < 0)
 			errx(1, "publish %s: %s", client_peer(pub->client), rtmp_strerror(rc));
 		if (f->type == FLV_TAG_VIDEO && !f->sequence_header) {
-			struct load_sent *s = load_sent_slot(pub,
-			    load_payload_key(f->data, f->size));
+			uint64_t	 key = load_payload_key(f->data, f->size);
+			struct load_sent *s = load_sent_slot(pub, key);
 
-			s->key = load_payload_key(f->data, f->size);
+			s->key = key;
 			s->sent_us = now_us;
 		}
 		if (f->type != FLV_TAG_SCRIPT && !f->sequence_header &&
-		    now_us >= l->window_start_us && now_us < l->window_end_us &&
-		    l->window_start_us != 0)
+		    now_us >= l->window_start_us && now_us < l->window_end_us)
 			pub->window_bytes += f->size;
 		pub->next++;
 	}
@@ -568,7 +564,6 @@ load_publisher_ready(struct client *c, void *arg)
 	struct load		*l = pub->load;
 
 	(void)c;
-	pub->ready = 1;
 	pub->start_ms = loop_now(l->loop);
 	pub->timer = loop_timer(l->loop, 0, load_pace, pub);
 	loop_timer(l->loop, l->warmup_ms, load_start_next, l);
