@@ -1,5 +1,6 @@
 /*
- * health.c: TCP connect checks of the backends, fall and rise.
+ * health.c: checks of the backends (a TCP connect, or an RTMP handshake
+ * and connect), fall and rise.
  */
 
 #include <sys/types.h>
@@ -13,16 +14,17 @@
 
 #include "backend.h"
 #include "error.h"
-#include "handshake.h"
 #include "health.h"
 #include "loop.h"
 #include "net.h"
+#include "rtmp.h"
 
 struct health_probe {
 	struct health	*h;
 	struct backend	*b;
 	int		 fd;		/* -1: none in flight */
-	struct handshake *hs;		/* config rtmp, once connected */
+	struct rtmp_session *rs;	/* config rtmp, once connected */
+	int		 shaken;	/* rs's handshake is done, connect sent */
 };
 
 struct health {
@@ -71,8 +73,9 @@ health_report(struct health *h, struct backend *b, int ok, const char *what)
 static void
 health_end_probe(struct health_probe *p)
 {
-	free(p->hs);
-	p->hs = NULL;
+	rtmp_session_free(p->rs);
+	p->rs = NULL;
+	p->shaken = 0;
 	if (p->fd == -1)
 		return;
 	loop_remove(p->h->loop, p->fd);
@@ -87,58 +90,127 @@ health_done(struct health_probe *p, int ok, const char *what)
 	health_report(p->h, p->b, ok, what);
 }
 
-/* The RTMP handshake: write what it has, read S0+S1+S2; 1 done, 0 more, -1 failed. */
+/* Write what the session has queued: 0, or -1 when the socket failed. */
 static int
-health_handshake(struct health_probe *p, const char **why)
+health_rtmp_write(struct health_probe *p)
 {
-	uint8_t		 in[2 * HANDSHAKE_PACKET_SIZE + 1];
 	const uint8_t	*out;
-	size_t		 len, used;
+	size_t		 len;
 	ssize_t		 n;
-	int		 rc;
 
-	while ((out = handshake_output(p->hs, &len)) != NULL && len > 0) {
+	while ((out = rtmp_session_output(p->rs, &len)) != NULL && len > 0) {
 		if ((n = send(p->fd, out, len, MSG_NOSIGNAL)) > 0) {
-			handshake_output_sent(p->hs, (size_t)n);
+			rtmp_session_sent(p->rs, (size_t)n);
 			continue;
 		}
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			break;
-		*why = "rtmp handshake: write failed";
-		return -1;
-	}
-	if ((n = recv(p->fd, in, sizeof(in), 0)) == 0) {
-		*why = "rtmp handshake: closed";
-		return -1;
-	}
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EINTR)
 			return 0;
-		*why = "rtmp handshake: reset";
-		return -1;
-	}
-	if ((rc = handshake_feed(p->hs, in, (size_t)n, &used)) == HANDSHAKE_DONE)
-		return 1;
-	if (rc < 0) {
-		*why = "rtmp handshake: not RTMP";
 		return -1;
 	}
 	return 0;
 }
 
+/*
+ * The session's bytes out, the backend's in, up to the answer to connect:
+ * 1 on its _result, 0 for more, -1 failed with why in what.
+ */
+static int
+health_rtmp(struct health_probe *p, char *what, size_t whatsize)
+{
+	uint8_t			 in[4096];
+	struct rtmp_event	 ev;
+	size_t			 off, used;
+	ssize_t			 n;
+	int			 rc;
+
+	if (health_rtmp_write(p) < 0)
+		goto write_failed;
+	if ((n = recv(p->fd, in, sizeof(in), 0)) == 0) {
+		snprintf(what, whatsize, "%s: closed",
+		    p->shaken ? "rtmp connect" : "rtmp handshake");
+		return -1;
+	}
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		snprintf(what, whatsize, "%s: reset",
+		    p->shaken ? "rtmp connect" : "rtmp handshake");
+		return -1;
+	}
+	for (off = 0;; off += used) {
+		rc = rtmp_session_feed(p->rs, in + off, (size_t)n - off,
+		    loop_now(p->h->loop), &used, &ev);
+		if (rc == RTMP_EVENT_NONE)
+			break;
+		if (rc < 0) {
+			if (p->shaken)
+				snprintf(what, whatsize, "rtmp connect: %s",
+				    rtmp_strerror(rc));
+			else
+				strlcpy(what, "rtmp handshake: not RTMP", whatsize);
+			return -1;
+		}
+		switch (rc) {
+		case RTMP_EVENT_HANDSHAKE_DONE:
+			p->shaken = 1;
+			break;
+		case RTMP_EVENT_CONNECTED:
+			return 1;
+		case RTMP_EVENT_STATUS:
+			if (!ev.error)
+				break;
+			/* _error: the code says why (NetConnection.Connect.Rejected). */
+			if (ev.code.len > 0)
+				snprintf(what, whatsize, "rtmp connect: %.*s",
+				    (int)ev.code.len, (const char *)ev.code.ptr);
+			else
+				strlcpy(what, "rtmp connect: _error", whatsize);
+			return -1;
+		case RTMP_EVENT_CLOSE:
+			strlcpy(what, "rtmp connect: closed", whatsize);
+			return -1;
+		default:
+			break;
+		}
+	}
+	/* The handshake just ended: C2 and connect are queued. */
+	if (health_rtmp_write(p) < 0)
+		goto write_failed;
+	return 0;
+
+write_failed:
+	snprintf(what, whatsize, "%s: write failed",
+	    p->shaken ? "rtmp connect" : "rtmp handshake");
+	return -1;
+}
+
+/* A client session that connects to the configured app, as a player would. */
+static struct rtmp_session *
+health_session(const struct health *h, const struct backend *b)
+{
+	struct rtmp_config	 rc;
+	char			 tc_url[sizeof("rtmp:///") + BACKEND_NAME_MAX +
+				    HEALTH_APP_MAX];
+
+	/* A unix backend has no host to name: servers read tcUrl's app only. */
+	snprintf(tc_url, sizeof(tc_url), "rtmp://%s/%s",
+	    b->spec.addr.family_unix ? "localhost" : b->spec.name, h->cfg.app);
+	rtmp_config_default(&rc, RTMP_ROLE_CLIENT);
+	rc.app = h->cfg.app;
+	rc.tc_url = tc_url;
+	return rtmp_session_new(&rc);
+}
+
 static void
 health_io(struct loop *loop, int fd, int events, void *arg)
 {
-	struct health_probe		*p = arg;
-	struct handshake_config		 hc;
-	char				 what[64];
-	const char			*why = NULL;
-	size_t				 len;
-	int				 rc;
+	struct health_probe	*p = arg;
+	char			 what[64];
+	int			 rc;
 
 	(void)loop;
 	(void)events;
-	if (p->hs == NULL) {
+	if (p->rs == NULL) {
 		if (net_connect_result(fd) < 0) {
 			snprintf(what, sizeof(what), "connect: %s", strerror(errno));
 			health_done(p, 0, what);
@@ -149,20 +221,17 @@ health_io(struct loop *loop, int fd, int events, void *arg)
 			health_done(p, 1, "ok");
 			return;
 		}
-		if ((p->hs = malloc(sizeof(*p->hs))) == NULL) {
+		if ((p->rs = health_session(p->h, p->b)) == NULL) {
 			health_done(p, 0, "out of memory");
 			return;
 		}
-		memset(&hc, 0, sizeof(hc));
-		hc.role = HANDSHAKE_CLIENT;
-		handshake_init(p->hs, &hc);
 	}
-	if ((rc = health_handshake(p, &why)) != 0) {
-		health_done(p, rc > 0, rc > 0 ? "ok" : why);
+	if ((rc = health_rtmp(p, what, sizeof(what))) != 0) {
+		health_done(p, rc > 0, rc > 0 ? "ok" : what);
 		return;
 	}
-	(void)handshake_output(p->hs, &len);
-	loop_modify(p->h->loop, fd, len > 0 ? LOOP_READ | LOOP_WRITE : LOOP_READ);
+	loop_modify(p->h->loop, fd, rtmp_session_wants_write(p->rs) ?
+	    LOOP_READ | LOOP_WRITE : LOOP_READ);
 }
 
 /* The probe of b, made if it has none yet; NULL if the table is full. */
@@ -238,6 +307,9 @@ health_new(struct loop *loop, struct backend_set *set, const struct health_confi
 		h->cfg.fall = HEALTH_FALL;
 	if (h->cfg.rise == 0)
 		h->cfg.rise = HEALTH_RISE;
+	h->cfg.app[sizeof(h->cfg.app) - 1] = '\0';
+	if (h->cfg.app[0] == '\0')
+		strlcpy(h->cfg.app, HEALTH_APP, sizeof(h->cfg.app));
 	h->events = *events;
 	h->arg = arg;
 	if ((h->timer = loop_timer(loop, 0, health_tick, h)) == 0) {

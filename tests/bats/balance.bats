@@ -203,6 +203,21 @@ wait_stats() {
 	wait_backend_log 1 publish 'x[0-9]'
 }
 
+@test "balance: -H rtmp connects to app live: a server without it is down, its clients go to the one with it" {
+	local other
+	start_backends 1
+	other=$(free_port)
+	start_nginx "$other" "" vod
+	start_balance -H rtmp -i 200 -F 2 -R 2 "127.0.0.1:$other" "127.0.0.1:${PORTS[0]}"
+	# The handshake alone passes: nginx closes only at connect.
+	wait_log "$T/balance.log" "backend 127.0.0.1:$other: down after 2 checks failed: rtmp connect: closed" 5
+	wait_log "$(_scope)/nginx-$other/error.log" "connect: application not found: 'live'" 2
+	wait_stats "[(b['state'], b['check']) for b in d['backends']] == [('down', 'rtmp connect: closed'), ('up', 'ok')]"
+	publish a 2
+	wait_backend_log 0 publish a
+	wait_stats "d['backends'][0]['total'] == 0 and d['unplaced'] == 0"
+}
+
 @test "balance: SIGHUP adds a backend from the file without cutting a live publisher" {
 	local pub before i
 	start_backends 3

@@ -277,13 +277,13 @@ wait_log() {
 	fail "fewer than ${4:-1} lines matching '$2' in $1 after ${3:-10} s"
 }
 
-# start_nginx PORT [EXTRA]: nginx-rtmp on 127.0.0.1:PORT with application
-# "live" (live on) plus EXTRA inside the server block.  One process
+# start_nginx PORT [EXTRA] [APP]: nginx-rtmp on 127.0.0.1:PORT with
+# application APP ("live", live on) plus EXTRA inside the server block.  One process
 # (master_process off) so that killing its pid really stops the server, and
 # no user switch, so it reads our files as root.  Sets NGINX_PID, NGINX_DIR.
 # Starting it again on the same port reuses the directory (its logs grow).
 start_nginx() {
-	local port=$1 extra=${2:-} dir
+	local port=$1 extra=${2:-} app=${3:-live} dir
 	require nginx || return 1
 	[ -f "$NGINX_RTMP_MODULE" ] ||
 		fail "$NGINX_RTMP_MODULE missing (libnginx-mod-rtmp)" || return 1
@@ -302,7 +302,7 @@ start_nginx() {
 		    server {
 		        listen 127.0.0.1:$port;
 		        chunk_size 4096;
-		        application live { live on; }
+		        application $app { live on; }
 		        $extra
 		    }
 		}

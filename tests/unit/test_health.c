@@ -8,10 +8,10 @@
 
 #include "backend.h"
 #include "error.h"
-#include "handshake.h"
 #include "health.h"
 #include "loop.h"
 #include "net.h"
+#include "rtmp.h"
 #include "unit.h"
 
 struct seen {
@@ -126,46 +126,86 @@ test_live(void)
 	loop_free(l);
 }
 
-/* A server on lfd that answers RTMP handshakes, or with garbage. */
-struct answerer {
-	int		 lfd, fd;
-	int		 garbage;
-	struct handshake hs;
-	int		 answered;
+/*
+ * A server on lfd, one connection at a time, a server-role RTMP session
+ * that answers connect as told, or HTTP to anything.
+ */
+enum answer {
+	ANSWER_ACCEPT,		/* _result */
+	ANSWER_REJECT,		/* _error, NetConnection.Connect.Rejected */
+	ANSWER_SILENT,		/* the handshake, then nothing */
+	ANSWER_HTTP,		/* no RTMP at all */
 };
+
+struct answerer {
+	int			 lfd, fd;
+	enum answer		 mode;
+	struct rtmp_session	*rs;
+	int			 connects;	/* connect commands seen */
+	char			 app[64], tc_url[128];	/* the last one's */
+};
+
+static void
+answerer_close(struct answerer *a)
+{
+	rtmp_session_free(a->rs);
+	a->rs = NULL;
+	if (a->fd != -1)
+		close(a->fd);
+	a->fd = -1;
+}
 
 static void
 answerer_run(struct answerer *a)
 {
-	struct handshake_config	 hc = { .role = HANDSHAKE_SERVER };
+	struct rtmp_config	 rc;
+	struct rtmp_event	 ev;
 	uint8_t			 in[4096];
 	const uint8_t		*out;
-	size_t			 len, used;
+	size_t			 len, off, used;
 	ssize_t			 n;
+	int			 rv;
 
 	if (a->fd == -1) {
 		if (net_accept(a->lfd, &a->fd, NULL, NULL) != 0)
 			return;
-		handshake_init(&a->hs, &hc);
+		rtmp_config_default(&rc, RTMP_ROLE_SERVER);
+		if ((a->rs = rtmp_session_new(&rc)) == NULL) {
+			answerer_close(a);
+			return;
+		}
 	}
 	if ((n = read(a->fd, in, sizeof(in))) == 0 || (n < 0 && errno != EAGAIN)) {
-		close(a->fd);
-		a->fd = -1;
+		answerer_close(a);
 		return;
 	}
 	if (n <= 0)
 		return;
-	if (a->garbage) {
+	if (a->mode == ANSWER_HTTP) {
 		write(a->fd, "HTTP/1.0 400 Bad Request\r\n\r\n", 28);
-		a->answered++;
 		return;
 	}
-	handshake_feed(&a->hs, in, (size_t)n, &used);
-	if ((out = handshake_output(&a->hs, &len)) != NULL && len > 0) {
-		write(a->fd, out, len);
-		handshake_output_sent(&a->hs, len);
-		a->answered++;
+	for (off = 0; (rv = rtmp_session_feed(a->rs, in + off, (size_t)n - off, 0,
+	    &used, &ev)) > 0; off += used) {
+		if (rv != RTMP_EVENT_CONNECT)
+			continue;
+		a->connects++;
+		snprintf(a->app, sizeof(a->app), "%.*s", (int)ev.app.len,
+		    (const char *)ev.app.ptr);
+		snprintf(a->tc_url, sizeof(a->tc_url), "%.*s", (int)ev.tc_url.len,
+		    (const char *)ev.tc_url.ptr);
+		if (a->mode == ANSWER_ACCEPT)
+			rtmp_server_accept_connect(a->rs);
+		else if (a->mode == ANSWER_REJECT)
+			rtmp_server_reject(a->rs, "no such application");
 	}
+	if (rv < 0) {
+		answerer_close(a);
+		return;
+	}
+	if ((out = rtmp_session_output(a->rs, &len)) != NULL && len > 0 &&
+	    (n = write(a->fd, out, len)) > 0)
+		rtmp_session_sent(a->rs, (size_t)n);
 }
 
 static void
@@ -180,6 +220,7 @@ test_rtmp(void)
 	struct answerer		 a = { .fd = -1 };
 	char			 line[64], err[128];
 	uint16_t		 port;
+	int			 connects;
 
 	a.lfd = listen_on(0, &port);
 	backend_set_init(&set);
@@ -189,22 +230,57 @@ test_rtmp(void)
 	backend_resolve(set.b[0], err, sizeof(err));
 	h = health_new(l, &set, &cfg, &events, &seen);
 	RUN_UNTIL(l, (answerer_run(&a), set.b[0]->checks >= 3), 2000);
-	CHECK(set.b[0]->up && set.b[0]->last_ok == 1 && a.answered >= 3,
-	    "rtmp: a server that answers the handshake is up (%llu checks, %d answers, %s)",
-	    (unsigned long long)set.b[0]->checks, a.answered, set.b[0]->last_result);
-	a.garbage = 1;
+	CHECK(set.b[0]->up && set.b[0]->last_ok == 1 && a.connects >= 3,
+	    "rtmp: a server that answers connect with _result is up (%llu checks, "
+	    "%d connects, %s)", (unsigned long long)set.b[0]->checks, a.connects,
+	    set.b[0]->last_result);
+	CHECK(strcmp(a.app, HEALTH_APP) == 0, "the connect names app %s: %s",
+	    HEALTH_APP, a.app);
+	snprintf(line, sizeof(line), "rtmp://127.0.0.1:%u/live", port);
+	CHECK(strcmp(a.tc_url, line) == 0, "tcUrl: %s", a.tc_url);
+
+	a.mode = ANSWER_REJECT;
+	connects = a.connects;
 	RUN_UNTIL(l, (answerer_run(&a), !set.b[0]->up), 2000);
+	CHECK(!set.b[0]->up && a.connects > connects &&
+	    strcmp(set.b[0]->last_result, "rtmp connect: NetConnection.Connect.Rejected") == 0,
+	    "rtmp: connect answered with _error is down: %s", set.b[0]->last_result);
+
+	a.mode = ANSWER_ACCEPT;
+	RUN_UNTIL(l, (answerer_run(&a), set.b[0]->up), 2000);
+	CHECK(set.b[0]->up, "rtmp: up again on _result");
+	a.mode = ANSWER_SILENT;
+	connects = a.connects;
+	RUN_UNTIL(l, (answerer_run(&a), !set.b[0]->up), 2000);
+	CHECK(!set.b[0]->up && a.connects > connects &&
+	    strcmp(set.b[0]->last_result, "timeout") == 0,
+	    "rtmp: the handshake done and connect never answered times out: %s",
+	    set.b[0]->last_result);
+
+	a.mode = ANSWER_HTTP;
+	RUN_UNTIL(l, (answerer_run(&a), strcmp(set.b[0]->last_result, "timeout") != 0), 2000);
 	CHECK(!set.b[0]->up && strcmp(set.b[0]->last_result, "rtmp handshake: not RTMP") == 0,
 	    "rtmp: one that answers HTTP is down: %s", set.b[0]->last_result);
-	a.garbage = 2;
-	RUN_UNTIL(l, (set.b[0]->checks > 8), 2000);
+	answerer_close(&a);
+	RUN_UNTIL(l, (set.b[0]->checks > 20), 2000);
 	CHECK(!set.b[0]->up && strcmp(set.b[0]->last_result, "timeout") == 0,
 	    "rtmp: one that accepts and says nothing times out: %s", set.b[0]->last_result);
 	health_forget(h, set.b[0]);
 	health_free(h);
+
+	/* Another application, named in the config. */
+	strlcpy(cfg.app, "backup/inst", sizeof(cfg.app));
+	a.mode = ANSWER_ACCEPT;
+	connects = a.connects;
+	seen.changes = 0;
+	h = health_new(l, &set, &cfg, &events, &seen);
+	RUN_UNTIL(l, (answerer_run(&a), set.b[0]->up), 2000);
+	CHECK(set.b[0]->up && a.connects > connects && strcmp(a.app, "backup/inst") == 0,
+	    "rtmp: config app: the connect names it: %s", a.app);
+	health_forget(h, set.b[0]);
+	health_free(h);
 	backend_set_free(&set);
-	if (a.fd != -1)
-		close(a.fd);
+	answerer_close(&a);
 	close(a.lfd);
 	loop_free(l);
 }
