@@ -36,6 +36,25 @@ backend_number(const char *word, const char *value, uint32_t min, uint32_t max,
 	return 0;
 }
 
+/* "v1" or "v2", HAProxy's send-proxy and send-proxy-v2, as -P names them. */
+static int
+backend_proxy(const char *value, int *out, char *err, size_t errsize)
+{
+	if (value == NULL) {
+		snprintf(err, errsize, "proxy: v1 or v2 must follow");
+		return RTMP_EINVAL;
+	}
+	if (strcmp(value, "v1") == 0)
+		*out = 1;
+	else if (strcmp(value, "v2") == 0)
+		*out = 2;
+	else {
+		snprintf(err, errsize, "proxy %.64s: not v1 or v2", value);
+		return RTMP_EINVAL;
+	}
+	return 0;
+}
+
 int
 backend_parse_line(const char *line, struct backend_spec *s, char *err,
     size_t errsize)
@@ -87,8 +106,12 @@ backend_parse_line(const char *line, struct backend_spec *s, char *err,
 		else if (strcmp(words[i], "maxconn") == 0)
 			rc = backend_number("maxconn", i + 1 < n ? words[i + 1] : NULL, 0,
 			    BACKEND_MAXCONN_MAX, &s->maxconn, err, errsize);
+		else if (strcmp(words[i], "proxy") == 0)
+			rc = backend_proxy(i + 1 < n ? words[i + 1] : NULL, &s->proxy,
+			    err, errsize);
 		else {
-			snprintf(err, errsize, "%.64s: not weight, maxconn or tls", words[i]);
+			snprintf(err, errsize, "%.64s: not weight, maxconn, tls or proxy",
+			    words[i]);
 			rc = RTMP_EINVAL;
 		}
 		if (rc < 0)
@@ -320,6 +343,7 @@ backend_set_merge(struct backend_set *set, const struct backend_spec *specs,
 			b->spec.weight = specs[i].weight;
 			b->spec.maxconn = specs[i].maxconn;
 			b->spec.tls = specs[i].tls;
+			b->spec.proxy = specs[i].proxy;
 			continue;
 		}
 		if (backend_set_add(set, &specs[i]) < 0) {

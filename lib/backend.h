@@ -4,7 +4,8 @@
  *
  * A backend is an address ("host:port", "[v6]:port", "unix:/path") with
  * a weight (1..BACKEND_WEIGHT_MAX, default 1), a connection limit
- * (maxconn, 0 for none) and whether it speaks TLS (RTMPS), its up/down
+ * (maxconn, 0 for none), whether it speaks TLS (RTMPS) and which PROXY
+ * protocol header it is sent first (proxy: 0 none, 1 v1, 2 v2), its up/down
  * state (health.h sets it) and its counters.  A set holds up to BACKEND_MAX of them; each is allocated on
  * its own, so a pointer to one stays valid across backend_set_merge()
  * (a reload) until backend_set_compact() frees it.
@@ -31,7 +32,8 @@
  *
  * Parsing: backend_parse_line() reads one line of the backend file or one
  * operand of the command line:
- *	ADDRESS [weight N] [maxconn N] [tls]	# a comment
+ *	ADDRESS [weight N] [maxconn N] [tls] [proxy v1|v2]	# a comment
+ * in any order after the address.
  * Blank lines and comments are skipped.  backend_parse_text() reads a
  * whole file's bytes: at most BACKEND_MAX backends, BACKEND_LINE_MAX
  * bytes a line, no NUL; an error names the line ("line 3: weight 0:
@@ -77,6 +79,7 @@ struct backend_spec {
 	uint32_t		 weight;
 	uint32_t		 maxconn;
 	int			 tls;		/* RTMPS to it */
+	int			 proxy;		/* PROXY header to it: 0 none, 1 v1, 2 v2 */
 };
 
 struct backend {
@@ -129,7 +132,7 @@ void	 backend_set_free(struct backend_set *);
 int	 backend_set_add(struct backend_set *, const struct backend_spec *);
 /*
  * A reload: backends named in specs keep their state and take the new
- * weight and maxconn (a removed one named again comes back); new names
+ * weight, maxconn, tls and proxy (a removed one named again comes back); new names
  * are appended; the others are marked removed.  0, or RTMP_ELIMIT /
  * RTMP_ENOMEM with the set as it was.  *added says how many are new.
  */

@@ -103,6 +103,9 @@ wait_stats() {
 	run "$BAL" -l 127.0.0.1:1 '127.0.0.1:2 weight 0'
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"weight 0: too small"* ]]
+	run "$BAL" -l 127.0.0.1:1 '127.0.0.1:2 proxy v3'
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"proxy v3: not v1 or v2"* ]]
 	run "$BAL" -i -1 -l 127.0.0.1:1 127.0.0.1:2
 	[ "$status" -eq 2 ]
 	run "$BAL" -H http -l 127.0.0.1:1 127.0.0.1:2

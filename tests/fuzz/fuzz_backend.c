@@ -36,12 +36,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    specs[i].maxconn > BACKEND_MAXCONN_MAX ||
 		    memchr(specs[i].name, '\0', sizeof(specs[i].name)) == NULL)
 			abort();
-		snprintf(line, sizeof(line), "%s weight %u maxconn %u%s", specs[i].name,
-		    specs[i].weight, specs[i].maxconn, specs[i].tls ? " tls" : "");
+		if (specs[i].proxy < 0 || specs[i].proxy > 2)
+			abort();
+		snprintf(line, sizeof(line), "%s weight %u maxconn %u%s%s", specs[i].name,
+		    specs[i].weight, specs[i].maxconn, specs[i].tls ? " tls" : "",
+		    specs[i].proxy == 1 ? " proxy v1" : specs[i].proxy == 2 ?
+		    " proxy v2" : "");
 		if (backend_parse_line(line, &again, err, sizeof(err)) != 1 ||
 		    memcmp(&again.addr, &specs[i].addr, sizeof(again.addr)) != 0 ||
 		    again.weight != specs[i].weight || again.maxconn != specs[i].maxconn ||
-		    again.tls != specs[i].tls)
+		    again.tls != specs[i].tls || again.proxy != specs[i].proxy)
 			abort();
 	}
 	return 0;

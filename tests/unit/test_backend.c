@@ -57,6 +57,31 @@ test_parse(void)
 	CHECK_EQ(backend_parse_line("127.0.0.1:443 maxconn 3 tls", &s, err, sizeof(err)), 1,
 	    "tls last");
 	CHECK(s.tls && s.maxconn == 3, "both");
+	CHECK_EQ(backend_parse_line("127.0.0.1:1935", &s, err, sizeof(err)), 1, "no proxy");
+	CHECK_EQ(s.proxy, 0, "no PROXY header by default");
+	CHECK_EQ(backend_parse_line("127.0.0.1:1935 proxy v1", &s, err, sizeof(err)), 1,
+	    "proxy v1");
+	CHECK(s.proxy == 1 && s.weight == 1 && !s.tls, "v1, the rest the defaults");
+	CHECK_EQ(backend_parse_line("unix:/run/a.sock proxy v2 tls", &s, err, sizeof(err)), 1,
+	    "proxy v2 before a word alone");
+	CHECK(s.proxy == 2 && s.tls, "v2 and tls");
+	CHECK_EQ(backend_parse_line("[::1]:1 weight 2 maxconn 3 tls proxy v2 # all", &s, err,
+	    sizeof(err)), 1, "every setting on one line: the most words");
+	CHECK(s.weight == 2 && s.maxconn == 3 && s.tls && s.proxy == 2, "all four");
+	CHECK_EQ(backend_parse_line("h:1 proxy", &s, err, sizeof(err)), RTMP_EINVAL,
+	    "proxy without a version");
+	CHECK(strcmp(err, "proxy: v1 or v2 must follow") == 0, "says why: %s", err);
+	CHECK_EQ(backend_parse_line("h:1 proxy v3", &s, err, sizeof(err)), RTMP_EINVAL,
+	    "proxy v3");
+	CHECK(strcmp(err, "proxy v3: not v1 or v2") == 0, "says why: %s", err);
+	CHECK_EQ(backend_parse_line("h:1 proxy 2", &s, err, sizeof(err)), RTMP_EINVAL,
+	    "proxy 2: the version is spelled v2");
+	CHECK_EQ(backend_parse_line("h:1 proxy tls", &s, err, sizeof(err)), RTMP_EINVAL,
+	    "proxy takes the next word as its version, even tls");
+	CHECK_EQ(backend_parse_line("h:1 send-proxy", &s, err, sizeof(err)), RTMP_EINVAL,
+	    "HAProxy's word is not ours");
+	CHECK(strcmp(err, "send-proxy: not weight, maxconn, tls or proxy") == 0,
+	    "the known words named: %s", err);
 	CHECK_EQ(backend_parse_line("   # only a comment", &s, err, sizeof(err)), 0, "comment");
 	CHECK_EQ(backend_parse_line("", &s, err, sizeof(err)), 0, "blank");
 	CHECK_EQ(backend_parse_line(":1935", &s, err, sizeof(err)), RTMP_EINVAL, "no host");
@@ -84,6 +109,10 @@ test_parse(void)
 	CHECK_EQ(backend_parse_text(text, strlen(text), specs, 4, &n, err, sizeof(err)),
 	    RTMP_EINVAL, "a bad line");
 	CHECK(strncmp(err, "line 2: maxconn x", 17) == 0, "named by number: %s", err);
+	text = "h:1 proxy v2\nh:2 proxy v4\n";
+	CHECK_EQ(backend_parse_text(text, strlen(text), specs, 4, &n, err, sizeof(err)),
+	    RTMP_EINVAL, "a bad proxy version in a file");
+	CHECK(strcmp(err, "line 2: proxy v4: not v1 or v2") == 0, "named by number: %s", err);
 	text = "h:1\nh:2\nh:3\n";
 	CHECK_EQ(backend_parse_text(text, strlen(text), specs, 2, &n, err, sizeof(err)),
 	    RTMP_EINVAL, "more lines than allowed");
@@ -262,7 +291,7 @@ test_merge(void)
 	struct backend		*a;
 	char			 err[256];
 	size_t			 added;
-	const char		*text = "h:1 weight 4\nh:3\n";
+	const char		*text = "h:1 weight 4 proxy v1\nh:3\n";
 	size_t			 n;
 
 	backend_set_init(&set);
@@ -277,6 +306,7 @@ test_merge(void)
 	CHECK_EQ(added, 1, "one new");
 	CHECK(set.n == 3 && set.b[0] == a && a->spec.weight == 4 && a->active == 1,
 	    "the kept one keeps its state, takes the new weight");
+	CHECK_EQ(a->spec.proxy, 1, "and the new proxy");
 	CHECK(set.b[1]->removed && !backend_available(set.b[1]), "the dropped one: removed");
 	backend_set_compact(&set, NULL, NULL);
 	CHECK_EQ(set.n, 3, "still there while a connection lives");
