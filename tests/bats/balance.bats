@@ -383,7 +383,7 @@ print("eof" if s.recv(10) == b"" else "data")' "$BPORT"
 }
 
 @test "balance: -p takes the client from a PROXY header: by hand (v1) and from HAProxy (v2)" {
-	local hport dir
+	local hport
 	require haproxy
 	start_backends 1
 	start_balance -p -t 2 -v "127.0.0.1:${PORTS[0]}"
@@ -408,20 +408,7 @@ except ConnectionResetError:
 	wait_log "$T/balance.log" "peer 127.0.0.1:[0-9]*: PROXY header: .*: closed" 5
 	# HAProxy in front with send-proxy-v2: ffmpeg publishes through both
 	hport=$(free_port)
-	dir=$T/haproxy
-	mkdir -p "$dir"
-	cat >"$dir/haproxy.cfg" <<-EOF2
-		defaults
-		    mode tcp
-		    timeout connect 5s
-		    timeout client 60s
-		    timeout server 60s
-		listen rtmp
-		    bind 127.0.0.1:$hport
-		    server b 127.0.0.1:$BPORT send-proxy-v2
-	EOF2
-	spawn haproxy haproxy -f "$dir/haproxy.cfg" -db
-	wait_port "$hport" 10
+	start_haproxy_send_proxy "$hport" "127.0.0.1:$BPORT" v2
 	spawn pub-h ffmpeg -nostdin -v error -re -t 3 -i "$CLIP" -c copy -f flv \
 		"rtmp://127.0.0.1:$hport/live/viaproxy"
 	wait_backend_log 0 publish viaproxy

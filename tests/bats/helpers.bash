@@ -364,31 +364,76 @@ make_tls() {
 	) || { cat "$d/openssl.log"; return 1; }
 }
 
+# _haproxy NAME PORT: haproxy in TCP mode, with the tests' timeouts, running
+# the sections read on stdin; its config is $(_scope)/NAME/haproxy.cfg,
+# its output NAME.log.  Waits until PORT listens.  Sets HAPROXY_PID.
+_haproxy() {
+	local name=$1 port=$2 dir
+	require haproxy || return 1
+	dir=$(_scope)/$name
+	mkdir -p "$dir"
+	{
+		cat <<-EOF
+			global
+			    log stdout format raw local0
+			defaults
+			    mode tcp
+			    timeout connect 5s
+			    timeout client 60s
+			    timeout server 60s
+		EOF
+		cat
+	} >"$dir/haproxy.cfg"
+	spawn "$name" haproxy -f "$dir/haproxy.cfg" -db
+	HAPROXY_PID=$SPAWNED
+	wait_port "$port" 10
+}
+
 # start_haproxy_tls TLSPORT BACKENDPORT CERTPEM: haproxy terminating TLS on
 # 127.0.0.1:TLSPORT in front of the plain RTMP server on BACKENDPORT.
 # Sets HAPROXY_PID.
 start_haproxy_tls() {
-	local tls=$1 back=$2 pem=$3 dir
-	require haproxy || return 1
-	dir=$(_scope)/haproxy-$tls
-	mkdir -p "$dir"
-	cat >"$dir/haproxy.cfg" <<-EOF
-		global
-		    log stdout format raw local0
-		defaults
-		    mode tcp
-		    timeout connect 5s
-		    timeout client 60s
-		    timeout server 60s
+	local tls=$1 back=$2 pem=$3
+	_haproxy "haproxy-$tls" "$tls" <<-EOF
 		frontend rtmps
 		    bind 127.0.0.1:$tls ssl crt $pem
 		    default_backend rtmp
 		backend rtmp
 		    server a 127.0.0.1:$back
 	EOF
-	spawn "haproxy-$tls" haproxy -f "$dir/haproxy.cfg" -db
-	HAPROXY_PID=$SPAWNED
-	wait_port "$tls" 10
+}
+
+# start_haproxy_send_proxy PORT BACKEND v1|v2 [SOURCE]: haproxy on
+# 127.0.0.1:PORT in front of BACKEND (host:port), sending it a PROXY
+# header of that version first (send-proxy, send-proxy-v2) that names the
+# client.  With SOURCE the client named is SOURCE, not 127.0.0.1: a first
+# hop in the same haproxy connects from that address to the one that
+# sends the header (ffmpeg cannot choose its source address).  Sets
+# HAPROXY_PID.
+start_haproxy_send_proxy() {
+	local port=$1 back=$2 send inner
+	case $3 in
+	v1) send='send-proxy' ;;
+	v2) send='send-proxy-v2' ;;
+	*) fail "start_haproxy_send_proxy: $3 is not v1 or v2"; return 1 ;;
+	esac
+	if [ -z "${4:-}" ]; then
+		_haproxy "haproxy-$port" "$port" <<-EOF
+			listen front
+			    bind 127.0.0.1:$port
+			    server b $back $send
+		EOF
+		return
+	fi
+	inner=$(free_port) || return 1
+	_haproxy "haproxy-$port" "$port" <<-EOF
+		listen hop
+		    bind 127.0.0.1:$port
+		    server front 127.0.0.1:$inner source $4
+		listen front
+		    bind 127.0.0.1:$inner
+		    server b $back $send
+	EOF
 }
 
 # publish_loop_ffmpeg URL [FILE]: ffmpeg publishes FILE (the clip) in real

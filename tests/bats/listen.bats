@@ -690,33 +690,16 @@ print("done")' "$PORT"
 }
 
 @test "listen: -p behind HAProxy (send-proxy-v2): the log, stats and RTMP_ADDR name the client" {
-	local hport cport addr dir
+	local cport addr
 	require haproxy
 	mkdir "$T/streams"
 	export STREAMS=$T/streams
 	start_listen "$T/out.flv" -p -s "unix:$T/stats.sock" \
 		-e 'printf "%s\n" "$RTMP_ADDR" >"$STREAMS/addr"; cat >/dev/null'
-	hport=$(free_port)
+	# ffmpeg cannot choose its source address: HAProxy's first hop names
+	# 127.0.0.2 to rtmp-listen
 	cport=$(free_port)
-	dir=$T/haproxy
-	mkdir -p "$dir"
-	# ffmpeg cannot choose its source address: a first hop connects to the
-	# front HAProxy from 127.0.0.2, the client it names to rtmp-listen
-	cat >"$dir/haproxy.cfg" <<-EOF2
-		defaults
-		    mode tcp
-		    timeout connect 5s
-		    timeout client 60s
-		    timeout server 60s
-		listen hop
-		    bind 127.0.0.1:$cport
-		    server front 127.0.0.1:$hport source 127.0.0.2
-		listen front
-		    bind 127.0.0.1:$hport
-		    server l 127.0.0.1:$PORT send-proxy-v2
-	EOF2
-	spawn haproxy haproxy -f "$dir/haproxy.cfg" -db
-	wait_port "$cport"
+	start_haproxy_send_proxy "$cport" "127.0.0.1:$PORT" v2 127.0.0.2
 	publish px "rtmp://127.0.0.1:$cport/live/px"
 	wait_log "$T/listen.log" 'peer 127\.0\.0\.2:[0-9]+ stream live/px: publish start' 15
 	addr=$(sed -n 's/.*peer \(127\.0\.0\.2:[0-9]*\) stream live\/px: publish start.*/\1/p' \

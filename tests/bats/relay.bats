@@ -673,7 +673,7 @@ assert d["input"]["video"] == "av1" and d["input"]["audio"] == "opus", d'
 }
 
 @test "relay: -p logs the client a PROXY header names: through socat, HAProxy and rtmp-balance -P v1; by hand (v2)" {
-	local rport bport hport sport seen dir
+	local rport bport hport sport seen
 	require haproxy socat
 	rport=$(free_port)
 	feed_relay "$rport" -p -t 2 -s "unix:$T/stats.sock"
@@ -685,14 +685,7 @@ assert d["input"]["video"] == "av1" and d["input"]["audio"] == "opus", d'
 		"127.0.0.1:$rport"
 	wait_port "$bport"
 	hport=$(free_port)
-	dir=$T/haproxy
-	mkdir -p "$dir"
-	printf '%s\n' defaults '    mode tcp' '    timeout connect 5s' \
-		'    timeout client 60s' '    timeout server 60s' 'listen rtmp' \
-		"    bind 127.0.0.1:$hport" "    server b 127.0.0.1:$bport send-proxy-v2" \
-		>"$dir/haproxy.cfg"
-	spawn haproxy haproxy -f "$dir/haproxy.cfg" -db
-	wait_port "$hport"
+	start_haproxy_send_proxy "$hport" "127.0.0.1:$bport" v2
 	sport=$(free_port)
 	spawn socat socat "TCP-LISTEN:$sport,bind=127.0.0.1,reuseaddr,fork" \
 		"TCP:127.0.0.1:$hport,bind=127.0.0.2"
