@@ -4,9 +4,10 @@
 #   make check SANITIZE=1  the same, built with ASan+UBSan into .san/
 #   make fuzz            every libFuzzer target for FUZZ_SECONDS (default 60) each;
 #                        FUZZ_SEED=n pins the seed (CI does), make fuzz-build only builds
-#   make bench           both benchmarks below (sh tests/deps bench installs nodejs, npm)
+#   make bench           the three benchmarks below (sh tests/deps bench installs nodejs, npm)
 #   make bench-clients   side-by-side CPU/RSS against rtmpdump and ffmpeg
 #   make bench-servers   rtmp-listen | rtmp-relay beside nginx-rtmp and Node-Media-Server
+#   make bench-balance   rtmp-balance beside HAProxy in TCP mode, in front of rtmp-relay
 #   make deps            install the Debian packages the tests and the demo need
 #   make demo            the main job, in the foreground
 #   make install PREFIX=/usr/local DESTDIR=
@@ -116,13 +117,16 @@ fuzz-build:
 		$(FUZZ_CC) $(FUZZ_FLAGS) -o .fuzz/$$n $$f $(LIB_SRC) $(DEP_LIBS); \
 	done
 
-bench: bench-clients bench-servers
+bench: bench-clients bench-servers bench-balance
 
 bench-clients: all
 	RTMPKIT_BIN=$(abspath $(O))/cmd tests/bench/run
 
 bench-servers: all $(LOAD)
 	RTMPKIT_BIN=$(abspath $(O))/cmd tests/bench/servers
+
+bench-balance: all $(LOAD)
+	RTMPKIT_BIN=$(abspath $(O))/cmd tests/bench/balance
 
 deps:
 	sh tests/deps
@@ -148,5 +152,5 @@ clean:
 	rm -rf obj lib/librtmpkit.a $(addprefix ./,$(PROGRAMS)) tests/load/rtmp-load .san .clang .fuzz
 
 FORCE:
-.PHONY: FORCE all check check-unit fuzz fuzz-build bench bench-clients bench-servers deps demo lint-man install uninstall clean
+.PHONY: FORCE all check check-unit fuzz fuzz-build bench bench-clients bench-servers bench-balance deps demo lint-man install uninstall clean
 .SECONDARY:

@@ -1,8 +1,9 @@
 /*
  * rtmp-load: open N players to one RTMP(S) URL and say what each got:
  * bytes, video and audio frames, whether its first video frame was a
- * keyframe, and the time from connecting to that first keyframe.  For the
- * relay's load and GOP cache tests, and for make bench:
+ * keyframe, the time from connecting to that first keyframe, and the time
+ * from connecting to the first media byte.  For the relay's load and GOP
+ * cache tests, and for make bench:
  *
  *	rtmp-load [-kv] [-C cafile] [-d seconds] [-i ms] [-n players]
  *	    [-p publish-url -f file.flv [-w ms] [-S pid,...]] url
@@ -13,10 +14,15 @@
  *
  *	players 200 played 200 keyfirst 200 first_key_ms min 3 median 9
  *	p95 40 max 61 video 30000 audio 47000 bytes 123456789 kbit/s 700
+ *	first_media_ms min 0.6 median 0.9 p95 1.8 max 4.2
  *
  * "played": players that got media; "keyfirst": players whose first
  * video frame was a keyframe (sequence headers do not count as frames).
- * With -v, one line per player first.
+ * "first_media_ms": from the start of a player's TCP connect to its first
+ * audio or video message (a sequence header counts: it is media on the
+ * wire), to the microsecond, over the players that got one; what a proxy
+ * in the path adds to a player's start.  With -v, one line per player
+ * first.
  *
  * With -p, rtmp-load is also the stream's one publisher: it publishes
  * -f file (H.264/AAC FLV, looped, timestamps going on) to publish-url,
@@ -30,6 +36,7 @@
  *	latency_ms_p95 48 latency_samples 300000 unmatched 0 stalls 0
  *	stalled_players 0 closed 0 cpu_pct 14.1 cpu_s_per_gbit 0.054
  *	rss_base_kb 3000 rss_peak_kb 23000 rss_per_player_kb 20.0
+ *	rss_window_kb 9000 rss_window_per_player_kb 6.0
  *
  * Latency: a video frame's arrival at a player minus the moment the
  * publisher handed it to its socket, both read from this process's
@@ -41,7 +48,8 @@
  * -S (their threads too, /proc/PID/stat and status): CPU in the window as a
  * share of one core and per Gbit delivered to the players; VmRSS when the
  * players start, the largest VmHWM at the end, and their difference per
- * player.
+ * player; VmRSS at the window's end, every player still connected, and its
+ * rise over the first per player (what a connection holds once settled).
  *
  * Exit 0 when every player played, 1 otherwise, 2 for bad usage.
  */
@@ -74,7 +82,8 @@ struct player {
 	int		 index;
 	int		 started, done;
 	uint64_t	 start_ms, stop_ms, first_key_ms;
-	int		 got_video, key_first, got_key;
+	uint64_t	 connect_us, first_media_us;
+	int		 got_video, key_first, got_key, got_media;
 	uint64_t	 video, audio, bytes;
 	uint64_t	 window_bytes, last_media_us;
 	uint32_t	 stalls;
@@ -131,7 +140,7 @@ struct load {
 	uint64_t		 latency_samples, unmatched;
 	int			 pids[LOAD_MAX_PIDS], npids;
 	uint64_t		 cpu_start_ticks, cpu_end_ticks;
-	uint64_t		 rss_base_kb, rss_peak_kb;
+	uint64_t		 rss_base_kb, rss_peak_kb, rss_window_kb;
 };
 
 static void
@@ -296,6 +305,11 @@ on_media(struct client *c, const struct rtmp_event *ev, void *arg)
 	int			 frame;
 
 	(void)c;
+	if (!p->got_media && (ev->message_type == FLV_TAG_AUDIO ||
+	    ev->message_type == FLV_TAG_VIDEO)) {
+		p->got_media = 1;
+		p->first_media_us = load_now_us() - p->connect_us;
+	}
 	p->bytes += ev->length;
 	frame = ev->message_type == FLV_TAG_AUDIO ||
 	    (ev->message_type == FLV_TAG_VIDEO &&
@@ -371,6 +385,7 @@ load_window_end(struct loop *loop, uint64_t id, void *arg)
 	(void)id;
 	l->cpu_end_ticks = load_servers_ticks(l);
 	l->rss_peak_kb = load_servers_kb(l, "VmHWM:");
+	l->rss_window_kb = load_servers_kb(l, "VmRSS:");
 	now_us = load_now_us();
 	for (i = 0; i < l->n; i++) {
 		struct player	*p = &l->players[i];
@@ -406,6 +421,7 @@ load_start_next(struct loop *loop, uint64_t id, void *arg)
 		p = &l->players[l->started++];
 		p->started = 1;
 		p->start_ms = loop_now(loop);
+		p->connect_us = load_now_us();
 		if ((p->client = client_new(loop, &l->config, &load_events, p)) == NULL)
 			errx(1, "out of memory");
 		if ((rc = client_start(p->client)) < 0) {
@@ -615,6 +631,24 @@ cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The value at percent of sorted v[n] (0: the least, 100: the largest); -1 if none. */
+static long long
+load_percentile(const uint64_t *v, int n, unsigned percent)
+{
+	int	 i = (int)(((long long)n * percent) / 100);
+
+	if (n == 0)
+		return -1;
+	return (long long)v[i < n ? i : n - 1];
+}
+
+/* As load_percentile(), microseconds printed as milliseconds. */
+static double
+load_percentile_ms(const uint64_t *v, int n, unsigned percent)
+{
+	return n == 0 ? -1.0 : (double)load_percentile(v, n, percent) / 1000.0;
+}
+
 static long long
 load_histogram_percentile(const struct load *l, unsigned percent)
 {
@@ -668,11 +702,14 @@ load_report_window(const struct load *l)
 	    stalls, stalled, closed);
 	if (l->npids > 0)
 		printf(" cpu_pct %.1f cpu_s_per_gbit %.3f rss_base_kb %llu rss_peak_kb %llu "
-		    "rss_per_player_kb %.1f", cpu_s * 100 / window_s,
+		    "rss_per_player_kb %.1f rss_window_kb %llu rss_window_per_player_kb %.1f",
+		    cpu_s * 100 / window_s,
 		    delivered > 0 ? cpu_s / ((double)delivered * 8 / 1e9) : 0.0,
 		    (unsigned long long)l->rss_base_kb, (unsigned long long)l->rss_peak_kb,
 		    l->rss_peak_kb > l->rss_base_kb ?
-		    (double)(l->rss_peak_kb - l->rss_base_kb) / l->n : 0.0);
+		    (double)(l->rss_peak_kb - l->rss_base_kb) / l->n : 0.0,
+		    (unsigned long long)l->rss_window_kb, l->rss_window_kb > l->rss_base_kb ?
+		    (double)(l->rss_window_kb - l->rss_base_kb) / l->n : 0.0);
 	printf("\n");
 	free(rates);
 }
@@ -701,8 +738,8 @@ main(int argc, char *argv[])
 	struct tls_context *tls = NULL;
 	const char	*errstr, *ca_file = NULL, *publish_url = NULL, *file = NULL;
 	char		 errbuf[256];
-	uint64_t	*keys, video = 0, audio = 0, bytes = 0, span = 0;
-	int		 ch, i, played = 0, keyfirst = 0, nkeys = 0, insecure = 0;
+	uint64_t	*keys, *firsts, video = 0, audio = 0, bytes = 0, span = 0;
+	int		 ch, i, played = 0, keyfirst = 0, nkeys = 0, nfirsts = 0, insecure = 0;
 
 	memset(&l, 0, sizeof(l));
 	memset(&pub, 0, sizeof(pub));
@@ -768,7 +805,8 @@ main(int argc, char *argv[])
 	}
 	if ((l.loop = loop_new()) == NULL ||
 	    (l.players = calloc((size_t)l.n, sizeof(*l.players))) == NULL ||
-	    (keys = calloc((size_t)l.n, sizeof(*keys))) == NULL)
+	    (keys = calloc((size_t)l.n, sizeof(*keys))) == NULL ||
+	    (firsts = calloc((size_t)l.n, sizeof(*firsts))) == NULL)
 		errx(1, "out of memory");
 	l.config.url = &l.url;
 	l.config.tls = tls;
@@ -807,32 +845,38 @@ main(int argc, char *argv[])
 			keyfirst++;
 		if (p->got_key)
 			keys[nkeys++] = p->first_key_ms;
+		if (p->got_media)
+			firsts[nfirsts++] = p->first_media_us;
 		video += p->video;
 		audio += p->audio;
 		bytes += p->bytes;
 		span += p->stop_ms - p->start_ms;
 		if (l.verbose)
 			printf("player %d video %llu audio %llu bytes %llu keyfirst %d "
-			    "first_key_ms %lld stalls %u%s%s\n", i, (unsigned long long)p->video,
-			    (unsigned long long)p->audio, (unsigned long long)p->bytes,
-			    p->got_video && p->key_first,
+			    "first_key_ms %lld stalls %u first_media_ms %.1f%s%s\n", i,
+			    (unsigned long long)p->video, (unsigned long long)p->audio,
+			    (unsigned long long)p->bytes, p->got_video && p->key_first,
 			    p->got_key ? (long long)p->first_key_ms : -1LL, p->stalls,
+			    p->got_media ? (double)p->first_media_us / 1000.0 : -1.0,
 			    p->reason[0] != '\0' ? " closed: " : "", p->reason);
 		client_free(p->client);
 	}
 	qsort(keys, (size_t)nkeys, sizeof(*keys), cmp_u64);
+	qsort(firsts, (size_t)nfirsts, sizeof(*firsts), cmp_u64);
 	printf("players %d played %d keyfirst %d first_key_ms min %lld median %lld "
-	    "p95 %lld max %lld video %llu audio %llu bytes %llu kbit/s %llu\n", l.n, played,
-	    keyfirst, nkeys ? (long long)keys[0] : -1LL,
-	    nkeys ? (long long)keys[nkeys / 2] : -1LL,
-	    nkeys ? (long long)keys[(nkeys * 95) / 100 < nkeys ? (nkeys * 95) / 100 :
-	    nkeys - 1] : -1LL, nkeys ? (long long)keys[nkeys - 1] : -1LL,
+	    "p95 %lld max %lld video %llu audio %llu bytes %llu kbit/s %llu "
+	    "first_media_ms min %.1f median %.1f p95 %.1f max %.1f\n", l.n, played,
+	    keyfirst, load_percentile(keys, nkeys, 0), load_percentile(keys, nkeys, 50),
+	    load_percentile(keys, nkeys, 95), load_percentile(keys, nkeys, 100),
 	    (unsigned long long)video, (unsigned long long)audio,
 	    (unsigned long long)bytes,
-	    span > 0 ? (unsigned long long)(bytes * 8 / span) : 0ULL);
+	    span > 0 ? (unsigned long long)(bytes * 8 / span) : 0ULL,
+	    load_percentile_ms(firsts, nfirsts, 0), load_percentile_ms(firsts, nfirsts, 50),
+	    load_percentile_ms(firsts, nfirsts, 95), load_percentile_ms(firsts, nfirsts, 100));
 	if (publish_url != NULL)
 		load_report_window(&l);
 	free(keys);
+	free(firsts);
 	free(l.players);
 	client_free(pub.client);
 	free(pub.frames);
