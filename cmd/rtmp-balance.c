@@ -1,7 +1,9 @@
 /*
  * rtmp-balance: an RTMP(S) load balancer.  Each client connection goes to
  * one backend, picked before a byte is read (roundrobin, leastconn,
- * source), and its bytes are forwarded both ways unparsed.
+ * source), and its bytes are forwarded both ways unparsed; or, with
+ * -a stream, picked by its app/stream once intake.h has read its publish
+ * or play, its session then carried over to the backend by join.h.
  *
  * Policy lives here: which backend, how many others after a refusal,
  * how long a connect and a silent client may take, what a reload keeps.
@@ -29,6 +31,7 @@
 #include "loop.h"
 #include "net.h"
 #include "place.h"
+#include "route.h"
 #include "proxy.h"
 #include "server.h"
 #include "tls.h"
@@ -37,8 +40,6 @@
 /* The frame's options that mean something here, then ours. */
 #define BALANCE_OPTIONS		"C:hI:K:L:m:ps:t:Vv" "A:a:d:F:f:H:i:kl:P:R:r:T:"
 #define BALANCE_DRAIN_S		10
-
-struct balance_session;
 
 struct balance {
 	struct server		*server;
@@ -49,31 +50,11 @@ struct balance {
 	int			 noperands;
 	struct health		*health;
 	struct health_config	 hc;
-	struct place_config	 pc;
-	struct forward_config	 fc;
-	uint32_t		 first_byte_ms;	/* -t: a client must speak first */
-	int			 send_proxy;	/* -P: PROXY version to the backends, 0 none */
+	struct route_table	 routes;	/* the connections and their settings */
 	struct tls_config	 btc;		/* -A, -k: RTMPS to backends */
-	struct tls_context	*btls;		/* made for the first tls backend */
-	struct balance_session	*sessions;
-	uint64_t		 unplaced;
 	uint64_t		 reloads;
 };
 
-struct balance_session {
-	struct balance		*bal;
-	struct balance_session	*prev, *next;
-	int			 cfd;
-	struct tls		*ctls;
-	char			 address[NET_ADDRSTRLEN];	/* the real client's with -p */
-	uint8_t			 proxy[PROXY_WRITE_MAX];	/* -P: the header to send */
-	size_t			 proxylen;
-	struct place		*place;		/* until a backend took it */
-	struct backend		*backend;
-	struct forward		*fw;
-	uint64_t		 timer;		/* the first byte */
-	uint64_t		 started;
-};
 
 static void
 usage(void)
@@ -108,211 +89,30 @@ balance_number(const char *arg, long long min, long long max, const char *what)
 	return v;
 }
 
-/* --- sessions ----------------------------------------------------------- */
+/* --- connections -------------------------------------------------------- */
 
 static void	balance_forget(struct backend *, void *);
-
-static void
-balance_session_free(struct balance_session *s)
-{
-	struct balance	*bal = s->bal;
-
-	if (s->timer != 0)
-		loop_timer_cancel(bal->loop, s->timer);
-	place_cancel(s->place);
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		bal->sessions = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
-	free(s);
-	server_raw_closed(bal->server);
-}
-
-/* Before the forward: the client's socket is still ours to close; why NULL: quietly. */
-static void
-balance_unplaced(struct balance_session *s, const char *why)
-{
-	if (why != NULL) {
-		s->bal->unplaced++;
-		log_warnx("peer %s: %s: closed", s->address, why);
-	}
-	tls_free(s->ctls);
-	close(s->cfd);
-	balance_session_free(s);
-}
-
-static void
-balance_closed(struct forward *fw, int error, const char *reason, void *arg)
-{
-	struct balance_session	*s = arg;
-	struct balance		*bal = s->bal;
-	struct backend		*b = s->backend;
-	uint64_t		 in, out, ms = loop_now(bal->loop) - s->started;
-
-	(void)error;
-	forward_bytes(fw, &in, &out);
-	b->bytes_in += in;
-	b->bytes_out += out;
-	backend_detach(b);
-	log_info("peer %s backend %s: closed: %s, %llu bytes in, %llu out, %llu.%03llu s",
-	    s->address, b->spec.name, reason, (unsigned long long)in,
-	    (unsigned long long)out, (unsigned long long)(ms / 1000),
-	    (unsigned long long)(ms % 1000));
-	s->fw = NULL;
-	balance_session_free(s);
-	if (b->removed && b->active == 0)
-		backend_set_compact(&bal->set, balance_forget, bal);
-}
-
-static const struct forward_events balance_forward_events = {
-	.closed = balance_closed,
-};
-
-/* -t: an RTMP client speaks first (C0+C1); one that does not is closed. */
-static uint64_t
-balance_first_byte(struct loop *loop, uint64_t id, void *arg)
-{
-	struct balance_session	*s = arg;
-	uint64_t		 in, out;
-
-	(void)loop;
-	(void)id;
-	s->timer = 0;
-	forward_bytes(s->fw, &in, &out);
-	if (in == 0)
-		forward_close(s->fw, RTMP_ETIMEOUT, "handshake timeout: nothing sent");
-	return LOOP_TIMER_STOP;
-}
-
-static void
-balance_placed(struct place *pl, int bfd, struct backend *b, const char *why, void *arg)
-{
-	struct balance_session	*s = arg;
-	struct balance		*bal = s->bal;
-	struct forward_config	 fc = bal->fc;
-	struct tls		*btls = NULL;
-
-	(void)pl;
-	fc.prefix = s->proxy;
-	fc.prefixlen = s->proxylen;
-	s->place = NULL;
-	if (bfd == -1) {
-		balance_unplaced(s, why);
-		return;
-	}
-	s->backend = b;
-	/* RTMPS to it: verified against its host name or address (-A, -k). */
-	if (b->spec.tls && ((btls = tls_new(bal->btls, bfd, 0)) == NULL ||
-	    (!b->spec.addr.family_unix && tls_set_server_name(btls,
-	    b->spec.addr.host) < 0))) {
-		tls_free(btls);
-		btls = NULL;
-	}
-	if ((b->spec.tls && btls == NULL) || (s->fw = forward_new(bal->loop, s->cfd,
-	    s->ctls, bfd, btls, &fc, &balance_forward_events, s)) == NULL) {
-		tls_free(btls);
-		close(bfd);
-		backend_detach(b);
-		balance_unplaced(s, "out of memory");
-		return;
-	}
-	if (server_get_options(bal->server)->verbose > 0)
-		log_info("peer %s backend %s: connected", s->address, b->spec.name);
-	if (bal->first_byte_ms != 0)
-		s->timer = loop_timer(bal->loop, bal->first_byte_ms, balance_first_byte, s);
-}
-
-static void
-balance_refused(struct place *pl, struct backend *b, const char *why, void *arg)
-{
-	struct balance_session	*s = arg;
-
-	(void)pl;
-	log_warnx("peer %s backend %s: %s", s->address, b->spec.name, why);
-}
-
-static const struct place_events balance_place_events = {
-	.done = balance_placed,
-	.refused = balance_refused,
-};
-
-/* The client's host without the port: the key of -a source. */
-static size_t
-balance_source_key(const char *address)
-{
-	const char	*colon = strrchr(address, ':');
-
-	if (strncmp(address, "unix:", 5) == 0 || colon == NULL)
-		return strlen(address);
-	return (size_t)(colon - address);
-}
-
-static void
-balance_place(struct balance_session *s)
-{
-	struct balance	*bal = s->bal;
-
-	if ((s->place = place_start(bal->loop, &bal->set, &bal->pc, s->address,
-	    balance_source_key(s->address), &balance_place_events, s)) == NULL)
-		balance_unplaced(s, "out of memory");
-}
-
-/*
- * -P: the header for the backend, naming the client: the one a PROXY
- * header named (-p), else the socket's peer; a front balancer's check
- * (LOCAL) or a unix client goes as LOCAL/UNKNOWN.
- */
-static void
-balance_proxy_header(struct balance_session *s, const struct proxy_info *proxy)
-{
-	struct sockaddr_storage	 src, dst;
-	const struct sockaddr	*sp = NULL, *dp = NULL;
-	socklen_t		 slen = sizeof(src), dlen = sizeof(dst);
-	int			 n;
-
-	if (proxy != NULL && !proxy->local) {
-		sp = (const struct sockaddr *)&proxy->src;
-		dp = (const struct sockaddr *)&proxy->dst;
-		slen = proxy->srclen;
-		dlen = proxy->dstlen;
-	} else if (proxy == NULL && getpeername(s->cfd, (struct sockaddr *)&src,
-	    &slen) == 0 && getsockname(s->cfd, (struct sockaddr *)&dst, &dlen) == 0) {
-		sp = (const struct sockaddr *)&src;
-		dp = (const struct sockaddr *)&dst;
-	}
-	n = proxy_write(s->proxy, sizeof(s->proxy), s->bal->send_proxy, sp, slen, dp,
-	    dlen);
-	s->proxylen = n > 0 ? (size_t)n : 0;
-}
 
 static void
 balance_accept(struct server *sv, int fd, struct tls *tls, const char *address,
     const struct proxy_info *proxy, void *arg)
 {
-	struct balance		*bal = arg;
-	struct balance_session	*s;
+	struct balance	*bal = arg;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		log_warnx("peer %s: out of memory: closed", address);
-		tls_free(tls);
-		close(fd);
-		server_raw_closed(sv);
-		return;
-	}
-	s->bal = bal;
-	s->cfd = fd;
-	s->ctls = tls;
-	s->started = loop_now(bal->loop);
-	strlcpy(s->address, address, sizeof(s->address));
-	s->next = bal->sessions;
-	if (bal->sessions != NULL)
-		bal->sessions->prev = s;
-	bal->sessions = s;
-	if (bal->send_proxy != 0)
-		balance_proxy_header(s, proxy);
-	balance_place(s);
+	(void)sv;
+	route_accept(&bal->routes, fd, tls, address, proxy);
+}
+
+/* A connection is gone: the frame's count, and a removed backend's memory. */
+static void
+balance_route_closed(struct route_table *t, struct backend *b, void *arg)
+{
+	struct balance	*bal = arg;
+
+	(void)t;
+	server_raw_closed(bal->server);
+	if (b != NULL && b->removed && b->active == 0)
+		backend_set_compact(&bal->set, balance_forget, bal);
 }
 
 /* --- backends ----------------------------------------------------------- */
@@ -323,8 +123,8 @@ balance_backend_tls(struct balance *bal, char *err, size_t errsize)
 {
 	size_t	 i;
 
-	for (i = 0; i < bal->set.n && bal->btls == NULL; i++)
-		if (bal->set.b[i]->spec.tls && (bal->btls = tls_context_new(&bal->btc, err,
+	for (i = 0; i < bal->set.n && bal->routes.backend_tls == NULL; i++)
+		if (bal->set.b[i]->spec.tls && (bal->routes.backend_tls = tls_context_new(&bal->btc, err,
 		    errsize)) == NULL)
 			return RTMP_ETLS;
 	return 0;
@@ -381,18 +181,14 @@ static const struct health_events balance_health_events = {
 static int
 balance_stats_backend(struct balance *bal, struct buf *out, struct backend *b, int first)
 {
-	struct balance_session	*s;
-	uint64_t		 in = b->bytes_in, outb = b->bytes_out, i, o;
+	uint64_t		 in, outb;
 	char			 line[512];
 	int			 rc = 0;
 
-	/* The live sessions' bytes so far, not only the ended ones'. */
-	for (s = bal->sessions; s != NULL; s = s->next)
-		if (s->backend == b && s->fw != NULL) {
-			forward_bytes(s->fw, &i, &o);
-			in += i;
-			outb += o;
-		}
+	/* The live connections' bytes so far, not only the ended ones'. */
+	route_table_bytes(&bal->routes, b, &in, &outb);
+	in += b->bytes_in;
+	outb += b->bytes_out;
 	rc |= buf_append(out, first ? "{\"address\":" : ",{\"address\":", first ? 11 : 12);
 	rc |= server_json_string(out, b->spec.name);
 	snprintf(line, sizeof(line), ",\"state\":\"%s\",\"weight\":%u,\"maxconn\":%u,"
@@ -422,9 +218,9 @@ balance_stats(struct server *sv, struct buf *out, void *arg)
 	    "\"uptime_seconds\":%llu,\"algorithm\":\"%s\",\"clients\":%zu,"
 	    "\"accepted\":%llu,\"unplaced\":%llu,\"reloads\":%llu,\"stopping\":%s,"
 	    "\"backends\":[", RTMPKIT_VERSION,
-	    (unsigned long long)(server_uptime_ms(sv) / 1000), backend_algo_name(bal->pc.algo),
+	    (unsigned long long)(server_uptime_ms(sv) / 1000), backend_algo_name(bal->routes.place.algo),
 	    server_raw(sv), (unsigned long long)server_accepted(sv),
-	    (unsigned long long)bal->unplaced, (unsigned long long)bal->reloads,
+	    (unsigned long long)bal->routes.unplaced, (unsigned long long)bal->reloads,
 	    server_stopping(sv) ? "true" : "false");
 	rc |= buf_append(out, line, strlen(line));
 	for (i = 0; i < bal->set.n; i++)
@@ -476,13 +272,13 @@ main(int argc, char *argv[])
 	struct server_options	 so;
 	struct backend_spec	*specs;
 	char			 err[512];
-	size_t			 n, added;
+	size_t			 n, added, i;
 	int			 ch, rc;
 
 	memset(&bal, 0, sizeof(bal));
 	backend_set_init(&bal.set);
-	bal.pc.connect_ms = PLACE_CONNECT_MS;
-	bal.pc.retries = PLACE_RETRIES;
+	bal.routes.place.connect_ms = PLACE_CONNECT_MS;
+	bal.routes.place.retries = PLACE_RETRIES;
 	bal.hc.interval_ms = HEALTH_INTERVAL_MS;
 	server_options_init(&so);
 	so.stop_grace_ms = BALANCE_DRAIN_S * 1000;
@@ -492,11 +288,9 @@ main(int argc, char *argv[])
 			bal.btc.ca_file = optarg;
 			break;
 		case 'a':
-			if (backend_algo_parse(optarg, &bal.pc.algo) < 0)
-				balance_usage_error("-a takes roundrobin, leastconn or source");
-			if (bal.pc.algo == BACKEND_STREAM)
-				balance_usage_error("-a stream: not implemented yet (BUGS in "
-				    "rtmp-balance(1))");
+			if (backend_algo_parse(optarg, &bal.routes.place.algo) < 0)
+				balance_usage_error("-a takes roundrobin, leastconn, source or "
+				    "stream");
 			break;
 		case 'd':
 			so.stop_grace_ms = (uint32_t)balance_number(optarg, 1, 86400,
@@ -509,9 +303,15 @@ main(int argc, char *argv[])
 			bal.file = optarg;
 			break;
 		case 'H':
-			if (strcmp(optarg, "tcp") != 0 && strcmp(optarg, "rtmp") != 0)
-				balance_usage_error("-H takes tcp or rtmp");
-			bal.hc.rtmp = strcmp(optarg, "rtmp") == 0;
+			/* tcp, rtmp, or rtmp/APP: the app the check connects to. */
+			bal.hc.rtmp = strncmp(optarg, "rtmp", 4) == 0 &&
+			    (optarg[4] == '\0' || optarg[4] == '/');
+			if (!bal.hc.rtmp && strcmp(optarg, "tcp") != 0)
+				balance_usage_error("-H takes tcp, rtmp or rtmp/APP");
+			if (bal.hc.rtmp && optarg[4] == '/' && (optarg[5] == '\0' ||
+			    strlcpy(bal.hc.app, optarg + 5, sizeof(bal.hc.app)) >=
+			    sizeof(bal.hc.app)))
+				balance_usage_error("-H rtmp/APP: an app name, shorter");
 			break;
 		case 'i':
 			bal.hc.interval_ms = (uint32_t)balance_number(optarg, 0, 3600000,
@@ -527,16 +327,16 @@ main(int argc, char *argv[])
 		case 'P':
 			if (strcmp(optarg, "v1") != 0 && strcmp(optarg, "v2") != 0)
 				balance_usage_error("-P takes v1 or v2");
-			bal.send_proxy = optarg[1] - '0';
+			bal.routes.send_proxy = optarg[1] - '0';
 			break;
 		case 'R':
 			bal.hc.rise = (uint32_t)balance_number(optarg, 1, 100, "rise");
 			break;
 		case 'r':
-			bal.pc.retries = (uint32_t)balance_number(optarg, 0, BACKEND_MAX, "retries");
+			bal.routes.place.retries = (uint32_t)balance_number(optarg, 0, BACKEND_MAX, "retries");
 			break;
 		case 'T':
-			bal.pc.connect_ms = (uint32_t)balance_number(optarg, 10, 600000,
+			bal.routes.place.connect_ms = (uint32_t)balance_number(optarg, 10, 600000,
 			    "connect timeout ms");
 			break;
 		default:
@@ -557,12 +357,21 @@ main(int argc, char *argv[])
 	if (backend_load(NULL, bal.operands, (size_t)bal.noperands, specs, BACKEND_MAX,
 	    &n, err, sizeof(err)) < 0)
 		balance_usage_error(err);
-	free(specs);
 	if (server_options_check(&so, err, sizeof(err)) < 0)
 		balance_usage_error(err);
+	for (i = 0; i < n; i++)
+		if (specs[i].directory && bal.routes.place.algo != BACKEND_STREAM)
+			balance_usage_error("a directory backend (unix:DIR/) needs -a stream");
+	free(specs);
 	balance_raise_nofile(so.max_clients);
-	bal.first_byte_ms = so.handshake_timeout_ms;
-	bal.fc.idle_ms = so.idle_timeout_ms;
+	bal.routes.first_byte_ms = so.handshake_timeout_ms;
+	bal.routes.intake.deadline_ms = so.handshake_timeout_ms;
+	bal.routes.intake.chunk_size = so.chunk_size;
+	bal.routes.forward.idle_ms = so.idle_timeout_ms;
+	bal.routes.verbose = so.verbose;
+	bal.routes.set = &bal.set;
+	bal.routes.closed = balance_route_closed;
+	bal.routes.arg = &bal;
 	if (backend_set_load(&bal.set, bal.file, bal.operands, (size_t)bal.noperands,
 	    &n, &added, NULL, NULL, err, sizeof(err)) < 0 ||
 	    balance_backend_tls(&bal, err, sizeof(err)) < 0)
@@ -573,26 +382,21 @@ main(int argc, char *argv[])
 		server_free(bal.server);
 		return 1;
 	}
-	bal.loop = server_loop(bal.server);
+	bal.loop = bal.routes.loop = server_loop(bal.server);
 	if (bal.hc.interval_ms != 0 && (bal.health = health_new(bal.loop, &bal.set,
 	    &bal.hc, &balance_health_events, &bal)) == NULL) {
 		log_errorx("out of memory");
 		return 1;
 	}
-	log_info("%zu backends, %s, %s", bal.set.n, backend_algo_name(bal.pc.algo),
+	log_info("%zu backends, %s, %s", bal.set.n, backend_algo_name(bal.routes.place.algo),
 	    bal.health == NULL ? "no health checks" : bal.hc.rtmp ?
-	    "checked by an RTMP handshake" : "checked by a TCP connect");
+	    "checked by an RTMP connect" : "checked by a TCP connect");
 	rc = server_run(bal.server);
 	/* The drain is over: whatever is left ends now. */
-	while (bal.sessions != NULL) {
-		if (bal.sessions->fw != NULL)
-			forward_close(bal.sessions->fw, 0, "stopped");
-		else
-			balance_unplaced(bal.sessions, "stopped");
-	}
+	route_table_close(&bal.routes, "stopped");
 	health_free(bal.health);
 	server_free(bal.server);
 	backend_set_free(&bal.set);
-	tls_context_free(bal.btls);
+	tls_context_free(bal.routes.backend_tls);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "server.h"
 #include "error.h"
 #include "net.h"
 #include "url.h"
@@ -59,7 +60,7 @@ int
 backend_parse_line(const char *line, struct backend_spec *s, char *err,
     size_t errsize)
 {
-	char	 copy[BACKEND_LINE_MAX + 1], *p, *word, *words[8];
+	char	 copy[BACKEND_LINE_MAX + 1], *p, *word, *words[12];
 	size_t	 n = 0, i, len = strlen(line);
 	int	 rc;
 
@@ -93,7 +94,19 @@ backend_parse_line(const char *line, struct backend_spec *s, char *err,
 		return RTMP_EINVAL;
 	}
 	s->weight = 1;
+	len = strlen(s->addr.path);
+	s->directory = s->addr.family_unix && len > 0 && s->addr.path[len - 1] == '/';
 	for (i = 1; i < n; i += 2) {
+		if (strcmp(words[i], "publish") == 0 || strcmp(words[i], "play") == 0) {
+			if (s->role != BACKEND_ROLE_ANY) {
+				snprintf(err, errsize, "%s: one of publish or play, or neither "
+				    "for both", words[i]);
+				return RTMP_EINVAL;
+			}
+			s->role = words[i][1] == 'u' ? BACKEND_ROLE_PUBLISH : BACKEND_ROLE_PLAY;
+			i--;
+			continue;
+		}
 		if (strcmp(words[i], "tls") == 0) {
 			/* A word alone: the next one is a setting again. */
 			s->tls = 1;
@@ -110,8 +123,8 @@ backend_parse_line(const char *line, struct backend_spec *s, char *err,
 			rc = backend_proxy(i + 1 < n ? words[i + 1] : NULL, &s->proxy,
 			    err, errsize);
 		else {
-			snprintf(err, errsize, "%.64s: not weight, maxconn, tls or proxy",
-			    words[i]);
+			snprintf(err, errsize, "%.64s: not weight, maxconn, tls, proxy, "
+			    "publish or play", words[i]);
 			rc = RTMP_EINVAL;
 		}
 		if (rc < 0)
@@ -344,6 +357,7 @@ backend_set_merge(struct backend_set *set, const struct backend_spec *specs,
 			b->spec.maxconn = specs[i].maxconn;
 			b->spec.tls = specs[i].tls;
 			b->spec.proxy = specs[i].proxy;
+			b->spec.role = specs[i].role;
 			continue;
 		}
 		if (backend_set_add(set, &specs[i]) < 0) {
@@ -565,9 +579,48 @@ backend_resolve(struct backend *b, char *err, size_t errsize)
 	return 0;
 }
 
-int
-backend_connect(struct backend *b, int *fd)
+uint64_t
+backend_role_skip(const struct backend_set *set, int role)
 {
+	uint64_t	 skip = 0;
+	size_t		 i;
+
+	for (i = 0; i < set->n; i++)
+		if (set->b[i]->spec.role != BACKEND_ROLE_ANY && set->b[i]->spec.role != role)
+			skip |= 1ULL << i;
+	return skip;
+}
+
+/* DIR/NAME.sock for the stream in key ("app/stream"). */
+static int
+backend_connect_directory(struct backend *b, const void *key, size_t keylen, int *fd)
+{
+	const char	*k = key, *name = k;
+	char		 path[sizeof(b->spec.addr.path)];
+	size_t		 i, len;
+
+	for (i = 0; i < keylen; i++)
+		if (k[i] == '/')
+			name = k + i + 1;
+	len = keylen - (size_t)(name - k);
+	/* The servers' own name rule: no '/', no leading '.', no NUL or control. */
+	if (!server_name_valid(name, len)) {
+		errno = EINVAL;
+		return RTMP_EINVAL;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s%.*s.sock", b->spec.addr.path, (int)len,
+	    name) >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return RTMP_EINVAL;
+	}
+	return net_connect_unix(path, fd);
+}
+
+int
+backend_connect(struct backend *b, const void *key, size_t keylen, int *fd)
+{
+	if (b->spec.directory)
+		return backend_connect_directory(b, key, keylen, fd);
 	if (b->spec.addr.family_unix)
 		return net_connect_unix(b->spec.addr.path, fd);
 	if (!b->resolved) {

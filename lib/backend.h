@@ -32,8 +32,12 @@
  *
  * Parsing: backend_parse_line() reads one line of the backend file or one
  * operand of the command line:
- *	ADDRESS [weight N] [maxconn N] [tls] [proxy v1|v2]	# a comment
- * in any order after the address.
+ *	ADDRESS [weight N] [maxconn N] [tls] [proxy v1|v2] [publish|play]
+ * in any order after the address, and a '#' comment.  publish or play
+ * limits a backend to that role (backend_role_skip()); without either it
+ * takes both.  An ADDRESS "unix:DIR/" (ending in '/') is a directory of
+ * sockets: a stream NAME is at DIR/NAME.sock (backend_connect()), for
+ * the stream mode only.
  * Blank lines and comments are skipped.  backend_parse_text() reads a
  * whole file's bytes: at most BACKEND_MAX backends, BACKEND_LINE_MAX
  * bytes a line, no NUL; an error names the line ("line 3: weight 0:
@@ -72,6 +76,10 @@ enum backend_algo {
 	BACKEND_STREAM,
 };
 
+#define BACKEND_ROLE_ANY	0
+#define BACKEND_ROLE_PUBLISH	1
+#define BACKEND_ROLE_PLAY	2
+
 /* One parsed line. */
 struct backend_spec {
 	char			 name[BACKEND_NAME_MAX];	/* the address as written */
@@ -80,6 +88,8 @@ struct backend_spec {
 	uint32_t		 maxconn;
 	int			 tls;		/* RTMPS to it */
 	int			 proxy;		/* PROXY header to it: 0 none, 1 v1, 2 v2 */
+	int			 role;		/* BACKEND_ROLE_*: which clients it takes */
+	int			 directory;	/* "unix:DIR/": a socket per stream */
 };
 
 struct backend {
@@ -162,6 +172,8 @@ int	 backend_set_load(struct backend_set *, const char *file,
 int	 backend_available(const struct backend *);
 struct backend *backend_pick(struct backend_set *, enum backend_algo,
 	    const void *key, size_t keylen, uint64_t skip);
+/* The skip mask of the backends that do not take role (BACKEND_ROLE_*). */
+uint64_t backend_role_skip(const struct backend_set *, int role);
 /* The index of b in the set (for the skip mask), or BACKEND_MAX. */
 size_t	 backend_index(const struct backend_set *, const struct backend *);
 void	 backend_attach(struct backend *);
@@ -173,8 +185,13 @@ uint64_t backend_hash(const void *key, size_t keylen, const char *name);
 int	 backend_resolve(struct backend *, char *err, size_t errsize);
 /*
  * Start a non-blocking connection to b: 0 with *fd in progress (wait for
- * LOOP_WRITE, then net_connect_result()), or RTMP_E* with errno set.
+ * LOOP_WRITE, then net_connect_result()), or RTMP_E* with errno set.  A
+ * directory backend connects to NAME.sock in it, NAME being what follows
+ * the key's last '/' (the stream of "app/stream"): a NAME that fails
+ * server_name_valid() (empty, a leading '.', anything but letters, digits
+ * and "-_.") is refused (EINVAL), so that no name reaches outside the
+ * directory; no socket of that name is ENOENT.
  */
-int	 backend_connect(struct backend *, int *fd);
+int	 backend_connect(struct backend *, const void *key, size_t keylen, int *fd);
 
 #endif

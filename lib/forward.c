@@ -17,6 +17,7 @@
 #include "conn.h"
 #include "error.h"
 #include "forward.h"
+#include "join.h"
 #include "loop.h"
 #include "tls.h"
 
@@ -48,6 +49,8 @@ struct forward {
 	void			*arg;
 	uint8_t			*prefix;	/* still to go to the backend; NULL: gone */
 	size_t			 prefixlen, prefixoff;
+	struct join		*join;
+	struct buf		 joined;	/* the join's output, for the client */
 	char			 reason[128];
 };
 
@@ -76,7 +79,14 @@ static void
 forward_half_close(struct forward *f, int d)
 {
 	struct forward_side	*src = &f->s[d], *dst = &f->s[1 - d];
-	size_t			 pending = f->splice ? src->piped : src->c.rbuf.len;
+	size_t			 pending = f->splice ? src->piped : src->c.rbuf.len, n;
+
+	if (d == 1)
+		pending += f->joined.len;
+	if (d == 0 && f->join != NULL) {
+		(void)join_to_backend(f->join, &n);
+		pending += n;
+	}
 
 	if (!src->eof || pending > 0 || dst->shut)
 		return;
@@ -124,15 +134,69 @@ forward_splice_round(struct forward *f, int d, int *may_read)
 	return moved;
 }
 
+/* The join's bytes for the backend: 1 some written, 0 none now, or an error. */
+static int
+forward_join_write(struct forward *f)
+{
+	const uint8_t	*p;
+	size_t		 len;
+	ssize_t		 n;
+
+	p = join_to_backend(f->join, &len);
+	if (len == 0 || f->s[1].shut)
+		return 0;
+	if ((n = conn_write(&f->s[1].c, p, len)) < 0)
+		return forward_fail(f, 1, (int)n, f->s[1].c.err);
+	join_backend_sent(f->join, (size_t)n);
+	return n > 0;
+}
+
+/* The client may be read: no join, or its bytes before the client's are out. */
+static int
+forward_client_open(const struct forward *f)
+{
+	size_t	 len;
+
+	if (f->join == NULL)
+		return 1;
+	(void)join_to_backend(f->join, &len);
+	return join_open(f->join) && len == 0;
+}
+
+/* The backend's bytes through the join; it goes once the rest may pass raw. */
+static int
+forward_join_read(struct forward *f)
+{
+	struct conn	*c = &f->s[1].c;
+	int		 rc;
+
+	if (c->rbuf.len > 0 && f->joined.len < f->buffer) {
+		if ((rc = join_from_backend(f->join, buf_data(&c->rbuf), c->rbuf.len,
+		    &f->joined)) < 0) {
+			snprintf(f->reason, sizeof(f->reason), "%s", join_reason(f->join));
+			return rc;
+		}
+		buf_consume(&c->rbuf, c->rbuf.len);
+	}
+	if (join_raw(f->join) && forward_client_open(f)) {
+		join_free(f->join);
+		f->join = NULL;
+	}
+	return 0;
+}
+
 /* One move of direction d through the source's read buffer. */
 static int
 forward_buffer_round(struct forward *f, int d)
 {
 	struct forward_side	*src = &f->s[d], *dst = &f->s[1 - d];
+	struct buf		*out = &src->c.rbuf;
 	ssize_t			 n;
-	int			 moved = 0;
+	int			 moved = 0, rc;
 
-	if (!src->eof && src->c.rbuf.len < f->buffer) {
+	if (d == 0 && f->join != NULL && (moved = forward_join_write(f)) < 0)
+		return moved;
+	if (!src->eof && src->c.rbuf.len < f->buffer && (d == 1 || forward_client_open(f))) {
 		n = conn_read(&src->c);
 		if (n > 0)
 			moved = 1;
@@ -143,10 +207,15 @@ forward_buffer_round(struct forward *f, int d)
 		if (src->c.eof)
 			src->eof = 1;
 	}
-	if (src->c.rbuf.len > 0 && !dst->shut) {
-		n = conn_write(&dst->c, buf_data(&src->c.rbuf), src->c.rbuf.len);
+	if (d == 1 && f->join != NULL && (rc = forward_join_read(f)) < 0)
+		return rc;
+	/* What the join made goes first; after it, the backend's own bytes. */
+	if (d == 1 && f->joined.len > 0)
+		out = &f->joined;
+	if (out->len > 0 && !dst->shut) {
+		n = conn_write(&dst->c, buf_data(out), out->len);
 		if (n > 0) {
-			buf_consume(&src->c.rbuf, (size_t)n);
+			buf_consume(out, (size_t)n);
 			src->bytes += (size_t)n;
 			moved = 1;
 		} else if (n < 0)
@@ -174,6 +243,17 @@ forward_step(struct forward *f, int d, int may_read)
 	return 0;
 }
 
+/* Bytes of the join's for the backend wait. */
+static int
+forward_join_pending(const struct forward *f)
+{
+	size_t	 len = 0;
+
+	if (f->join != NULL)
+		(void)join_to_backend(f->join, &len);
+	return len > 0;
+}
+
 /* The events side i waits for now. */
 static int
 forward_wants(const struct forward *f, int i)
@@ -192,9 +272,11 @@ forward_wants(const struct forward *f, int i)
 	}
 	if (me->c.tls != NULL && !tls_handshake_done(me->c.tls))
 		return me->c.hwant;
-	if (!me->eof && me->c.rbuf.len < f->buffer)
+	if (!me->eof && me->c.rbuf.len < f->buffer && (i == 1 ? f->joined.len < f->buffer :
+	    forward_client_open(f)))
 		w |= me->c.rwant;
-	if (other->c.rbuf.len > 0 && !me->shut)
+	if ((other->c.rbuf.len > 0 || (i == 0 && f->joined.len > 0) ||
+	    (i == 1 && forward_join_pending(f))) && !me->shut)
 		w |= me->c.wwant != 0 ? me->c.wwant : LOOP_WRITE;
 	return w;
 }
@@ -242,6 +324,8 @@ forward_teardown(struct forward *f, int error, const char *reason)
 		f->events.closed(f, error, reason, f->arg);
 	for (i = 0; i < 2; i++)
 		conn_close(&f->s[i].c);
+	join_free(f->join);
+	buf_free(&f->joined);
 	free(f->prefix);
 	free(f);
 }
@@ -328,10 +412,14 @@ forward_new(struct loop *loop, int cfd, struct tls *ctls, int bfd, struct tls *b
 	int		 i, fds[2] = { cfd, bfd };
 	struct tls	*tls[2] = { ctls, btls };
 
-	if (cfg->prefixlen > FORWARD_PREFIX_MAX || (f = calloc(1, sizeof(*f))) == NULL)
+	if (cfg->prefixlen > FORWARD_PREFIX_MAX || (f = calloc(1, sizeof(*f))) == NULL) {
+		join_free(cfg->join);
 		return NULL;
+	}
+	f->join = cfg->join;
 	if (cfg->prefixlen > 0) {
 		if ((f->prefix = malloc(cfg->prefixlen)) == NULL) {
+			join_free(f->join);
 			free(f);
 			return NULL;
 		}
@@ -346,7 +434,7 @@ forward_new(struct loop *loop, int cfd, struct tls *ctls, int bfd, struct tls *b
 		f->buffer = FORWARD_BUFFER_MIN;
 	f->idle_ms = cfg->idle_ms;
 	f->last = loop_now(loop);
-	f->splice = ctls == NULL && btls == NULL && !cfg->no_splice;
+	f->splice = ctls == NULL && btls == NULL && !cfg->no_splice && f->join == NULL;
 	/* Out of descriptors for pipes: the buffered path still works. */
 	if (f->splice && forward_pipes(f) < 0)
 		f->splice = 0;
@@ -372,6 +460,7 @@ fail:
 			close(f->s[i].pipe[1]);
 		}
 	}
+	join_free(f->join);
 	free(f->prefix);
 	free(f);
 	return NULL;
@@ -394,6 +483,12 @@ int
 forward_spliced(const struct forward *f)
 {
 	return f->splice;
+}
+
+int
+forward_joining(const struct forward *f)
+{
+	return f->join != NULL;
 }
 
 uint64_t

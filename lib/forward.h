@@ -27,6 +27,14 @@
  * it is out.  It is copied (at most FORWARD_PREFIX_MAX bytes) and not
  * counted in forward_bytes().  Then the splice path goes on as without.
  *
+ * Join: with config->join (join.h; forward takes it) the backend is
+ * spoken to as stream mode needs: the join's bytes (C0+C1, then C2 and
+ * the client's replay) go to the backend first, after the prefix, and
+ * the client is not read until they are out; what the backend sends
+ * goes through the join to the client until join_raw() says the rest
+ * may pass as it is, then the join is freed.  No splice with a join.  A
+ * join's failure ends the connection with its reason.
+ *
  * Deadline: nothing moved in either direction for config->idle_ms closes
  * it (RTMP_ETIMEOUT, "idle"); 0 means none.
  *
@@ -59,6 +67,7 @@ struct forward_config {
 	int		 no_splice;	/* 1: the buffered path even for plain sockets */
 	const uint8_t	*prefix;	/* sent to the backend first; NULL: none */
 	size_t		 prefixlen;	/* at most FORWARD_PREFIX_MAX */
+	struct join	*join;		/* stream mode: taken, even on failure */
 };
 
 struct forward_events {
@@ -67,8 +76,8 @@ struct forward_events {
 
 /*
  * Takes cfd, bfd and both tls (either may be NULL).  NULL when out of
- * memory (or a prefix past FORWARD_PREFIX_MAX): then nothing was taken,
- * the caller still owns and closes them.
+ * memory (or a prefix past FORWARD_PREFIX_MAX): then nothing was taken
+ * but the join (freed), the caller still owns and closes the rest.
  */
 struct forward	*forward_new(struct loop *, int cfd, struct tls *ctls, int bfd,
 		    struct tls *btls, const struct forward_config *,
@@ -79,6 +88,8 @@ void		 forward_close(struct forward *, int error, const char *reason);
 void		 forward_bytes(const struct forward *, uint64_t *in, uint64_t *out);
 /* 1 if the bytes go by splice(2). */
 int		 forward_spliced(const struct forward *);
+/* 1 while a join still reads the backend's bytes. */
+int		 forward_joining(const struct forward *);
 uint64_t	 forward_last_active(const struct forward *);
 
 #endif

@@ -264,7 +264,7 @@ health_start(struct health *h, struct backend *b)
 		health_end_probe(p);
 		health_report(h, b, 0, "timeout");
 	}
-	if (backend_connect(b, &p->fd) < 0) {
+	if (backend_connect(b, NULL, 0, &p->fd) < 0) {
 		p->fd = -1;
 		snprintf(what, sizeof(what), "connect: %s", strerror(errno));
 		health_report(h, b, 0, what);
@@ -284,8 +284,9 @@ health_tick(struct loop *loop, uint64_t id, void *arg)
 
 	(void)loop;
 	(void)id;
+	/* A directory has no one socket to check: each stream's is tried when asked for. */
 	for (i = 0; i < h->set->n; i++)
-		if (!h->set->b[i]->removed)
+		if (!h->set->b[i]->removed && !h->set->b[i]->spec.directory)
 			health_start(h, h->set->b[i]);
 	return h->cfg.interval_ms;
 }

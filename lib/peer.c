@@ -45,6 +45,8 @@ struct peer {
 	uint64_t		 deadline_timer, notify_timer, linger_timer;
 	uint64_t		 last_input, last_output;
 	uint64_t		 bytes_in, bytes_out;
+	struct buf		 record;		/* config.record: every byte read */
+	size_t			 record_limit;
 };
 
 static void	peer_io(struct loop *, int, int, void *);
@@ -104,6 +106,7 @@ peer_teardown(struct peer *p)
 		p->fd = -1;
 	}
 	outq_free(&p->queue);
+	buf_free(&p->record);
 }
 
 static uint64_t
@@ -171,6 +174,8 @@ peer_new(struct loop *loop, int fd, struct tls *tls, const struct peer_config *c
 	p->events = *events;
 	p->arg = arg;
 	p->fd = fd;
+	buf_init(&p->record, c.record);
+	p->record_limit = c.record;
 	conn_init(&p->conn, fd, tls, c.read_limit);
 	outq_init(&p->queue, c.queue_bytes, c.queue_ms, c.queue_hard_bytes);
 	p->last_input = p->last_output = loop_now(loop);
@@ -198,6 +203,27 @@ peer_free(struct peer *p)
 		p->freed = 1;
 	else
 		peer_destroy(p);
+}
+
+int
+peer_detach(struct peer *p, int *fd, struct tls **tls, struct buf *record)
+{
+	if (p->state == PEER_CLOSED || peer_queued(p) > 0 || p->conn.sealed > 0)
+		return RTMP_ESTATE;
+	*fd = p->fd;
+	*tls = p->conn.tls;
+	*record = p->record;
+	buf_init(&p->record, 0);
+	if (p->registered) {
+		loop_remove(p->loop, p->fd);
+		p->registered = 0;
+	}
+	/* The fd and TLS are the new owner's: teardown must not close them. */
+	p->conn.tls = NULL;
+	buf_free(&p->conn.rbuf);
+	p->fd = -1;
+	peer_free(p);
+	return 0;
 }
 
 struct rtmp_session *
@@ -365,6 +391,12 @@ peer_read(struct peer *p)
 		}
 		if (n > 0)
 			p->last_input = loop_now(p->loop);
+		if (n > 0 && p->record_limit > 0 &&
+		    buf_append(&p->record, buf_data(&p->conn.rbuf) + p->conn.rbuf.len - (size_t)n,
+		    (size_t)n) < 0) {
+			peer_close(p, RTMP_ELIMIT, "too much before the hand-over");
+			return;
+		}
 		if (p->state == PEER_FINISHING) {
 			/* A rejected or finished peer has nothing more to say. */
 			buf_consume(&p->conn.rbuf, p->conn.rbuf.len);

@@ -60,6 +60,11 @@ struct peer_config {
 	uint32_t		 queue_ms;
 	size_t			 queue_hard_bytes;
 	size_t			 low_water;	/* `drained` below it; default 256 KiB */
+	/*
+	 * Keep a copy of every byte read, at most this many (0: none); past
+	 * it the peer closes, "too much before the hand-over": see peer_detach().
+	 */
+	size_t			 record;
 };
 
 struct peer_events {
@@ -109,6 +114,16 @@ int		 peer_closing(const struct peer *);
 /* Stop or resume reading (back pressure); the deadline goes on. */
 void		 peer_pause_input(struct peer *, int paused);
 void		 peer_deadline(struct peer *, uint32_t ms);
+/*
+ * Give the connection to another owner, from inside an event callback
+ * too: its fd and TLS, and what was recorded (config.record) moved into
+ * *record (an empty buf without it).  The peer is freed as by peer_free()
+ * and `closed` never fires.  RTMP_ESTATE while anything is left to
+ * write (wait for peer_queued() to be 0): the new owner could not tell
+ * where the TLS record being written ends.  Bytes TLS decrypted but
+ * nobody read yet stay in the struct tls for its next read.
+ */
+int		 peer_detach(struct peer *, int *fd, struct tls **tls, struct buf *record);
 uint64_t	 peer_last_input(const struct peer *);
 uint64_t	 peer_last_output(const struct peer *);
 uint64_t	 peer_bytes_in(const struct peer *);

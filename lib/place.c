@@ -145,7 +145,7 @@ place_try(struct place *p)
 	p->tries++;
 	p->b = b;
 	backend_attach(b);
-	if (backend_connect(b, &p->fd) < 0) {
+	if (backend_connect(b, p->key, p->keylen, &p->fd) < 0) {
 		p->fd = -1;
 		snprintf(why, sizeof(why), "connect: %s", strerror(errno));
 		place_refused(p, why);
@@ -158,7 +158,8 @@ place_try(struct place *p)
 
 struct place *
 place_start(struct loop *loop, struct backend_set *set, const struct place_config *cfg,
-    const void *key, size_t keylen, const struct place_events *events, void *arg)
+    const void *key, size_t keylen, uint64_t skip, const struct place_events *events,
+    void *arg)
 {
 	struct place	*p;
 
@@ -172,6 +173,7 @@ place_start(struct loop *loop, struct backend_set *set, const struct place_confi
 	p->events = *events;
 	p->arg = arg;
 	p->fd = -1;
+	p->skip = skip;
 	p->keylen = keylen < sizeof(p->key) ? keylen : sizeof(p->key);
 	memcpy(p->key, key, p->keylen);
 	/* The first try from the loop too: an immediate refusal must not call back here. */

@@ -4,7 +4,8 @@
  * in time, a bounded number of times.
  *
  * place_start() picks with the algorithm and key given (the client's
- * address for BACKEND_SOURCE, "app/stream" for BACKEND_STREAM), counts
+ * address for BACKEND_SOURCE, "app/stream" for BACKEND_STREAM), among
+ * the backends not in skip (backend_role_skip(): the client's role), counts
  * the pick on the backend (backend_attach(): leastconn sees connections
  * still being made) and starts the connect.  A connect refused, reset or
  * still in progress after connect_ms counts on the backend (b->refused),
@@ -52,7 +53,7 @@ struct place_events {
 /* NULL when out of memory (nothing was picked). */
 struct place	*place_start(struct loop *, struct backend_set *,
 		    const struct place_config *, const void *key, size_t keylen,
-		    const struct place_events *, void *arg);
+		    uint64_t skip, const struct place_events *, void *arg);
 void		 place_cancel(struct place *);
 /* The backend being connected to now, or NULL between tries. */
 struct backend	*place_backend(const struct place *);

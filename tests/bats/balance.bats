@@ -97,9 +97,6 @@ wait_stats() {
 	[[ "$output" == *"no backend"* ]]
 	run "$BAL" -a random -l 127.0.0.1:1 127.0.0.1:2
 	[ "$status" -eq 2 ]
-	run "$BAL" -a stream -l 127.0.0.1:1 127.0.0.1:2
-	[ "$status" -eq 2 ]
-	[[ "$output" == *"not implemented yet"* ]]
 	run "$BAL" -l 127.0.0.1:1 '127.0.0.1:2 weight 0'
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"weight 0: too small"* ]]
@@ -498,4 +495,215 @@ time.sleep(30)' "$BPORT"
 		total=$((total + $(nginx_count "$i" publish)))
 	done
 	[ "$total" -eq 4 ] || fail "nginx saw $total publishers"
+}
+
+# stream_backend NAME: the index of the nginx that logged NAME's publish.
+stream_backend() {
+	local i
+	for i in "${!PORTS[@]}"; do
+		grep -q "publish: name='$1'" "$(_scope)/nginx-${PORTS[i]}/error.log" &&
+			echo "$i" && return 0
+	done
+	return 1
+}
+
+@test "balance: stream: a publisher and ten players of a stream meet on one backend, other streams by their hash" {
+	local i j n pids=() where=()
+	start_backends 3
+	start_balance -a stream "127.0.0.1:${PORTS[0]}" "127.0.0.1:${PORTS[1]}" \
+		"127.0.0.1:${PORTS[2]}"
+	for n in 0 1 2 3 4 5; do
+		publish "cam$n"
+	done
+	for n in 0 1 2 3 4 5; do
+		for ((i = 0; i < 150; i++)); do
+			where[n]=$(stream_backend "cam$n") && break
+			sleep 0.1
+		done
+		[ -n "${where[n]}" ] || fail "cam$n reached no nginx: $(cat "$T/balance.log")"
+	done
+	# Five streams on three backends by a hash: not all on one.
+	[ "$(printf '%s\n' "${where[@]}" | sort -u | wc -l)" -ge 2 ] ||
+		fail "every stream on one backend: ${where[*]}"
+	for j in 0 1 2 3 4 5 6 7 8 9; do
+		spawn "play-$j" timeout 30 ffprobe -v error -show_entries stream=codec_name \
+			-of csv=p=0 "rtmp://127.0.0.1:$BPORT/live/cam0"
+		pids+=("$SPAWNED")
+	done
+	for j in 0 1 2 3 4 5 6 7 8 9; do
+		wait_status "${pids[j]}" 40 || fail "player $j still running"
+		[ "$STATUS" -eq 0 ] || fail "player $j: $(cat "$T/play-$j.log")"
+		[ "$(sort "$T/play-$j.log" | xargs)" = "aac h264" ] ||
+			fail "player $j got '$(cat "$T/play-$j.log")'"
+	done
+	[ "$(nginx_count "${where[0]}" play)" -eq 10 ] ||
+		fail "cam0's nginx saw $(nginx_count "${where[0]}" play) players, not 10"
+	for i in 0 1 2; do
+		[ "$i" -eq "${where[0]}" ] || [ "$(nginx_count "$i" play)" -eq 0 ] ||
+			fail "nginx $i, not cam0's, got players"
+	done
+	[ "$(grep -c "backend 127.0.0.1:${PORTS[where[0]]} stream live/cam0: closed: " \
+		"$T/balance.log")" -ge 10 ] ||
+		fail "no log line per player with its stream: $(cat "$T/balance.log")"
+}
+
+@test "balance: stream: the multi-stream server from parts, rtmp-listen -e per stream behind a directory of sockets" {
+	local lport dir=$T/rtmp i j pids=()
+	require_programs
+	mkdir -p "$dir"
+	lport=$(free_port)
+	# The recipe of rtmp-balance(1), with a scratch directory for /run/rtmp.
+	spawn listen env PATH="$RTMPKIT_BIN:$PATH" "$RTMPKIT_BIN/rtmp-listen" \
+		-e "exec rtmp-relay -l \"unix:$dir/\$RTMP_STREAM.sock\"" "127.0.0.1:$lport"
+	wait_port "$lport" 10
+	start_balance -a stream "unix:$dir/"
+	for i in one two; do
+		spawn "pub-$i" ffmpeg -nostdin -v error -re -stream_loop -1 -i "$CLIP" -c copy \
+			-f flv "rtmp://127.0.0.1:$lport/live/$i"
+	done
+	for i in one two; do
+		for ((j = 0; j < 100; j++)); do
+			[ -S "$dir/$i.sock" ] && break
+			sleep 0.1
+		done
+		[ -S "$dir/$i.sock" ] || fail "no $dir/$i.sock: $(cat "$T/listen.log")"
+	done
+	for j in 0 1 2 3; do
+		i=$([ $((j % 2)) -eq 0 ] && echo one || echo two)
+		spawn "play-$j" timeout 30 ffprobe -v error -show_entries stream=codec_name \
+			-of csv=p=0 "rtmp://127.0.0.1:$BPORT/live/$i"
+		pids+=("$SPAWNED")
+	done
+	for j in 0 1 2 3; do
+		wait_status "${pids[j]}" 40 || fail "player $j still running"
+		[ "$STATUS" -eq 0 ] || fail "player $j: $(cat "$T/play-$j.log")"
+		[ "$(sort "$T/play-$j.log" | xargs)" = "aac h264" ] ||
+			fail "player $j got '$(cat "$T/play-$j.log")'"
+	done
+	grep -q "backend unix:$dir/ stream live/one: closed" "$T/balance.log" ||
+		fail "no log line for live/one: $(cat "$T/balance.log")"
+	grep -q "backend unix:$dir/ stream live/two: closed" "$T/balance.log" ||
+		fail "no log line for live/two"
+	# No such stream, and names that would leave the directory: the client hears it.
+	for i in nope .. ../one .hidden; do
+		run timeout 20 "$DUMP" -q -r 0 -t 5 -o /dev/null "rtmp://127.0.0.1:$BPORT/live/$i"
+		[ "$status" -eq 3 ] || fail "live/$i: status $status, not 3 (not found): $output"
+	done
+	grep -q "stream live/nope: .*refused" "$T/balance.log" ||
+		fail "no refusal logged for nope: $(cat "$T/balance.log")"
+	[ ! -e "$T/one.sock" ] || fail "something outside the directory"
+}
+
+@test "balance: stream: by role, publishers to an rtmp-listen | rtmp-relay pipeline's ingest, players to its relay, one port" {
+	local iport rport j pids=()
+	iport=$(free_port)
+	rport=$(free_port)
+	spawn_sh pipeline "exec '$RTMPKIT_BIN/rtmp-listen' 127.0.0.1:$iport | exec '$RTMPKIT_BIN/rtmp-relay' -l 127.0.0.1:$rport"
+	wait_port "$iport" 10
+	wait_port "$rport" 10
+	start_balance -a stream "127.0.0.1:$iport publish" "127.0.0.1:$rport play"
+	publish show
+	for j in 0 1 2; do
+		spawn "play-$j" timeout 30 ffprobe -v error -show_entries stream=codec_name \
+			-of csv=p=0 "rtmp://127.0.0.1:$BPORT/live/show"
+		pids+=("$SPAWNED")
+		sleep 0.3
+	done
+	for j in 0 1 2; do
+		wait_status "${pids[j]}" 40 || fail "player $j still running"
+		[ "$STATUS" -eq 0 ] || fail "player $j: $(cat "$T/play-$j.log")"
+		[ "$(sort "$T/play-$j.log" | xargs)" = "aac h264" ] ||
+			fail "player $j got '$(cat "$T/play-$j.log")'"
+	done
+	[ "$(grep -c "backend 127.0.0.1:$rport stream live/show: closed" "$T/balance.log")" -eq 3 ] ||
+		fail "players not all at the relay: $(cat "$T/balance.log")"
+	wait_stats "[b['active'] for b in d['backends']] == [1, 0]"
+	bstats "d['backends'][1]['total'] == 3 and d['backends'][0]['total'] == 1" | grep -qx True ||
+		fail "stats: $(bstats d)"
+}
+
+@test "balance: stream: a fourth backend takes about a quarter of 40 streams and moves no other" {
+	local i n moved=0 before after
+	start_backends 4
+	printf '127.0.0.1:%s\n' "${PORTS[0]}" "${PORTS[1]}" "${PORTS[2]}" >"$T/backends"
+	start_balance -a stream -f "$T/backends"
+	# where NAME: the backend the balancer sent a player of NAME to.
+	round() {
+		local n pids=()
+		for ((n = 0; n < 40; n++)); do
+			spawn "probe-$1-$n" timeout 3 "$DUMP" -q -r 0 -t 1 -o /dev/null \
+				"rtmp://127.0.0.1:$BPORT/live/s$n"
+			pids+=("$SPAWNED")
+		done
+		for n in "${pids[@]}"; do
+			wait_status "$n" 10 || return 1
+		done
+	}
+	round a
+	cp "$T/balance.log" "$T/before.log"
+	printf '127.0.0.1:%s\n' "${PORTS[3]}" >>"$T/backends"
+	kill -HUP "$BAL_PID"
+	wait_log "$T/balance.log" "reload: 4 backends, 1 new" 10
+	: >"$T/balance.log.mark"
+	round b
+	for ((n = 0; n < 40; n++)); do
+		before=$(grep -o "backend [^ ]* stream live/s$n:" "$T/before.log" | head -n 1)
+		after=$(grep -o "backend [^ ]* stream live/s$n:" "$T/balance.log" | tail -n 1)
+		[ -n "$before" ] && [ -n "$after" ] || fail "s$n not placed: $(cat "$T/balance.log")"
+		if [ "$before" != "$after" ]; then
+			[ "$after" = "backend 127.0.0.1:${PORTS[3]} stream live/s$n:" ] ||
+				fail "s$n moved between old backends: $before -> $after"
+			moved=$((moved + 1))
+		fi
+	done
+	# A quarter is 10; the hash of 40 names lands near it.
+	[ "$moved" -ge 4 ] && [ "$moved" -le 18 ] || fail "$moved of 40 moved, not about 10"
+}
+
+@test "balance: stream: garbage, a stalled handshake, a huge connect and deep AMF0 are closed; a publisher is not" {
+	local pub m v rss1 rss2
+	start_backends 1
+	start_balance -a stream -t 2 "127.0.0.1:${PORTS[0]}"
+	publish steady
+	pub=$SPAWNED
+	wait_backend_log 0 publish steady
+	rss1=$(awk '/^VmRSS/ { print $2 }' "/proc/$BAL_PID/status")
+	run timeout 120 python3 "$BATS_TEST_DIRNAME/../hostile/client.py" --port "$BPORT" \
+		--timeout 8 http bad-c0 dribble amf-nested amf-nested-array amf-ecma-count \
+		many-huge connect-missing name-dotdot
+	echo "$output"
+	[ "$status" -eq 0 ] || fail "client.py exited $status"
+	for m in http bad-c0 dribble amf-nested amf-nested-array amf-ecma-count many-huge \
+		connect-missing; do
+		v=$(awk -v m="$m" '$1 == m { print $2 }' <<<"$output")
+		[ "$v" = closed ] || fail "$m: '$v', not closed"
+	done
+	v=$(awk '$1 == "name-dotdot" { print $2 }' <<<"$output")
+	[ "$v" = refused ] || [ "$v" = closed ] || fail "name-dotdot: '$v'"
+	# A connect message that claims 16 MB: refused before a byte of it is kept.
+	run timeout 20 python3 -c 'import os, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"\x03" + bytes(1536))
+got = b""
+while len(got) < 3073:
+    b = s.recv(65536)
+    if not b:
+        break
+    got += b
+s.sendall(got[1:1537] + b"\x03\0\0\0\xff\xff\xff\x14\0\0\0\0" + os.urandom(4096))
+try:
+    while s.recv(4096):
+        pass
+except OSError:
+    pass
+print("closed")' "$BPORT"
+	[ "$output" = closed ] || fail "huge connect: $output"
+	wait_log "$T/balance.log" ": limit exceeded: closed" 5 4
+	wait_log "$T/balance.log" ": handshake timeout: no publish or play: closed" 5
+	wait_log "$T/balance.log" ": refused: bad stream name: closed" 5
+	alive "$pub" || fail "the publisher was cut"
+	wait_stats "d['clients'] == 1"
+	[ "$(nginx_count 0 publish)" -eq 1 ] || fail "hostile clients reached the backend"
+	rss2=$(awk '/^VmRSS/ { print $2 }' "/proc/$BAL_PID/status")
+	[ "$rss2" -lt $((rss1 + 2048)) ] || fail "memory grew from $rss1 to $rss2 KB"
 }

@@ -1,3 +1,7 @@
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +84,7 @@ test_parse(void)
 	    "proxy takes the next word as its version, even tls");
 	CHECK_EQ(backend_parse_line("h:1 send-proxy", &s, err, sizeof(err)), RTMP_EINVAL,
 	    "HAProxy's word is not ours");
-	CHECK(strcmp(err, "send-proxy: not weight, maxconn, tls or proxy") == 0,
+	CHECK(strcmp(err, "send-proxy: not weight, maxconn, tls, proxy, publish or play") == 0,
 	    "the known words named: %s", err);
 	CHECK_EQ(backend_parse_line("   # only a comment", &s, err, sizeof(err)), 0, "comment");
 	CHECK_EQ(backend_parse_line("", &s, err, sizeof(err)), 0, "blank");
@@ -96,8 +100,8 @@ test_parse(void)
 	    "weight without a number");
 	CHECK_EQ(backend_parse_line("h:1 speed 3", &s, err, sizeof(err)), RTMP_EINVAL,
 	    "unknown word");
-	CHECK_EQ(backend_parse_line("h:1 weight 2 weight 3 maxconn 4 maxconn 5", &s, err,
-	    sizeof(err)), RTMP_EINVAL, "too many words");
+	CHECK_EQ(backend_parse_line("h:1 weight 2 weight 3 maxconn 4 maxconn 5 tls tls tls tls",
+	    &s, err, sizeof(err)), RTMP_EINVAL, "too many words");
 
 	text = "# backends\n127.0.0.1:1 weight 2\n\n127.0.0.1:2\r\nunix:/x\n";
 	CHECK_EQ(backend_parse_text(text, strlen(text), specs, 4, &n, err, sizeof(err)), 0,
@@ -366,9 +370,74 @@ test_load(void)
 	backend_set_free(&set);
 }
 
+/* Roles and a directory of sockets: the stream mode's backends. */
+static void
+test_stream_backends(void)
+{
+	struct backend_set	 set;
+	struct backend_spec	 s;
+	struct sockaddr_un	 sun;
+	char			 err[256], dir[] = "/tmp/test_backend.XXXXXX", line[128];
+	int			 fd, lfd;
+
+	CHECK_EQ(backend_parse_line("127.0.0.1:1935 publish weight 2", &s, err, sizeof(err)),
+	    1, "publish, a word alone");
+	CHECK(s.role == BACKEND_ROLE_PUBLISH && s.weight == 2 && !s.directory, "its role");
+	CHECK_EQ(backend_parse_line("127.0.0.1:1936 play", &s, err, sizeof(err)), 1, "play");
+	CHECK_EQ(s.role, BACKEND_ROLE_PLAY, "play's role");
+	CHECK_EQ(backend_parse_line("127.0.0.1:1936 play publish", &s, err, sizeof(err)),
+	    RTMP_EINVAL, "both roles");
+	CHECK(strstr(err, "one of publish or play") != NULL, "why: %s", err);
+	CHECK_EQ(backend_parse_line("127.0.0.1:1 weight 2 maxconn 3 tls proxy v2 play # x",
+	    &s, err, sizeof(err)), 1, "every word on one line");
+	backend_set_init(&set);
+	add(&set, "127.0.0.1:1 publish");
+	add(&set, "127.0.0.1:2 play");
+	add(&set, "127.0.0.1:3");
+	CHECK_EQ(backend_role_skip(&set, BACKEND_ROLE_PUBLISH), 2, "publishers skip the player set");
+	CHECK_EQ(backend_role_skip(&set, BACKEND_ROLE_PLAY), 1, "players skip the publisher set");
+	backend_set_free(&set);
+
+	CHECK(mkdtemp(dir) != NULL, "a directory");
+	snprintf(line, sizeof(line), "unix:%s/ play", dir);
+	CHECK_EQ(backend_parse_line(line, &s, err, sizeof(err)), 1, "unix:DIR/");
+	CHECK(s.directory && s.addr.family_unix && s.role == BACKEND_ROLE_PLAY, "a directory");
+	backend_set_init(&set);
+	backend_set_add(&set, &s);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/cam.sock", dir);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) == 0 && listen(lfd, 4) == 0,
+	    "cam.sock listens");
+	CHECK_EQ(backend_connect(set.b[0], "live/cam", 8, &fd), 0, "live/cam: DIR/cam.sock");
+	close(fd);
+	errno = 0;
+	CHECK(backend_connect(set.b[0], "live/other", 10, &fd) < 0 && errno == ENOENT,
+	    "no such stream: ENOENT");
+	errno = 0;
+	CHECK(backend_connect(set.b[0], "live/..", 7, &fd) < 0 && errno == EINVAL,
+	    "'..' refused");
+	CHECK(backend_connect(set.b[0], "live/.cam", 9, &fd) < 0 && errno == EINVAL,
+	    "a leading dot refused");
+	CHECK(backend_connect(set.b[0], "live/a\001b", 8, &fd) < 0 && errno == EINVAL,
+	    "a control character refused");
+	CHECK(backend_connect(set.b[0], "live/c\0m", 8, &fd) < 0 && errno == EINVAL,
+	    "a NUL refused");
+	CHECK(backend_connect(set.b[0], "live/", 5, &fd) < 0 && errno == EINVAL,
+	    "an empty name refused");
+	CHECK(backend_connect(set.b[0], "live/a/b", 8, &fd) < 0 && errno == ENOENT,
+	    "the name after the last '/'");
+	close(lfd);
+	unlink(sun.sun_path);
+	rmdir(dir);
+	backend_set_free(&set);
+}
+
 int
 main(void)
 {
+	test_stream_backends();
 	test_parse();
 	test_roundrobin();
 	test_leastconn();

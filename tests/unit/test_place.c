@@ -92,7 +92,7 @@ main(void)
 	add(&set, 1, &lfd);
 	add(&set, 0, NULL);
 	memset(&o, 0, sizeof(o));
-	p = place_start(l, &set, &cfg, "k", 1, &events, &o);
+	p = place_start(l, &set, &cfg, "k", 1, 0, &events, &o);
 	CHECK(p != NULL && o.done == 0, "no outcome from inside place_start()");
 	CHECK(place_backend(p) == NULL, "nothing picked yet");
 	run(l, &o);
@@ -109,7 +109,7 @@ main(void)
 	/* Only the dead ones left: two refusals spend retries 1. */
 	set.b[1]->up = 0;
 	memset(&o, 0, sizeof(o));
-	place_start(l, &set, &cfg, "k", 1, &events, &o);
+	place_start(l, &set, &cfg, "k", 1, 0, &events, &o);
 	run(l, &o);
 	CHECK(o.done == 1 && o.fd == -1 && o.b == NULL &&
 	    strcmp(o.why, "no backend answered") == 0, "two refusals, retries 1: %s", o.why);
@@ -117,14 +117,14 @@ main(void)
 	for (i = 0; i < 3; i++)
 		set.b[i]->up = 0;
 	memset(&o, 0, sizeof(o));
-	place_start(l, &set, &cfg, "k", 1, &events, &o);
+	place_start(l, &set, &cfg, "k", 1, 0, &events, &o);
 	CHECK(o.done == 0, "none up: still not from inside");
 	run(l, &o);
 	CHECK(o.done == 1 && strcmp(o.why, "no backend can take it") == 0, "none up: %s",
 	    o.why);
 	set.b[1]->up = 1;
 	memset(&o, 0, sizeof(o));
-	p = place_start(l, &set, &cfg, "k", 1, &events, &o);
+	p = place_start(l, &set, &cfg, "k", 1, 0, &events, &o);
 	loop_once(l, 0);
 	CHECK(place_backend(p) == set.b[1] && set.b[1]->active == 1, "connecting");
 	place_cancel(p);
