@@ -114,7 +114,8 @@ intake_closed(struct peer *p, int error, const char *reason, void *arg)
 {
 	struct intake	*in = arg;
 
-	(void)p;
+	/* peer.h: the owner frees a peer that closed. */
+	peer_free(p);
 	in->peer = NULL;
 	intake_cancel(in);
 	if (error == RTMP_OK && in->refusal != NULL) {

@@ -707,3 +707,29 @@ print("closed")' "$BPORT"
 	rss2=$(awk '/^VmRSS/ { print $2 }' "/proc/$BAL_PID/status")
 	[ "$rss2" -lt $((rss1 + 2048)) ] || fail "memory grew from $rss1 to $rss2 KB"
 }
+
+@test "balance: stream: RTMPS in front, the session carried over from TLS to a plain backend; ffmpeg publishes through it" {
+	local i where=
+	make_tls "$T/tls"
+	start_backends 3
+	start_balance -a stream -C "$T/tls/server.pem" "127.0.0.1:${PORTS[0]}" \
+		"127.0.0.1:${PORTS[1]}" "127.0.0.1:${PORTS[2]}"
+	spawn pub-tls ffmpeg -nostdin -v error -re -stream_loop -1 -i "$CLIP" -c copy \
+		-f flv "rtmps://localhost:$BPORT/live/secure"
+	for ((i = 0; i < 150; i++)); do
+		where=$(stream_backend secure) && break
+		sleep 0.1
+	done
+	[ -n "$where" ] || fail "the publisher reached no nginx: $(cat "$T/balance.log")"
+	run timeout 30 "$DUMP" -C "$T/tls/ca.pem" -d 2 -o "$T/dump.flv" \
+		"rtmps://localhost:$BPORT/live/secure"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	valid_av "$T/dump.flv"
+	run timeout 30 ffmpeg -nostdin -v error -i "rtmps://localhost:$BPORT/live/secure" \
+		-c copy -t 2 -f flv "$T/ffmpeg.flv"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	valid_av "$T/ffmpeg.flv"
+	[ "$(nginx_count "$where" play)" -eq 2 ] || fail "the players did not meet the publisher"
+}
