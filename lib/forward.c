@@ -221,6 +221,9 @@ forward_buffer_round(struct forward *f, int d)
 		} else if (n < 0)
 			return forward_fail(f, 1 - d, (int)n, dst->c.err);
 	}
+	/* Written out, its memory goes: hundreds of players must not each keep 64 KiB. */
+	if (out == &f->joined && f->joined.len == 0)
+		buf_free(&f->joined);
 	return moved;
 }
 
@@ -489,6 +492,12 @@ int
 forward_joining(const struct forward *f)
 {
 	return f->join != NULL;
+}
+
+int
+forward_waiting(const struct forward *f)
+{
+	return f->join != NULL && !join_answered(f->join);
 }
 
 uint64_t

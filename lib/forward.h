@@ -90,6 +90,8 @@ void		 forward_bytes(const struct forward *, uint64_t *in, uint64_t *out);
 int		 forward_spliced(const struct forward *);
 /* 1 while a join still reads the backend's bytes. */
 int		 forward_joining(const struct forward *);
+/* 1 while a join waits for the backend's answers to the replayed session. */
+int		 forward_waiting(const struct forward *);
 uint64_t	 forward_last_active(const struct forward *);
 
 #endif

@@ -354,6 +354,8 @@ join_answer(struct join *j, const uint8_t *p, size_t len, struct buf *client)
 	}
 	a->answered = 1;
 	if (--j->unanswered == 0) {
+		/* Nothing more is read in full. */
+		buf_free(&j->command);
 		j->phase = JOIN_PASSING;
 		return join_announce_chunk_size(j, client);
 	}
@@ -677,6 +679,12 @@ int
 join_open(const struct join *j)
 {
 	return j->open;
+}
+
+int
+join_answered(const struct join *j)
+{
+	return j->phase == JOIN_PASSING;
 }
 
 int

@@ -85,6 +85,8 @@ const uint8_t	*join_to_backend(const struct join *, size_t *len);
 void		 join_backend_sent(struct join *, size_t n);
 /* 1 once the replay is queued for the backend: the client's own bytes may follow it. */
 int		 join_open(const struct join *);
+/* 1 once the backend answered what we answered: its bytes reach the client. */
+int		 join_answered(const struct join *);
 /* 1 once the client's view and the backend's agree: raw from here on. */
 int		 join_raw(const struct join *);
 /* Why the backend was refused, for the log line. */

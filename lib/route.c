@@ -28,11 +28,12 @@ struct route {
 	struct route_table	*table;
 	struct route		*prev, *next;
 	int			 cfd;		/* -1 while the intake has it */
+	int			 fd;		/* the client's, whoever holds it */
 	struct tls		*ctls;
 	char			 address[NET_ADDRSTRLEN];	/* the real client's with -p */
-	struct proxy_info	 origin;	/* the client and where it came in */
+	struct proxy_info	*front;		/* -p: the front's header, copied */
 	struct intake		*intake;	/* stream mode: until it is placed */
-	char			 path[2 * SERVER_NAME_MAX + 2];	/* stream mode: app/stream */
+	char			*path;		/* stream mode: app/stream; else "" */
 	int			 role;		/* stream mode: BACKEND_ROLE_PUBLISH or _PLAY */
 	struct place		*place;		/* until a backend took it */
 	struct backend		*backend;
@@ -46,6 +47,17 @@ static const char *
 route_stream_word(const struct route *r)
 {
 	return r->path[0] != '\0' ? " stream " : "";
+}
+
+static char	route_no_path[] = "";
+
+static void
+route_forget(struct route *r)
+{
+	if (r->path != route_no_path)
+		free(r->path);
+	free(r->front);
+	free(r);
 }
 
 static void
@@ -63,7 +75,7 @@ route_free(struct route *r, struct backend *b)
 		t->first = r->next;
 	if (r->next != NULL)
 		r->next->prev = r->prev;
-	free(r);
+	route_forget(r);
 	if (t->closed != NULL)
 		t->closed(t, b, t->arg);
 }
@@ -123,20 +135,48 @@ route_first_byte(struct loop *loop, uint64_t id, void *arg)
 	return LOOP_TIMER_STOP;
 }
 
-/* The header for the backend (its proxy word, else the table's), into buf. */
+/* Stream mode: a backend that took the connection must answer the session in time. */
+static uint64_t
+route_answer_due(struct loop *loop, uint64_t id, void *arg)
+{
+	struct route	*r = arg;
+
+	(void)loop;
+	(void)id;
+	r->timer = 0;
+	if (forward_waiting(r->fw))
+		forward_close(r->fw, RTMP_ETIMEOUT, "backend: no answer to the session");
+	return LOOP_TIMER_STOP;
+}
+
+/*
+ * The header for the backend (its proxy word, else the table's), into
+ * buf, naming the client: the front's header (-p), else the socket's
+ * ends; a unix client or a front's LOCAL goes as LOCAL/UNKNOWN.
+ */
 static size_t
 route_proxy_header(const struct route *r, const struct backend *b, uint8_t *buf,
     size_t size)
 {
-	const struct proxy_info	*o = &r->origin;
+	struct sockaddr_storage	 src, dst;
+	socklen_t		 srclen = sizeof(src), dstlen = sizeof(dst);
+	const struct sockaddr	*sp = NULL, *dp = NULL;
 	int			 version, n;
 
 	version = b->spec.proxy != 0 ? b->spec.proxy : r->table->send_proxy;
 	if (version == 0)
 		return 0;
-	n = proxy_write(buf, size, version,
-	    o->local ? NULL : (const struct sockaddr *)&o->src, o->srclen,
-	    o->local ? NULL : (const struct sockaddr *)&o->dst, o->dstlen);
+	if (r->front != NULL && !r->front->local) {
+		sp = (const struct sockaddr *)&r->front->src;
+		dp = (const struct sockaddr *)&r->front->dst;
+		srclen = r->front->srclen;
+		dstlen = r->front->dstlen;
+	} else if (r->front == NULL && getpeername(r->fd, (struct sockaddr *)&src,
+	    &srclen) == 0 && getsockname(r->fd, (struct sockaddr *)&dst, &dstlen) == 0) {
+		sp = (const struct sockaddr *)&src;
+		dp = (const struct sockaddr *)&dst;
+	}
+	n = proxy_write(buf, size, version, sp, srclen, dp, dstlen);
 	return n > 0 ? (size_t)n : 0;
 }
 
@@ -196,8 +236,9 @@ route_placed(struct place *pl, int bfd, struct backend *b, const char *why, void
 	if (t->verbose > 0)
 		log_info("peer %s backend %s%s%s: connected", r->address, b->spec.name,
 		    route_stream_word(r), r->path);
-	if (t->first_byte_ms != 0 && r->path[0] == '\0')
-		r->timer = loop_timer(t->loop, t->first_byte_ms, route_first_byte, r);
+	if (t->first_byte_ms != 0)
+		r->timer = loop_timer(t->loop, t->first_byte_ms, r->path[0] == '\0' ?
+		    route_first_byte : route_answer_due, r);
 }
 
 static void
@@ -246,7 +287,11 @@ route_intake_ready(struct intake *in, const struct intake_request *req, void *ar
 	struct route	*r = arg;
 
 	(void)in;
-	snprintf(r->path, sizeof(r->path), "%s/%s", req->app, req->stream);
+	if (asprintf(&r->path, "%s/%s", req->app, req->stream) == -1) {
+		r->path = route_no_path;
+		intake_refuse(r->intake, "out of memory");
+		return;
+	}
 	r->role = req->publish ? BACKEND_ROLE_PUBLISH : BACKEND_ROLE_PLAY;
 	route_place(r);
 }
@@ -266,22 +311,6 @@ static const struct intake_events route_intake_events = {
 	.closed = route_intake_closed,
 };
 
-/* Who the client is: the front's PROXY header, else the socket's ends. */
-static void
-route_origin(struct route *r, const struct proxy_info *proxy)
-{
-	struct proxy_info	*o = &r->origin;
-
-	if (proxy != NULL) {
-		*o = *proxy;
-		return;
-	}
-	o->srclen = sizeof(o->src);
-	o->dstlen = sizeof(o->dst);
-	o->local = getpeername(r->cfd, (struct sockaddr *)&o->src, &o->srclen) == -1 ||
-	    getsockname(r->cfd, (struct sockaddr *)&o->dst, &o->dstlen) == -1;
-}
-
 void
 route_accept(struct route_table *t, int fd, struct tls *tls, const char *address,
     const struct proxy_info *proxy)
@@ -297,7 +326,8 @@ route_accept(struct route_table *t, int fd, struct tls *tls, const char *address
 		return;
 	}
 	r->table = t;
-	r->cfd = fd;
+	r->path = route_no_path;
+	r->cfd = r->fd = fd;
 	r->ctls = tls;
 	r->started = loop_now(t->loop);
 	strlcpy(r->address, address, sizeof(r->address));
@@ -305,7 +335,8 @@ route_accept(struct route_table *t, int fd, struct tls *tls, const char *address
 	if (t->first != NULL)
 		t->first->prev = r;
 	t->first = r;
-	route_origin(r, proxy);
+	if (proxy != NULL && (r->front = malloc(sizeof(*r->front))) != NULL)
+		*r->front = *proxy;
 	if (t->place.algo != BACKEND_STREAM) {
 		route_place(r);
 		return;

@@ -14,6 +14,8 @@
  * (server_raw_closed()), with the backend it had, if any (already
  * detached: compact the set if it was removed).
  *
+ * A client that sends nothing within first_byte_ms is closed; in stream
+ * mode, one whose backend has not answered the replayed session by then.
  * A client no backend can take is closed with a log line, or, in stream
  * mode, refused with the status RTMP gives for it (StreamNotFound,
  * BadName).  The PROXY header to a backend (its proxy word, else

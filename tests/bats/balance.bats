@@ -733,3 +733,24 @@ print("closed")' "$BPORT"
 	valid_av "$T/ffmpeg.flv"
 	[ "$(nginx_count "$where" play)" -eq 2 ] || fail "the players did not meet the publisher"
 }
+
+@test "balance: stream: a backend that takes the connection and never answers is given up after -t" {
+	local mport
+	mport=$(free_port)
+	spawn mute python3 -c 'import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)' "$mport"
+	wait_port "$mport" 10
+	start_balance -a stream -t 1 "127.0.0.1:$mport"
+	SECONDS=0
+	run timeout 20 "$DUMP" -q -r 0 -t 10 -o /dev/null "rtmp://127.0.0.1:$BPORT/live/x"
+	[ "$status" -ne 0 ] || fail "rtmp-dump succeeded against a mute backend"
+	[ "$SECONDS" -le 6 ] || fail "took $SECONDS s"
+	wait_log "$T/balance.log" "stream live/x: closed: backend: no answer to the session" 5
+}
