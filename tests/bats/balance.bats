@@ -754,3 +754,44 @@ while True:
 	[ "$SECONDS" -le 6 ] || fail "took $SECONDS s"
 	wait_log "$T/balance.log" "stream live/x: closed: backend: no answer to the session" 5
 }
+
+@test "balance: stream: librtmp publishes (GStreamer rtmpsink, as OBS), rtmpdump and VLC play, all through it" {
+	local i where= out
+	require gst-launch-1.0 rtmpdump cvlc runuser
+	start_backends 2
+	start_balance -a stream "127.0.0.1:${PORTS[0]}" "127.0.0.1:${PORTS[1]}"
+	run timeout 60 gst-launch-1.0 -q filesrc location="$CLIP" ! \
+		rtmpsink location="rtmp://127.0.0.1:$BPORT/live/obs live=1"
+	echo "$output"
+	wait_log "$T/balance.log" "stream live/obs: closed: " 20
+	out=$(grep -o "stream live/obs: closed: [^,]*, [0-9]* bytes in" "$T/balance.log")
+	# rtmpsink sends what it sends straight to a server too (16 KB of this clip).
+	[[ "$out" == *"closed: finished, "* ]] &&
+		[ "$(sed 's/.*, \([0-9]*\) bytes in/\1/' <<<"$out")" -gt 10000 ] ||
+		fail "librtmp's publish did not get through: $out"
+	stream_backend obs >/dev/null || fail "no nginx saw the librtmp publisher"
+	publish show
+	for ((i = 0; i < 150; i++)); do
+		where=$(stream_backend show) && break
+		sleep 0.1
+	done
+	[ -n "$where" ] || fail "show reached no nginx"
+	sleep 1
+	run timeout 6 rtmpdump -q -v -r "rtmp://127.0.0.1:$BPORT/live/show" -o "$T/rtmpdump.flv"
+	echo "rtmpdump: $status $output"
+	[ "$(probe_codecs "$T/rtmpdump.flv")" = "h264 aac" ] ||
+		fail "rtmpdump got: $(probe_codecs "$T/rtmpdump.flv")"
+	local -a as=()
+	[ "$(id -u)" -ne 0 ] || as=(runuser -u nobody --)
+	out=$(mktemp -d)
+	chmod 777 "$out"
+	run timeout -k 5 20 "${as[@]}" cvlc -q "rtmp://127.0.0.1:$BPORT/live/show" \
+		--sout "#std{access=file,mux=ts,dst=$out/vlc.ts}" --run-time=4 vlc://quit
+	echo "vlc: $status $output"
+	[ -s "$out/vlc.ts" ] || { rm -rf "$out"; fail "VLC wrote nothing"; }
+	[ "$(ffprobe -v error -show_entries stream=codec_name -of csv=p=0 "$out/vlc.ts" |
+		grep . | sort -u | paste -sd ' ')" = "aac h264" ] ||
+		{ rm -rf "$out"; fail "VLC's file lacks a track"; }
+	rm -rf "$out"
+	[ "$(nginx_count "$where" play)" -eq 2 ] || fail "the players did not meet the publisher"
+}
