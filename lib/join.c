@@ -541,7 +541,8 @@ join_header(struct join *j, const uint8_t *p, size_t n, size_t *used, struct buf
 		return RTMP_EPROTO;
 	}
 	if (fmt < 3) {
-		st->extended = field >= 0xffffff && hl > basic + sizes[fmt];
+		/* chunk.h: the 3-byte field's 0xffffff, whatever the extended value. */
+		st->extended = hl > basic + sizes[fmt];
 		st->extended_value = field;
 	}
 	if (starts)

@@ -463,6 +463,39 @@ test_vectors(void)
 	memset(in + n, 0, 4);
 	CHECK_EQ(join_from_backend(j, in, n + 4, &out), 0, "an acknowledgement");
 	CHECK(join_raw(j), "every chunk stream agrees now: raw from here");
+	/*
+	 * The 3-byte field says "extended" and the extended value is small:
+	 * the continuation still repeats it (chunk.h), and must not be read
+	 * as body.
+	 */
+	n = put_header(in, 0, 7, 0, 4200, RTMP_MSG_AUDIO, 1);
+	in[1] = in[2] = in[3] = 0xff;
+	memcpy(in + n, "\0\0\0\x05", 4);
+	n += 4;
+	memset(in + n, 'h', 4096);
+	n += 4096;
+	n += put_header(in + n, 3, 7, 0, 0, 0, 0);
+	memcpy(in + n, "\0\0\0\x05", 4);
+	n += 4;
+	memset(in + n, 'i', 104);
+	n += 104;
+	n += put_header(in + n, 1, 7, 20, 3, RTMP_MSG_AUDIO, 0);
+	memset(in + n, 'j', 3);
+	n += 3;
+	CHECK_EQ(join_from_backend(j, in, n, &out), 0, "a small extended value, repeated");
+	/* From where the decoder stopped: the acknowledgement, then these. */
+	o = buf_data(&out);
+	count = 0;
+	while (off < out.len && count < 4) {
+		rc = chunk_decoder_feed(&d, o + off, out.len - off, &used, &m);
+		off += used;
+		if (rc != CHUNK_MESSAGE)
+			break;
+		got[count++] = m;
+	}
+	CHECK(count == 3 && got[0].type == RTMP_MSG_ACK && got[1].length == 4200 &&
+	    got[1].timestamp == 5 && got[2].length == 3 && got[2].timestamp == 25,
+	    "both messages whole, at 5 and 25 ms (%d)", count);
 	chunk_decoder_free(&d);
 	buf_free(&out);
 	join_free(j);
