@@ -16,6 +16,11 @@ CC ?= cc
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+# Units, sysusers and the files under /etc follow the FHS for PREFIX=/usr
+# (Debian's package); any other prefix keeps them all under it.
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 FUZZ_SECONDS ?= 60
 PKG_CONFIG ?= pkg-config
 
@@ -137,16 +142,40 @@ demo: all
 lint-man:
 	mandoc -Tlint -W warning $(MANPAGES)
 
+# dist/: systemd units (@BINDIR@ and @SYSCONFDIR@ become the install's
+# paths), sysusers.d, /etc/default files and the logrotate file.
+UNITS := $(sort $(wildcard dist/systemd/*.service dist/systemd/*.socket))
+DEFAULTS := $(sort $(wildcard dist/default/rtmp-*))
+SYSUSERS := $(sort $(wildcard dist/sysusers/*.conf))
+LOGROTATE := $(sort $(wildcard dist/logrotate/*))
+DIST_SED = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
 	for m in $(MANPAGES); do \
 		s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
 	done
+	install -d $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	for u in $(UNITS); do \
+		$(DIST_SED) $$u >$(DESTDIR)$(SYSTEMDDIR)/$${u##*/} && \
+		chmod 644 $(DESTDIR)$(SYSTEMDDIR)/$${u##*/} || exit 1; \
+	done
+	for f in $(DEFAULTS); do install -m 644 $$f $(DESTDIR)$(SYSCONFDIR)/default/; done
+	for f in $(SYSUSERS); do install -m 644 $$f $(DESTDIR)$(SYSUSERSDIR)/; done
+	for f in $(LOGROTATE); do \
+		$(DIST_SED) $$f >$(DESTDIR)$(SYSCONFDIR)/logrotate.d/$${f##*/} && \
+		chmod 644 $(DESTDIR)$(SYSCONFDIR)/logrotate.d/$${f##*/} || exit 1; \
+	done
 
 uninstall:
 	for p in $(notdir $(PROGRAMS)); do rm -f $(DESTDIR)$(BINDIR)/$$p; done
 	for m in $(notdir $(MANPAGES)); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$$m; done
+	for u in $(notdir $(UNITS)); do rm -f $(DESTDIR)$(SYSTEMDDIR)/$$u; done
+	for f in $(notdir $(DEFAULTS)); do rm -f $(DESTDIR)$(SYSCONFDIR)/default/$$f; done
+	for f in $(notdir $(SYSUSERS)); do rm -f $(DESTDIR)$(SYSUSERSDIR)/$$f; done
+	for f in $(notdir $(LOGROTATE)); do rm -f $(DESTDIR)$(SYSCONFDIR)/logrotate.d/$$f; done
 
 clean:
 	rm -rf obj lib/librtmpkit.a $(addprefix ./,$(PROGRAMS)) tests/load/rtmp-load .san .clang .fuzz
