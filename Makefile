@@ -24,11 +24,12 @@ SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 FUZZ_SECONDS ?= 60
 PKG_CONFIG ?= pkg-config
 
-# OpenSSL gives headers only: lib/tls.c dlopen()s it on the first TLS context,
-# so plain rtmp:// sessions never pay for its relocations.  libbsd is linked
-# statically for the same reason (startup pages).  Unit tests that call
-# OpenSSL themselves (reference HMACs) link it; --as-needed keeps it out of
-# the others, so test_tls/test_conn go through the dlopen() path.
+# Every program links OpenSSL (libssl, libcrypto) and libbsd as shared
+# libraries, the ordinary way: ldd shows them and dpkg-shlibdeps turns them
+# into the Debian package's Depends (libssl3, libbsd0).  OpenSSL is called
+# directly (TLS, and the digest handshake's HMAC-SHA256); libmd, under
+# libbsd, is not, so it is not named.  Unit tests and fuzz targets link the
+# same libraries.
 #
 # Without pkg-config's answer the build would go on without -DLIBBSD_OVERLAY
 # and fail far from the cause, so a missing package stops make here, before
@@ -39,11 +40,9 @@ DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags openssl libbsd-overlay 2>/dev/null 
 ifeq ($(lastword $(DEP_CFLAGS)),FAILED)
 $(error $(PKG_CONFIG) cannot find openssl and libbsd-overlay: run sh tests/deps first (it installs pkg-config, libssl-dev, libbsd-dev and the rest))
 endif
-DEP_LIBS := -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs --static libbsd-overlay) \
-	-Wl,-Bdynamic -ldl
-SSL_LIBS := $(shell $(PKG_CONFIG) --libs openssl)
+DEP_LIBS := $(shell $(PKG_CONFIG) --libs openssl libbsd-overlay)
 endif
-UNIT_LIBS := $(DEP_LIBS) -Wl,--as-needed $(SSL_LIBS) -Wl,--no-as-needed
+UNIT_LIBS := $(DEP_LIBS)
 
 CFLAGS ?= -O2 -g
 WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes

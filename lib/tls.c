@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -11,120 +10,11 @@
 #include <string.h>
 
 #include <openssl/err.h>
-#include <openssl/opensslv.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include "error.h"
 #include "tls.h"
-
-#if OPENSSL_VERSION_MAJOR != 3
-#error "tls.c loads libssl.so.3: build against OpenSSL 3 headers"
-#endif
-
-/* Overridable with -D, e.g. to see a failed load. */
-#ifndef TLS_LIBSSL
-#define TLS_LIBSSL	"libssl.so.3"
-#endif
-#ifndef TLS_LIBCRYPTO
-#define TLS_LIBCRYPTO	"libcrypto.so.3"
-#endif
-
-/*
- * Every OpenSSL function this file calls, reached through ossl.NAME.
- * Linking libssl/libcrypto costs every program over a megabyte of
- * relocated pages at startup, TLS or not; loading them on the first
- * context puts that cost on rtmps:// sessions only.  The headers still
- * give the types, so a pointer of the wrong type does not compile.
- * Header macros that hide calls (SSL_CTX_set_mode and the like) are
- * spelled out below as the ctrl calls they expand to.
- */
-#define OSSL_SSL_FUNCS \
-	X(TLS_method) \
-	X(SSL_CTX_new) \
-	X(SSL_CTX_free) \
-	X(SSL_CTX_ctrl) \
-	X(SSL_CTX_set_options) \
-	X(SSL_CTX_load_verify_locations) \
-	X(SSL_CTX_set_default_verify_paths) \
-	X(SSL_CTX_use_certificate_chain_file) \
-	X(SSL_CTX_use_PrivateKey_file) \
-	X(SSL_CTX_check_private_key) \
-	X(SSL_new) \
-	X(SSL_free) \
-	X(SSL_ctrl) \
-	X(SSL_set_fd) \
-	X(SSL_set_accept_state) \
-	X(SSL_set_connect_state) \
-	X(SSL_set_verify) \
-	X(SSL_get0_param) \
-	X(SSL_get_error) \
-	X(SSL_get_verify_result) \
-	X(SSL_do_handshake) \
-	X(SSL_read_ex) \
-	X(SSL_write_ex) \
-	X(SSL_shutdown) \
-	X(SSL_pending)
-
-#define OSSL_CRYPTO_FUNCS \
-	X(ERR_peek_error) \
-	X(ERR_reason_error_string) \
-	X(ERR_clear_error) \
-	X(X509_VERIFY_PARAM_set1_host) \
-	X(X509_VERIFY_PARAM_set1_ip) \
-	X(X509_VERIFY_PARAM_set1_ip_asc) \
-	X(X509_VERIFY_PARAM_set_hostflags) \
-	X(X509_verify_cert_error_string)
-
-static struct {
-#define X(f)	__typeof__(&f) f;
-	OSSL_SSL_FUNCS
-	OSSL_CRYPTO_FUNCS
-#undef X
-} ossl;
-
-static int	ossl_state;	/* 0 not tried, 1 loaded, -1 failed */
-static char	ossl_err[256];
-
-/*
- * Load both libraries and every symbol, or nothing.  Once loaded they
- * stay: OpenSSL keeps global state and exit handlers of its own.  A
- * failure is kept too, so every later context reports the same cause.
- */
-static int
-tls_ossl_load(void)
-{
-	void		*crypto = NULL, *ssl = NULL, *lib;
-	const char	*e;
-
-	if (ossl_state != 0)
-		return ossl_state > 0 ? 0 : -1;
-	dlerror();
-	if ((crypto = dlopen(TLS_LIBCRYPTO, RTLD_NOW | RTLD_LOCAL)) == NULL ||
-	    (ssl = dlopen(TLS_LIBSSL, RTLD_NOW | RTLD_LOCAL)) == NULL)
-		goto fail;
-	/* POSIX guarantees the cast from dlsym()'s void * works. */
-#define X(f)	if ((ossl.f = (__typeof__(ossl.f))dlsym(lib, #f)) == NULL) \
-		goto fail;
-	lib = ssl;
-	OSSL_SSL_FUNCS
-	lib = crypto;
-	OSSL_CRYPTO_FUNCS
-#undef X
-	ossl_state = 1;
-	return 0;
-fail:
-	e = dlerror();
-	snprintf(ossl_err, sizeof(ossl_err), "cannot load OpenSSL: %s",
-	    e != NULL ? e : "unknown error");
-	if (ssl != NULL)
-		dlclose(ssl);
-	if (crypto != NULL)
-		dlclose(crypto);
-	memset(&ossl, 0, sizeof(ossl));
-	ossl_state = -1;
-	return -1;
-}
 
 struct tls_context {
 	SSL_CTX		*ctx;
@@ -146,14 +36,14 @@ struct tls {
 static const char *
 tls_reason(void)
 {
-	unsigned long	 e = ossl.ERR_peek_error();
+	unsigned long	 e = ERR_peek_error();
 	const char	*r = NULL;
 
 	if (e != 0 && ERR_GET_LIB(e) == ERR_LIB_SYS)
 		r = strerror(ERR_GET_REASON(e));
 	else if (e != 0)
-		r = ossl.ERR_reason_error_string(e);
-	ossl.ERR_clear_error();
+		r = ERR_reason_error_string(e);
+	ERR_clear_error();
 	return r != NULL ? r : "unknown error";
 }
 
@@ -176,11 +66,7 @@ tls_context_new(const struct tls_config *cfg, char *err, size_t errlen)
 	const char		*key;
 	uint64_t		 opts = 0;
 
-	if (tls_ossl_load() < 0) {
-		snprintf(err, errlen, "%s", ossl_err);
-		return NULL;
-	}
-	ossl.ERR_clear_error();
+	ERR_clear_error();
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		return NULL;
@@ -189,45 +75,39 @@ tls_context_new(const struct tls_config *cfg, char *err, size_t errlen)
 	if (cfg->server_name != NULL &&
 	    (c->server_name = strdup(cfg->server_name)) == NULL)
 		return tls_context_fail(c, err, errlen, "context", NULL);
-	if ((c->ctx = ossl.SSL_CTX_new(ossl.TLS_method())) == NULL)
+	if ((c->ctx = SSL_CTX_new(TLS_method())) == NULL)
 		return tls_context_fail(c, err, errlen, "context", NULL);
-	/* SSL_CTX_set_min_proto_version() */
-	ossl.SSL_CTX_ctrl(c->ctx, SSL_CTRL_SET_MIN_PROTO_VERSION,
-	    TLS1_2_VERSION, NULL);
-	/*
-	 * SSL_CTX_set_mode(): partial writes suit a loop; idle connections
-	 * give their buffers back.
-	 */
-	ossl.SSL_CTX_ctrl(c->ctx, SSL_CTRL_MODE, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS,
-	    NULL);
+	SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
+	/* Partial writes suit a loop; idle connections give their buffers back. */
+	SSL_CTX_set_mode(c->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 #ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
 	opts |= SSL_OP_IGNORE_UNEXPECTED_EOF;
 #endif
 #ifdef SSL_OP_NO_RENEGOTIATION
 	opts |= SSL_OP_NO_RENEGOTIATION;
 #endif
-	ossl.SSL_CTX_set_options(c->ctx, opts);
+	SSL_CTX_set_options(c->ctx, opts);
 	if (c->verify) {
 		if (cfg->ca_file != NULL) {
-			if (ossl.SSL_CTX_load_verify_locations(c->ctx,
+			if (SSL_CTX_load_verify_locations(c->ctx,
 			    cfg->ca_file, NULL) != 1)
 				return tls_context_fail(c, err, errlen,
 				    "ca file", cfg->ca_file);
-		} else if (ossl.SSL_CTX_set_default_verify_paths(c->ctx) != 1)
+		} else if (SSL_CTX_set_default_verify_paths(c->ctx) != 1)
 			return tls_context_fail(c, err, errlen,
 			    "system ca store", NULL);
 	}
 	if (cfg->cert_file != NULL) {
 		key = cfg->key_file != NULL ? cfg->key_file : cfg->cert_file;
-		if (ossl.SSL_CTX_use_certificate_chain_file(c->ctx,
+		if (SSL_CTX_use_certificate_chain_file(c->ctx,
 		    cfg->cert_file) != 1)
 			return tls_context_fail(c, err, errlen, "cert file",
 			    cfg->cert_file);
-		if (ossl.SSL_CTX_use_PrivateKey_file(c->ctx, key,
+		if (SSL_CTX_use_PrivateKey_file(c->ctx, key,
 		    SSL_FILETYPE_PEM) != 1)
 			return tls_context_fail(c, err, errlen, "key file", key);
-		if (ossl.SSL_CTX_check_private_key(c->ctx) != 1)
+		if (SSL_CTX_check_private_key(c->ctx) != 1)
 			return tls_context_fail(c, err, errlen, "key file", key);
 		c->has_cert = 1;
 	}
@@ -239,7 +119,7 @@ tls_context_free(struct tls_context *c)
 {
 	if (c == NULL)
 		return;
-	ossl.SSL_CTX_free(c->ctx);
+	SSL_CTX_free(c->ctx);
 	free(c->server_name);
 	free(c);
 }
@@ -253,19 +133,19 @@ tls_new(struct tls_context *c, int fd, int server)
 		return NULL;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
-	if ((t->ssl = ossl.SSL_new(c->ctx)) == NULL ||
-	    ossl.SSL_set_fd(t->ssl, fd) != 1) {
-		ossl.ERR_clear_error();
+	if ((t->ssl = SSL_new(c->ctx)) == NULL ||
+	    SSL_set_fd(t->ssl, fd) != 1) {
+		ERR_clear_error();
 		tls_free(t);
 		return NULL;
 	}
 	t->server = server;
 	t->verify = c->verify && !server;
 	if (server)
-		ossl.SSL_set_accept_state(t->ssl);
+		SSL_set_accept_state(t->ssl);
 	else {
-		ossl.SSL_set_connect_state(t->ssl);
-		ossl.SSL_set_verify(t->ssl, t->verify ? SSL_VERIFY_PEER :
+		SSL_set_connect_state(t->ssl);
+		SSL_set_verify(t->ssl, t->verify ? SSL_VERIFY_PEER :
 		    SSL_VERIFY_NONE, NULL);
 		if (c->server_name != NULL &&
 		    tls_set_server_name(t, c->server_name) < 0) {
@@ -279,7 +159,7 @@ tls_new(struct tls_context *c, int fd, int server)
 int
 tls_set_server_name(struct tls *t, const char *name)
 {
-	X509_VERIFY_PARAM	*vp = ossl.SSL_get0_param(t->ssl);
+	X509_VERIFY_PARAM	*vp = SSL_get0_param(t->ssl);
 	unsigned char		 addr[16];
 	int			 ip;
 
@@ -287,21 +167,20 @@ tls_set_server_name(struct tls *t, const char *name)
 		return RTMP_ESTATE;
 	ip = inet_pton(AF_INET, name, addr) == 1 ||
 	    inet_pton(AF_INET6, name, addr) == 1;
-	/* SSL_set_tlsext_host_name(): SNI is for host names (RFC 6066). */
-	if (!ip && ossl.SSL_ctrl(t->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME,
-	    TLSEXT_NAMETYPE_host_name, (void *)name) != 1)
+	/* SNI is for host names (RFC 6066). */
+	if (!ip && SSL_set_tlsext_host_name(t->ssl, name) != 1)
 		goto fail;
 	if (t->verify) {
 		if (ip) {
-			if (ossl.X509_VERIFY_PARAM_set1_host(vp, NULL,
+			if (X509_VERIFY_PARAM_set1_host(vp, NULL,
 			    0) != 1 ||
-			    ossl.X509_VERIFY_PARAM_set1_ip_asc(vp, name) != 1)
+			    X509_VERIFY_PARAM_set1_ip_asc(vp, name) != 1)
 				goto fail;
 		} else {
-			ossl.X509_VERIFY_PARAM_set_hostflags(vp,
+			X509_VERIFY_PARAM_set_hostflags(vp,
 			    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-			if (ossl.X509_VERIFY_PARAM_set1_ip(vp, NULL, 0) != 1 ||
-			    ossl.X509_VERIFY_PARAM_set1_host(vp, name, 0) != 1)
+			if (X509_VERIFY_PARAM_set1_ip(vp, NULL, 0) != 1 ||
+			    X509_VERIFY_PARAM_set1_host(vp, name, 0) != 1)
 				goto fail;
 		}
 	}
@@ -318,7 +197,7 @@ tls_free(struct tls *t)
 {
 	if (t == NULL)
 		return;
-	ossl.SSL_free(t->ssl);
+	SSL_free(t->ssl);
 	free(t);
 }
 
@@ -329,7 +208,7 @@ tls_result(struct tls *t, int ret, const char *what)
 	long	 vr;
 	int	 saved = errno;
 
-	switch (ossl.SSL_get_error(t->ssl, ret)) {
+	switch (SSL_get_error(t->ssl, ret)) {
 	case SSL_ERROR_WANT_READ:
 		return TLS_WANT_READ;
 	case SSL_ERROR_WANT_WRITE:
@@ -338,7 +217,7 @@ tls_result(struct tls *t, int ret, const char *what)
 		snprintf(t->err, sizeof(t->err), "%s: closed by peer", what);
 		return RTMP_ECLOSED;
 	case SSL_ERROR_SYSCALL:
-		if (ossl.ERR_peek_error() != 0)
+		if (ERR_peek_error() != 0)
 			break;
 		if (saved == 0) {
 			snprintf(t->err, sizeof(t->err),
@@ -350,10 +229,10 @@ tls_result(struct tls *t, int ret, const char *what)
 		errno = saved;
 		return RTMP_ESYS;
 	}
-	vr = ossl.SSL_get_verify_result(t->ssl);
+	vr = SSL_get_verify_result(t->ssl);
 	if (vr != X509_V_OK)
 		snprintf(t->err, sizeof(t->err), "%s: %s: %s", what,
-		    tls_reason(), ossl.X509_verify_cert_error_string(vr));
+		    tls_reason(), X509_verify_cert_error_string(vr));
 	else
 		snprintf(t->err, sizeof(t->err), "%s: %s", what, tls_reason());
 	return RTMP_ETLS;
@@ -371,9 +250,9 @@ tls_handshake(struct tls *t)
 		    "to verify the certificate against");
 		return RTMP_ETLS;
 	}
-	ossl.ERR_clear_error();
+	ERR_clear_error();
 	errno = 0;
-	if ((rc = ossl.SSL_do_handshake(t->ssl)) == 1) {
+	if ((rc = SSL_do_handshake(t->ssl)) == 1) {
 		t->done = 1;
 		return 0;
 	}
@@ -396,11 +275,11 @@ tls_read(struct tls *t, void *buf, size_t len)
 		return RTMP_EINVAL;
 	if (!t->done && (rc = tls_handshake(t)) != 0)
 		return rc;
-	ossl.ERR_clear_error();
+	ERR_clear_error();
 	errno = 0;
-	if (ossl.SSL_read_ex(t->ssl, buf, len, &n) == 1)
+	if (SSL_read_ex(t->ssl, buf, len, &n) == 1)
 		return (ssize_t)n;
-	if (ossl.SSL_get_error(t->ssl, 0) == SSL_ERROR_ZERO_RETURN)
+	if (SSL_get_error(t->ssl, 0) == SSL_ERROR_ZERO_RETURN)
 		return 0;
 	return tls_result(t, 0, "read");
 }
@@ -417,9 +296,9 @@ tls_write(struct tls *t, const void *buf, size_t len)
 		return rc;
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
-	ossl.ERR_clear_error();
+	ERR_clear_error();
 	errno = 0;
-	if (ossl.SSL_write_ex(t->ssl, buf, len, &n) == 1)
+	if (SSL_write_ex(t->ssl, buf, len, &n) == 1)
 		return (ssize_t)n;
 	return tls_result(t, 0, "write");
 }
@@ -455,9 +334,9 @@ tls_shutdown(struct tls *t)
 
 	if (!t->done)
 		return 0;
-	ossl.ERR_clear_error();
+	ERR_clear_error();
 	errno = 0;
-	if ((rc = ossl.SSL_shutdown(t->ssl)) >= 0)
+	if ((rc = SSL_shutdown(t->ssl)) >= 0)
 		return 0;
 	return tls_result(t, rc, "shutdown");
 }
@@ -465,7 +344,7 @@ tls_shutdown(struct tls *t)
 int
 tls_pending(const struct tls *t)
 {
-	return ossl.SSL_pending(t->ssl);
+	return SSL_pending(t->ssl);
 }
 
 const char *

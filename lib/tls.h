@@ -38,15 +38,9 @@
  *
  * Programs ignore SIGPIPE: OpenSSL writes with write(2).
  *
- * Loading: nothing links OpenSSL.  The first tls_context_new() dlopen()s
- * libcrypto.so.3 and libssl.so.3 (OpenSSL 3.x) and resolves every function
- * this module calls; programs that never make a context never map them,
- * which keeps plain rtmp:// sessions small.  When a library or a symbol is
- * missing, that and every later tls_context_new() gives NULL with "cannot
- * load OpenSSL: " and dlerror()'s reason in err.  Once loaded the libraries
- * stay for the life of the process.  The first call is not thread-safe
- * (rtmpkit programs are single-threaded).  Other calls need a struct made
- * by a successful tls_context_new(), so they never run unloaded.
+ * The programs link libssl and libcrypto as shared libraries, so ldd and
+ * the package tools (dpkg-shlibdeps) see the dependency; nothing is loaded
+ * at run time.  OpenSSL initialises itself on the first context.
  */
 #ifndef RTMPKIT_TLS_H
 #define RTMPKIT_TLS_H
