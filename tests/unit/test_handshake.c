@@ -1,11 +1,14 @@
 /*
  * test_handshake: both roles against the nine recorded sessions in
- * tests/data/captures, then hostile and fragmented input.
+ * tests/data/captures, then hostile and fragmented input, and known
+ * answers for the digests computed outside OpenSSL (Python's hmac), since
+ * write_digest() below and the module now share OpenSSL's HMAC.
  */
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
@@ -73,6 +76,68 @@ write_digest(uint8_t *p, int scheme)
 	memcpy(data + off, p + off + 32, PS - off - 32);
 	HMAC(EVP_sha256(), key, 30, data, sizeof(data), p + off, &n);
 	return (int)off;
+}
+
+/* Parse 2*n hex digits; the vectors below are well-formed. */
+static void
+unhex(const char *hex, uint8_t *out, size_t n)
+{
+	char	 b[3] = { 0 };
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		b[0] = hex[2 * i];
+		b[1] = hex[2 * i + 1];
+		out[i] = (uint8_t)strtoul(b, NULL, 16);
+	}
+}
+
+/*
+ * Known answers on a fixed packet (byte i is 7i + 3) and peer digest
+ * (0, 1, ... 31), from Python's hmac and hashlib: the S2 and C2 signatures
+ * and a C1 digest in scheme 0 and an S1 digest in scheme 1.
+ */
+static void
+known_answers(void)
+{
+	static const struct {
+		int		 client, off;
+		const char	*digest;
+	} dg[] = {
+		{ 1, 290, "36d27b365b84e5e55f376e2f24f3a7dd6b8b5e9b002f035f99366c07e43b8d41" },
+		{ 0, 942, "01d1722f262d0920a2fd6c2cff614d034585bbacbc28b5c77a88ca2fc0c3b984" },
+	};
+	static const char	 s2sig[] =
+	    "7fce027fd61c568e1d886d89070214fd2a2391e2c75bf93581cd361dab63b9fa";
+	static const char	 c2sig[] =
+	    "284c96e80458de5bca470ddda3f8a553d89856199073a49d480ad6b6805f425f";
+	uint8_t			 p[PS], q[PS], peer[32], want[32], sig[32];
+	size_t			 i;
+
+	for (i = 0; i < PS; i++)
+		p[i] = (uint8_t)(7 * i + 3);
+	for (i = 0; i < sizeof(peer); i++)
+		peer[i] = (uint8_t)i;
+	unhex(s2sig, want, sizeof(want));
+	CHECK(handshake_sign(p, peer, 0, sig) == 0 && memcmp(sig, want, 32) == 0,
+	    "known answer: S2 signature under the server key");
+	unhex(c2sig, want, sizeof(want));
+	CHECK(handshake_sign(p, peer, 1, sig) == 0 && memcmp(sig, want, 32) == 0,
+	    "known answer: C2 signature under the player key");
+	for (i = 0; i < sizeof(dg) / sizeof(dg[0]); i++) {
+		memcpy(q, p, PS);
+		CHECK_EQ(handshake_find_digest(q, dg[i].client), -1,
+		    "known answer: no %s digest before it is written",
+		    dg[i].client ? "C1" : "S1");
+		unhex(dg[i].digest, q + dg[i].off, 32);
+		CHECK_EQ(handshake_find_digest(q, dg[i].client), dg[i].off,
+		    "known answer: %s digest at %d (scheme %d) validates",
+		    dg[i].client ? "C1" : "S1", dg[i].off, dg[i].client ? 0 : 1);
+		q[dg[i].off + 31] ^= 1;
+		CHECK_EQ(handshake_find_digest(q, dg[i].client), -1,
+		    "known answer: %s digest with one bit flipped does not",
+		    dg[i].client ? "C1" : "S1");
+	}
 }
 
 /* Feed in pieces of `step` bytes (0 = all at once); total consumed in *used. */
@@ -469,5 +534,6 @@ main(void)
 		fragmented(&sessions[i]);
 	}
 	hostile();
+	known_answers();
 	return unit_done();
 }
