@@ -62,6 +62,9 @@ runner_init(struct runner *r, const struct runner_options *o,
 		warnx("%s: the URL names no stream (rtmp://host/app/stream)", o->url);
 		return CLIENT_EXIT_USAGE;
 	}
+	if (o->name_url)
+		snprintf(r->name, sizeof(r->name), "%s/%.*s", r->url.tc_url,
+		    (int)strcspn(r->url.stream, "?"), r->url.stream);
 	/* OpenSSL writes with write(2): a peer gone away must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	if (r->url.tls) {
@@ -137,7 +140,7 @@ runner_retry(struct runner *r, int error, const char *reason)
 		r->retries_spent = r->backoff.attempts > 0;
 		return 0;
 	}
-	warnx("%s: %s; reconnecting in %lld ms (attempt %d of %d)", client_peer(r->client),
+	warnx("%s: %s; reconnecting in %lld ms (attempt %d of %d)", runner_peer(r),
 	    reason, (long long)delay, r->backoff.used, r->backoff.attempts);
 	r->reconnect_timer = loop_timer(r->loop, (uint64_t)delay, runner_reconnect, r);
 	return 1;
@@ -147,12 +150,12 @@ void
 runner_fail(struct runner *r, int error, const char *reason)
 {
 	if (r->retries_spent) {
-		warnx("%s: %s; gave up after %d reconnect attempt%s", client_peer(r->client),
+		warnx("%s: %s; gave up after %d reconnect attempt%s", runner_peer(r),
 		    reason, r->backoff.attempts, r->backoff.attempts == 1 ? "" : "s");
 		runner_stop(r, CLIENT_EXIT_FAILURE);
 		return;
 	}
-	warnx("%s: %s", client_peer(r->client), reason);
+	warnx("%s: %s", runner_peer(r), reason);
 	runner_stop(r, client_exit_status(error));
 }
 
@@ -168,6 +171,12 @@ int
 runner_stopped(const struct runner *r)
 {
 	return r->exit_status >= 0;
+}
+
+const char *
+runner_peer(const struct runner *r)
+{
+	return r->name[0] != '\0' ? r->name : client_peer(r->client);
 }
 
 int

@@ -16,7 +16,10 @@
  * from a timer or the loop's top level, never from inside a callback of
  * the client it replaces (runner_retry() arms such a timer).
  *
- * Messages go to stderr in warnx(3) form, "rtmp-dump: host:port: reason".
+ * Messages go to stderr in warnx(3) form, "rtmp-dump: host:port: reason",
+ * or with name_url "rtmp-dump: rtmp://host:port/app/stream: reason" (the
+ * URL without its query, which may hold a key): a program run from cron
+ * for many streams says which one failed.
  */
 #ifndef RTMPKIT_RUNNER_H
 #define RTMPKIT_RUNNER_H
@@ -37,6 +40,7 @@ struct runner_options {
 	int		 retries;	/* -r */
 	uint32_t	 timeout_s;	/* -t */
 	int		 quiet;		/* -q: no progress line even on a terminal */
+	int		 name_url;	/* messages name the URL, not host:port */
 };
 
 struct runner {
@@ -51,6 +55,7 @@ struct runner {
 	int			 progress;	/* a progress line is shown */
 	int			 retries_spent;	/* a drop found no reconnect attempt left */
 	int			 exit_status;	/* -1 while running */
+	char			 name[2048];	/* name_url: tc_url "/" stream, no query */
 	const struct client_events *events;
 	void			*arg;
 	/* What the progress line counts: media time and bytes so far. */
@@ -79,6 +84,8 @@ void	 runner_fail(struct runner *r, int error, const char *reason);
 /* Stop the loop with this exit status; the first status given wins. */
 void	 runner_stop(struct runner *r, int status);
 int	 runner_stopped(const struct runner *r);
+/* What messages name: host:port, or the URL without its query (name_url). */
+const char *runner_peer(const struct runner *r);
 /*
  * Every field cleared, then the defaults both client programs document:
  * 10 reconnect attempts (-r), a 30 s timeout (-t).
