@@ -2,7 +2,8 @@
  * rtmp-dump: play an RTMP(S) stream and write it as one FLV file.
  *
  * Policy lives here: when to reconnect, how timestamps stay monotonic
- * across drops, when to stop.  The protocol and I/O are the library's.
+ * across drops, when to stop, and with -p when a stream counts as up (the
+ * rule itself is probe.h's).  The protocol and I/O are the library's.
  */
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -22,6 +23,7 @@
 #include "flvwriter.h"
 #include "loop.h"
 #include "media.h"
+#include "probe.h"
 #include "runner.h"
 
 #define OUTPUT_FLUSH	(64 * 1024)
@@ -44,6 +46,9 @@ struct dump {
 	uint64_t		 limit_ms;	/* -d, 0 = none */
 	uint64_t		 bytes_written;
 	int			 verbose;
+	uint32_t		 probe_s;	/* -p, 0 = not probing */
+	struct probe		 probe;
+	char			 drop[128];	/* -p -r: why the last connection ended */
 };
 
 static void	dump_not_ended(struct dump *);
@@ -52,7 +57,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: rtmp-dump [-hkqVv] [-C cafile] [-d seconds] [-o file] "
-	    "[-r retries] [-t seconds] url\n");
+	    "[-p seconds] [-r retries] [-t seconds] url\n");
 }
 
 static void
@@ -67,6 +72,9 @@ dump_writev(struct dump *d, struct iovec *iov, int iovcnt)
 {
 	ssize_t	 n;
 
+	/* A probe without -o writes nothing. */
+	if (d->out < 0)
+		return 0;
 	while (iovcnt > 0) {
 		n = writev(d->out, iov, iovcnt);
 		if (n < 0) {
@@ -138,11 +146,16 @@ on_media(struct client *c, const struct rtmp_event *ev, void *arg)
 {
 	struct dump		*d = arg;
 	struct flvwriter_tag	 t;
-	int			 rc;
+	int			 rc, key;
 
 	(void)c;
 	if (runner_stopped(&d->run))
 		return;
+	key = d->probe_s > 0 && probe_media(&d->probe, ev->message_type, ev->payload,
+	    ev->length);
+	if (key && d->verbose)
+		warnx("%s: keyframe after %llu ms", runner_peer(&d->run),
+		    (unsigned long long)(loop_now(d->run.loop) - d->run.start_ms));
 	if (ev->message_type == RTMP_MSG_AUDIO || ev->message_type == RTMP_MSG_VIDEO) {
 		dump_not_ended(d);
 		if (d->await_media) {
@@ -187,7 +200,8 @@ on_media(struct client *c, const struct rtmp_event *ev, void *arg)
 		dump_stop(d, CLIENT_EXIT_FAILURE);
 		return;
 	}
-	if (d->limit_ms > 0 && t.timestamp >= d->limit_ms) {
+	/* A probe's file ends with the keyframe that passed it. */
+	if ((d->limit_ms > 0 && t.timestamp >= d->limit_ms) || key) {
 		dump_flush(d);
 		dump_stop(d, CLIENT_EXIT_OK);
 	}
@@ -198,10 +212,11 @@ on_ready(struct client *c, void *arg)
 {
 	struct dump	*d = arg;
 
+	(void)c;
 	if (d->played)
-		warnx("%s: playing %s again", client_peer(c), d->run.url.stream);
+		warnx("%s: playing %s again", runner_peer(&d->run), d->run.url.stream);
 	else if (d->verbose)
-		warnx("%s: playing %s", client_peer(c), d->run.url.stream);
+		warnx("%s: playing %s", runner_peer(&d->run), d->run.url.stream);
 	d->played = 1;
 	flvwriter_rebase(&d->writer);
 	/* Only media proves the stream is back: a server that accepts and sends nothing must use up the retries. */
@@ -216,10 +231,36 @@ end_fire(struct loop *loop, uint64_t id, void *arg)
 	(void)loop;
 	(void)id;
 	d->end_timer = 0;
-	if (d->verbose)
-		warnx("%s: stream ended", client_peer(d->run.client));
 	dump_flush(d);
+	if (d->probe_s > 0) {
+		warnx("%s: stream ended before a keyframe", runner_peer(&d->run));
+		dump_stop(d, CLIENT_EXIT_FAILURE);
+		return LOOP_TIMER_STOP;
+	}
+	if (d->verbose)
+		warnx("%s: stream ended", runner_peer(&d->run));
 	dump_stop(d, CLIENT_EXIT_OK);
+	return LOOP_TIMER_STOP;
+}
+
+/* -p: the deadline passed without a keyframe; say what came instead. */
+static uint64_t
+probe_fire(struct loop *loop, uint64_t id, void *arg)
+{
+	struct dump	*d = arg;
+	const char	*why;
+
+	(void)loop;
+	(void)id;
+	if (d->run.reconnect_timer != 0 || (!d->played && d->drop[0] != '\0'))
+		why = d->drop;
+	else if (!d->played)
+		why = "the play did not start";
+	else
+		why = probe_missing(&d->probe);
+	warnx("%s: no keyframe within %u s: %s", runner_peer(&d->run), d->probe_s, why);
+	dump_flush(d);
+	dump_stop(d, CLIENT_EXIT_TIMEOUT);
 	return LOOP_TIMER_STOP;
 }
 
@@ -238,8 +279,9 @@ on_status(struct client *c, const struct rtmp_event *ev, void *arg)
 {
 	struct dump	*d = arg;
 
+	(void)c;
 	if (d->verbose > 1 && ev->code.len > 0)
-		warnx("%s: status %.*s", client_peer(c), (int)ev->code.len, ev->code.ptr);
+		warnx("%s: status %.*s", runner_peer(&d->run), (int)ev->code.len, ev->code.ptr);
 	if (ev->type == RTMP_EVENT_STREAM_RECORDED)
 		d->recorded = 1;
 	if (amf0_view_eq(ev->code, "NetStream.Play.Complete") ||
@@ -277,8 +319,14 @@ on_closed(struct client *c, int error, const char *reason, void *arg)
 	dump_flush(d);
 	if (runner_stopped(&d->run))
 		return;
-	/* Only a stream that gave media once is worth waiting for again. */
-	if (d->writer.timeline.started && runner_retry(&d->run, error, reason)) {
+	/*
+	 * Only a stream that gave media once is worth waiting for again; a
+	 * probe retries only when -r says so, and then anything a retry can
+	 * fix, until its deadline.
+	 */
+	if ((d->writer.timeline.started || d->probe_s > 0) &&
+	    runner_retry(&d->run, error, reason)) {
+		strlcpy(d->drop, reason, sizeof(d->drop));
 		flvwriter_rebase(&d->writer);
 		return;
 	}
@@ -309,12 +357,12 @@ main(int argc, char *argv[])
 	long long		 seconds;
 	struct stat		 st;
 	const char		*output = NULL;
-	int			 ch, status;
+	int			 ch, status, given_r = 0, given_t = 0;
 
 	memset(&d, 0, sizeof(d));
 	flvwriter_init(&d.writer);
 	runner_options_init(&o, "rtmp-dump", usage);
-	while ((ch = getopt(argc, argv, RUNNER_OPTIONS "d:o:")) != -1) {
+	while ((ch = getopt(argc, argv, RUNNER_OPTIONS "d:o:p:")) != -1) {
 		switch (ch) {
 		case 'd':
 			if (runner_number(optarg, 1, 100000000, "duration", &seconds) < 0) {
@@ -326,7 +374,16 @@ main(int argc, char *argv[])
 		case 'o':
 			output = optarg;
 			break;
+		case 'p':
+			if (runner_number(optarg, 1, 86400, "probe deadline", &seconds) < 0) {
+				usage();
+				return CLIENT_EXIT_USAGE;
+			}
+			d.probe_s = (uint32_t)seconds;
+			break;
 		default:
+			given_r |= ch == 'r';
+			given_t |= ch == 't';
 			switch (runner_option(&o, ch, optarg)) {
 			case RUNNER_OPTION_TAKEN:
 				continue;
@@ -340,16 +397,31 @@ main(int argc, char *argv[])
 	d.verbose = o.verbose;
 	argc -= optind;
 	argv += optind;
-	if (argc != 1) {
+	if (d.probe_s > 0 && d.limit_ms > 0)
+		warnx("-p ends at the first keyframe: it takes no -d");
+	if (argc != 1 || (d.probe_s > 0 && d.limit_ms > 0)) {
 		usage();
 		return CLIENT_EXIT_USAGE;
+	}
+	if (d.probe_s > 0) {
+		/* A health check answers for now: a retry only when asked for. */
+		if (!given_r)
+			o.retries = 0;
+		/* The deadline says how long to wait; the probe's message is the better one. */
+		if (!given_t)
+			o.timeout_s = d.probe_s + 1;
+		/* From cron, for many streams: say which one is down. */
+		o.name_url = 1;
 	}
 	o.url = argv[0];
 	if ((status = runner_init(&d.run, &o, &dump_events, &d)) != 0)
 		return status;
 	d.run.count = dump_count;
 
-	if (output == NULL || strcmp(output, "-") == 0) {
+	if (output == NULL && d.probe_s > 0) {
+		d.out = -1;
+		d.out_name = "nothing";
+	} else if (output == NULL || strcmp(output, "-") == 0) {
 		d.out = STDOUT_FILENO;
 		d.out_name = "stdout";
 	} else {
@@ -364,11 +436,19 @@ main(int argc, char *argv[])
 	    lseek(d.out, 0, SEEK_CUR) == 0;
 	buf_init(&d.pending, 0);
 	loop_before_sleep(d.run.loop, dump_before_sleep, &d);
+	if (d.probe_s > 0)
+		loop_timer(d.run.loop, (uint64_t)d.probe_s * 1000, probe_fire, &d);
 
 	status = runner_run(&d.run);
+	/* A signal or a closed pipe is no answer: the stream was not seen up. */
+	if (d.probe_s > 0 && status == CLIENT_EXIT_OK && !d.probe.keyframe) {
+		warnx("%s: stopped before a keyframe", runner_peer(&d.run));
+		status = CLIENT_EXIT_FAILURE;
+	}
 	dump_flush(&d);
 	dump_patch_duration(&d);
-	if (d.out != STDOUT_FILENO && close(d.out) < 0 && status == CLIENT_EXIT_OK) {
+	if (d.out >= 0 && d.out != STDOUT_FILENO && close(d.out) < 0 &&
+	    status == CLIENT_EXIT_OK) {
 		warn("%s", output);
 		status = CLIENT_EXIT_FAILURE;
 	}

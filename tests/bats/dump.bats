@@ -530,3 +530,172 @@ PLAY_RESTART='application restart { live on; play_restart on; }'
 	[ "$frames" -ge 90 ]
 	check_monotonic "$T/late.flv"
 }
+
+# -p, the health probe (issue 11): exit 0 at the first video keyframe,
+# 5 with what came instead when the deadline passes, the server's refusal
+# and connection failures at once; messages name the URL, not host:port.
+
+# live_stream: nginx-rtmp with ffmpeg publishing the clip live as live/x;
+# sets port and url.
+live_stream() {
+	port=$(free_port)
+	start_nginx "$port"
+	url=rtmp://127.0.0.1:$port/live/x
+	publish_loop_ffmpeg "$url"
+	wait_publishing "$port" x
+}
+
+# run_probe ARG...: rtmp-dump ARG..., bounded and timed: sets status,
+# output and took (seconds).
+run_probe() {
+	local start
+	start=$(now)
+	run timeout 20 "$DUMP" "$@"
+	took=$(elapsed_since "$start")
+	echo "rtmp-dump $*: $status after $took s: $output"
+}
+
+@test "dump: probe: a live stream through nginx-rtmp passes at its first keyframe, silent, writing nothing" {
+	local port url start took
+	live_stream
+	start=$(now)
+	# stdout and stderr apart: a probe from cron writes neither
+	run timeout 20 sh -c '"$1" -p 10 "$2" >"$3" 2>"$4"' sh "$DUMP" "$url" \
+		"$T/out" "$T/err"
+	took=$(elapsed_since "$start")
+	echo "$status after $took s"
+	cat -A "$T/err"
+	[ "$status" -eq 0 ]
+	[ ! -s "$T/out" ] && [ ! -s "$T/err" ]
+	# a keyframe a second: well under the 10 s deadline
+	within "$took" 0 4
+	# -v says when; the stream key stays out of the name
+	run timeout 20 "$DUMP" -v -p 10 "$url?key=s3cret"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"rtmp-dump: $url: keyframe after "*" ms"* ]]
+	[[ "$output" != *"$url?key"* ]]
+}
+
+@test "dump: probe: an audio-only publisher fails at the deadline, exit 5, audio only" {
+	local port url took
+	port=$(free_port)
+	start_nginx "$port"
+	url=rtmp://127.0.0.1:$port/live/radio
+	spawn radio ffmpeg -nostdin -v error -re -stream_loop -1 -i "$CLIP" -vn -c copy -f flv "$url"
+	wait_publishing "$port" radio
+	run_probe -p 3 "$url"
+	[ "$status" -eq 5 ]
+	[ "$output" = "rtmp-dump: $url: no keyframe within 3 s: audio only, no video" ]
+	within "$took" 2.8 8
+	# -d takes audio: the way to check an audio-only stream
+	run timeout 20 "$DUMP" -q -r 0 -t 5 -d 1 -o /dev/null "$url"
+	[ "$status" -eq 0 ]
+}
+
+@test "dump: probe: a stream nobody publishes fails at the deadline, exit 5, no media, one play" {
+	local port url took
+	port=$(free_port)
+	start_nginx "$port"
+	url=rtmp://127.0.0.1:$port/live/nobody
+	# nginx-rtmp keeps the play of an absent live stream waiting
+	run_probe -p 3 "$url"
+	[ "$status" -eq 5 ]
+	[ "$output" = "rtmp-dump: $url: no keyframe within 3 s: no media" ]
+	within "$took" 2.8 8
+	[ "$(grep -c "play: name='nobody'" "$NGINX_DIR/error.log")" -eq 1 ]
+}
+
+@test "dump: probe: rtmp-relay -n refuses another stream at once, exit 3; serves its own" {
+	local port took
+	port=$(free_port)
+	spawn relay sh -c 'ffmpeg -nostdin -v error -re -stream_loop -1 -i "$1" -c copy -f flv - |
+		exec "$2" -l "127.0.0.1:$3" -n live/main' sh "$CLIP" "$RTMPKIT_BIN/rtmp-relay" "$port"
+	wait_port "$port" 10
+	run_probe -p 10 "rtmp://127.0.0.1:$port/live/other"
+	[ "$status" -eq 3 ]
+	[ "$output" = "rtmp-dump: rtmp://127.0.0.1:$port/live/other: stream not found: live/other" ]
+	within "$took" 0 3
+	# the relay's GOP cache starts a player on a keyframe; wait for ffmpeg's first
+	run timeout 20 "$DUMP" -p 10 "rtmp://127.0.0.1:$port/live/main"
+	echo "main: $status $output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "dump: probe: connection refused exits 1 at once; with -r it is retried until the deadline: exit 5" {
+	local port url took
+	port=$(free_port)
+	url=rtmp://127.0.0.1:$port/live/x
+	run_probe -p 10 "$url"
+	[ "$status" -eq 1 ]
+	# one line, no reconnect: a probe retries only when -r says so
+	[ "$output" = "rtmp-dump: $url: connection refused" ]
+	within "$took" 0 3
+	# refused at 0 s and 1 s; the deadline comes during the wait for 3 s
+	run_probe -p 2 -r 5 "$url"
+	[ "$status" -eq 5 ]
+	[ "$(tail -n 1 <<<"$output")" = "rtmp-dump: $url: no keyframe within 2 s: connection refused" ]
+	[ "$(grep -c 'reconnecting in' <<<"$output")" -eq 2 ]
+	within "$took" 1.8 5
+}
+
+@test "dump: probe: with -o the FLV is written, ending with the keyframe" {
+	local port url v
+	live_stream
+	run timeout 20 "$DUMP" -p 10 -o "$T/probe.flv" "$url"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	flv_check "$T/probe.flv"
+	# metadata, sequence headers, any audio first, the keyframe last
+	v=$(ffprobe -v error -select_streams v -count_packets -show_entries \
+		stream=codec_name,nb_read_packets -of csv=p=0 "$T/probe.flv")
+	echo "video: $v"
+	[[ "$v" == h264,* ]]
+	[ "$(flv_payloads "$T/probe.flv" | tail -n 1 | cut -d' ' -f1,3)" = "9 17" ]
+	# the one picture a thumbnail is made of (rtmp-dump(1) EXAMPLES)
+	timeout 30 ffmpeg -nostdin -v error -i "$T/probe.flv" -frames:v 1 "$T/k.png"
+	[ -s "$T/k.png" ]
+}
+
+@test "dump: probe: E-RTMP HEVC, AV1 and VP9 keyframes pass (nginx-rtmp VOD)" {
+	local port s vod=$T/vod
+	mkdir -p "$vod"
+	for s in hevc-aac-ertmp av1-opus-ertmp vp9-opus-ertmp; do
+		cp "$DATA/media/$s.flv" "$vod/"
+	done
+	chmod -R a+rX "$vod"
+	port=$(free_port)
+	start_nginx "$port" "application vod { play $vod; }"
+	for s in hevc-aac-ertmp av1-opus-ertmp vp9-opus-ertmp; do
+		run timeout 20 "$DUMP" -v -p 5 -o "$T/$s.flv" "rtmp://127.0.0.1:$port/vod/$s.flv"
+		echo "$s: $status $output"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"keyframe after"* ]]
+		# the file's last tag is the keyframe, an E-RTMP one (0x9.)
+		[[ "$(flv_payloads "$T/$s.flv" | tail -n 1)" == "9 "*" 9"[13] ]]
+	done
+}
+
+@test "dump: probe: -p with -d, or a bad -p, is a usage error; SIGTERM before a keyframe is not a pass" {
+	local port dump v
+	run timeout 10 "$DUMP" -p 5 -d 5 rtmp://127.0.0.1/live/x
+	echo "$output"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"-p ends at the first keyframe: it takes no -d"* ]]
+	for v in 0 soon 86401; do
+		run timeout 10 "$DUMP" -p "$v" rtmp://127.0.0.1/live/x
+		echo "-p $v: $status $output"
+		[ "$status" -eq 2 ]
+	done
+	port=$(free_port)
+	start_nginx "$port"
+	spawn probe "$DUMP" -p 20 "rtmp://127.0.0.1:$port/live/none"
+	dump=$SPAWNED
+	wait_playing "$port" none
+	kill -TERM "$dump"
+	wait_status "$dump" 10
+	cat "$T/probe.log"
+	[ "$STATUS" -eq 1 ]
+	grep -qx "rtmp-dump: rtmp://127.0.0.1:$port/live/none: stopped before a keyframe" "$T/probe.log"
+}
