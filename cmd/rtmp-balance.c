@@ -34,11 +34,12 @@
 #include "route.h"
 #include "proxy.h"
 #include "server.h"
+#include "service.h"
 #include "tls.h"
 #include "version.h"
 
 /* The frame's options that mean something here, then ours. */
-#define BALANCE_OPTIONS		"C:hI:K:L:m:ps:t:Vv" "A:a:d:F:f:H:i:kl:P:R:r:T:"
+#define BALANCE_OPTIONS		"C:hI:K:L:m:P:ps:t:Vv" "A:a:d:F:f:H:i:kl:R:r:S:T:"
 #define BALANCE_DRAIN_S		10
 
 struct balance {
@@ -62,8 +63,9 @@ usage(void)
 	fprintf(stderr, "usage: rtmp-balance [-hkpVv] [-A cafile] [-a algorithm] "
 	    "[-C cert] [-d seconds]\n"
 	    "\t[-F fall] [-f file] [-H check] [-I seconds] [-i ms] [-K key]\n"
-	    "\t[-L logfile] [-l address] [-m clients] [-P v1|v2] [-R rise]\n"
-	    "\t[-r retries] [-s unix:path] [-T ms] [-t seconds] [backend ...]\n");
+	    "\t[-L logfile] [-l address] [-m clients] [-P pidfile] [-R rise]\n"
+	    "\t[-r retries] [-S v1|v2] [-s unix:path] [-T ms] [-t seconds]\n"
+	    "\t[backend ...]\n");
 }
 
 static void
@@ -159,12 +161,15 @@ balance_hangup(struct server *sv, void *arg)
 		log_warnx("reload: %s", err);
 	bal->reloads++;
 	log_info("reload: %zu backends, %zu new", n, added);
+	server_title_changed(sv);
 }
 
 static void
 balance_changed(struct backend *b, int up, void *arg)
 {
-	(void)arg;
+	struct balance	*bal = arg;
+
+	server_title_changed(bal->server);
 	if (up)
 		log_info("backend %s: up after %u checks passed", b->spec.name, b->oks);
 	else
@@ -175,6 +180,23 @@ balance_changed(struct backend *b, int up, void *arg)
 static const struct health_events balance_health_events = {
 	.changed = balance_changed,
 };
+
+/* The process title: what ps shows an operator at a glance. */
+static void
+balance_title(struct server *sv, char *text, size_t size, void *arg)
+{
+	struct balance	*bal = arg;
+	size_t		 i, up = 0, live = 0;
+
+	for (i = 0; i < bal->set.n; i++) {
+		if (bal->set.b[i]->removed)
+			continue;
+		live++;
+		up += bal->set.b[i]->up;
+	}
+	snprintf(text, size, "%zu client%s, %zu of %zu backends up", server_raw(sv),
+	    server_raw(sv) == 1 ? "" : "s", up, live);
+}
 
 /* --- stats -------------------------------------------------------------- */
 
@@ -244,6 +266,7 @@ static const struct server_events balance_server_events = {
 	.hangup = balance_hangup,
 	.stats = balance_stats,
 	.stopping = balance_stopping,
+	.title = balance_title,
 };
 
 /* --- set-up ------------------------------------------------------------- */
@@ -275,6 +298,7 @@ main(int argc, char *argv[])
 	size_t			 n, added, i;
 	int			 ch, rc;
 
+	service_title_init(argc, argv);
 	memset(&bal, 0, sizeof(bal));
 	backend_set_init(&bal.set);
 	bal.routes.place.connect_ms = PLACE_CONNECT_MS;
@@ -324,9 +348,9 @@ main(int argc, char *argv[])
 			if (server_add_address(&so, optarg, err, sizeof(err)) < 0)
 				balance_usage_error(err);
 			break;
-		case 'P':
+		case 'S':
 			if (strcmp(optarg, "v1") != 0 && strcmp(optarg, "v2") != 0)
-				balance_usage_error("-P takes v1 or v2");
+				balance_usage_error("-S takes v1 or v2");
 			bal.routes.send_proxy = optarg[1] - '0';
 			break;
 		case 'R':

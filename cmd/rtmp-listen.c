@@ -2,7 +2,7 @@
  * rtmp-listen: an RTMP(S) ingest server.  Publishers' streams go to
  * stdout as one continuous FLV, or with -e to one command per stream.
  *
- * Policy lives here: who may publish (-P keys, -a hook), where a stream
+ * Policy lives here: who may publish (-f keys, -a hook), where a stream
  * goes, what a reader that goes away means.  Accepting, deadlines and the
  * name rule are lib/server's; the FLV out is lib/flvout's.
  */
@@ -25,9 +25,10 @@
 #include "loop.h"
 #include "peer.h"
 #include "server.h"
+#include "service.h"
 #include "version.h"
 
-#define LISTEN_OPTIONS		SERVER_OPTIONS "A:a:b:e:P:"
+#define LISTEN_OPTIONS		SERVER_OPTIONS "A:a:b:e:f:"
 #define EXIT_FAILURE_LISTEN	1
 #define EXIT_USAGE		2
 #define EXIT_OUTPUT_GONE	3	/* stdout's reader went away */
@@ -54,7 +55,7 @@ struct listen {
 	const char		*exec_cmd;	/* -e */
 	const char		*auth_cmd;	/* -a */
 	uint32_t		 auth_timeout_ms;	/* -A */
-	const char		*keys_file;	/* -P */
+	const char		*keys_file;	/* -f */
 	size_t			 output_bytes;	/* -b */
 	int			 to_stdout;	/* no -e */
 	struct flvout		 stdout_flv;
@@ -70,9 +71,10 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: rtmp-listen [-hpVv] [-A seconds] [-a command] [-b bytes] [-C cert]\n"
-	    "                   [-c chunksize] [-e command] [-I seconds] [-K key]\n"
-	    "                   [-L logfile] [-M bytes] [-m clients] [-P keyfile] [-Q ms]\n"
-	    "                   [-q bytes] [-s unix:path] [-t seconds] [address ...]\n");
+	    "                   [-c chunksize] [-e command] [-f keyfile] [-I seconds]\n"
+	    "                   [-K key] [-L logfile] [-m clients] [-P pidfile] [-Q ms]\n"
+	    "                   [-q bytes] [-s unix:path] [-t seconds] [-x bytes]\n"
+	    "                   [address ...]\n");
 }
 
 static struct publisher *
@@ -479,6 +481,7 @@ main(int argc, char *argv[])
 	const char	*errstr;
 	int		 ch, rc, status;
 
+	service_title_init(argc, argv);
 	memset(&l, 0, sizeof(l));
 	server_options_init(&l.so);
 	l.auth_timeout_ms = 5000;
@@ -502,7 +505,7 @@ main(int argc, char *argv[])
 		case 'e':
 			l.exec_cmd = optarg;
 			continue;
-		case 'P':
+		case 'f':
 			l.keys_file = optarg;
 			continue;
 		}

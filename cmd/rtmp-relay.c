@@ -27,6 +27,7 @@
 #include "loop.h"
 #include "media.h"
 #include "server.h"
+#include "service.h"
 #include "tls.h"
 #include "upstream.h"
 #include "version.h"
@@ -67,10 +68,9 @@ usage(void)
 {
 	fprintf(stderr, "usage: rtmp-relay [-GhkpVv] [-A cafile] [-C cert] [-c bytes] "
 	    "[-I seconds]\n"
-	    "\t[-i input] [-K key] [-L logfile] [-l address] [-M bytes] "
-	    "[-m clients]\n"
-	    "\t[-n app/stream] [-o -] [-Q ms] [-q bytes] [-r retries] [-S skips]\n"
-	    "\t[-s unix:path] [-t seconds] [-w ms] [url ...]\n");
+	    "\t[-i input] [-K key] [-L logfile] [-l address] [-m clients]\n"
+	    "\t[-n app/stream] [-o -] [-P pidfile] [-Q ms] [-q bytes] [-r retries]\n"
+	    "\t[-S skips] [-s unix:path] [-t seconds] [-w ms] [-x bytes] [url ...]\n");
 }
 
 /* --- input ------------------------------------------------------------- */
@@ -451,6 +451,7 @@ main(int argc, char *argv[])
 	int			 ch, rc, insecure = 0, retries = -1, stdout_copy = 0, tls_up = 0;
 	size_t			 i;
 
+	service_title_init(argc, argv);
 	memset(&r, 0, sizeof(r));
 	memset(&fc, 0, sizeof(fc));
 	r.wait_ms = RELAY_WAIT_MS;

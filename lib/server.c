@@ -18,9 +18,11 @@
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "notify.h"
 #include "peer.h"
 #include "proxyread.h"
 #include "server.h"
+#include "service.h"
 #include "tls.h"
 #include "url.h"
 #include "version.h"
@@ -86,6 +88,8 @@ struct server {
 	int			 status;
 	uint64_t		 grace_timer;
 	uint64_t		 started;	/* loop_now() at server_init() */
+	uint64_t		 title_timer;	/* a new process title is due */
+	int			 pidfile;	/* ours, removed at exit */
 };
 
 static void	server_session_free(struct server_session *);
@@ -138,6 +142,9 @@ server_option(struct server_options *o, int ch, const char *arg, char *err,
 	case 'L':
 		o->log_file = arg;
 		return 1;
+	case 'P':
+		o->pid_file = arg;
+		return 1;
 	case 'p':
 		o->proxy = 1;
 		return 1;
@@ -168,7 +175,7 @@ server_option(struct server_options *o, int ch, const char *arg, char *err,
 			return RTMP_EINVAL;
 		o->idle_timeout_ms = (uint32_t)v * 1000;
 		return 1;
-	case 'M':
+	case 'x':
 		if (server_number(arg, 4096, 64 << 20, "max message size", &v, err,
 		    errsize) < 0)
 			return RTMP_EINVAL;
@@ -746,6 +753,7 @@ server_admit(struct server *sv, int fd, struct tls *tls, const char *address,
 	if (sv->events.accept != NULL) {
 		/* Counted first: the program may close it before returning. */
 		sv->nraw++;
+		server_title_changed(sv);
 		sv->accepted++;
 		server_update_pause(sv);
 		sv->events.accept(sv, fd, tls, address, proxy, sv->arg);
@@ -873,6 +881,8 @@ server_session_free(struct server_session *ss)
 	if (ss->next != NULL)
 		ss->next->prev = ss->prev;
 	sv->nsessions--;
+	if (ss->role != SERVER_ROLE_NONE)
+		server_title_changed(sv);
 	peer_free(ss->peer);
 	free(ss);
 }
@@ -891,6 +901,7 @@ server_session_accept(struct server_session *ss)
 	if (rc < 0)
 		return rc;
 	ss->role = ss->pending_publish ? SERVER_ROLE_PUBLISHER : SERVER_ROLE_PLAYER;
+	server_title_changed(ss->server);
 	peer_deadline(ss->peer, ss->server->o.idle_timeout_ms);
 	peer_flush(ss->peer);
 	return 0;
@@ -1181,6 +1192,8 @@ server_stop(struct server *sv, int status)
 		return;
 	sv->stopping = 1;
 	sv->status = status;
+	notify_send("STOPPING=1");
+	service_title("stopping");
 	/*
 	 * Closed, not paused: a client still in the backlog is refused now
 	 * rather than reset at exit, and a replacement can bind the port
@@ -1210,6 +1223,7 @@ server_raw_closed(struct server *sv)
 	if (sv->nraw == 0)
 		return;
 	sv->nraw--;
+	server_title_changed(sv);
 	server_update_pause(sv);
 	if (sv->stopping && server_count(sv) == 0)
 		loop_stop(sv->loop);
@@ -1225,6 +1239,70 @@ int
 server_stopping(const struct server *sv)
 {
 	return sv->stopping;
+}
+
+/* The process title. */
+
+#define SERVER_TITLE_STREAMS	8	/* streams named in the title, at most */
+#define SERVER_TITLE_DELAY_MS	250	/* changes within it make one title */
+
+/* "1 publisher, 12 players: live/a live/b", or the program's own text. */
+static void
+server_title_now(struct server *sv)
+{
+	const char		*paths[SERVER_TITLE_STREAMS];
+	struct server_session	*ss;
+	char			 text[SERVICE_TITLE_MAX];
+	size_t			 publishers = 0, players = 0, npaths = 0, len, i;
+
+	if (sv->stopping)
+		return;
+	if (sv->events.title != NULL) {
+		text[0] = '\0';
+		sv->events.title(sv, text, sizeof(text), sv->arg);
+		service_title("%s", text);
+		return;
+	}
+	for (ss = sv->sessions; ss != NULL; ss = ss->next) {
+		if (ss->role == SERVER_ROLE_NONE)
+			continue;
+		if (ss->role == SERVER_ROLE_PUBLISHER)
+			publishers++;
+		else
+			players++;
+		for (i = 0; i < npaths && strcmp(paths[i], ss->path) != 0; i++)
+			continue;
+		if (i == npaths && npaths < SERVER_TITLE_STREAMS)
+			paths[npaths++] = ss->path;
+	}
+	len = (size_t)snprintf(text, sizeof(text), "%zu publisher%s, %zu player%s",
+	    publishers, publishers == 1 ? "" : "s", players, players == 1 ? "" : "s");
+	for (i = 0; i < npaths && len < sizeof(text); i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s",
+		    i == 0 ? ": " : " ", paths[i]);
+	if (npaths == SERVER_TITLE_STREAMS && len < sizeof(text))
+		snprintf(text + len, sizeof(text) - len, " ...");
+	service_title("%s", text);
+}
+
+static uint64_t
+server_title_due(struct loop *loop, uint64_t id, void *arg)
+{
+	struct server	*sv = arg;
+
+	(void)loop;
+	(void)id;
+	sv->title_timer = 0;
+	server_title_now(sv);
+	return LOOP_TIMER_STOP;
+}
+
+void
+server_title_changed(struct server *sv)
+{
+	if (sv->title_timer == 0 && !sv->stopping && sv->loop != NULL)
+		sv->title_timer = loop_timer(sv->loop, SERVER_TITLE_DELAY_MS,
+		    server_title_due, sv);
 }
 
 /* Set-up. */
@@ -1291,6 +1369,8 @@ server_init(struct server **svp, const struct server_options *o,
 	sv->arg = arg;
 	/* OpenSSL writes with write(2): a peer gone away must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Before any command is started: they must not speak for us. */
+	notify_init();
 	if (log_init(getprogname(), LOG_LEVEL_INFO + (o->verbose > 0), o->log_file) < 0) {
 		snprintf(err, errsize, "log %s: %s", o->log_file, strerror(errno));
 		return RTMP_ESYS;
@@ -1322,6 +1402,12 @@ server_init(struct server **svp, const struct server_options *o,
 		snprintf(err, errsize, "cannot watch signals");
 		return RTMP_ESYS;
 	}
+	/* Before binding: a second instance must not take the first's port. */
+	if (o->pid_file != NULL) {
+		if ((rc = service_pidfile_open(o->pid_file, err, errsize)) < 0)
+			return rc;
+		sv->pidfile = 1;
+	}
 	if ((rc = server_listen(sv, err, errsize)) < 0)
 		return rc;
 	if (o->stats_path != NULL) {
@@ -1331,7 +1417,7 @@ server_init(struct server **svp, const struct server_options *o,
 			return RTMP_ESYS;
 		sv->stats_bound = 1;
 	}
-	return 0;
+	return service_pidfile_write(err, errsize);
 }
 
 int
@@ -1342,6 +1428,9 @@ server_run(struct server *sv)
 	for (i = 0; i < sv->nlisteners; i++)
 		log_info("listening on %s%s", listener_address(sv->listeners[i]),
 		    sv->tls != NULL ? " (rtmps)" : "");
+	server_title_now(sv);
+	/* The sockets listen since server_init(): connections queue already. */
+	notify_send("READY=1");
 	if (loop_run(sv->loop) < 0) {
 		log_error("event loop");
 		return 1;
@@ -1369,6 +1458,10 @@ server_free(struct server *sv)
 		unlink(sv->o.stats_path);
 	if (sv->grace_timer != 0)
 		loop_timer_cancel(sv->loop, sv->grace_timer);
+	if (sv->title_timer != 0)
+		loop_timer_cancel(sv->loop, sv->title_timer);
+	if (sv->pidfile)
+		service_pidfile_remove();
 	if (sv->loop != NULL)
 		loop_free(sv->loop);
 	tls_context_free(sv->tls);

@@ -12,8 +12,8 @@
  *	-c bytes	chunk size we send, 128..65536, default 4096
  *	-I seconds	idle timeout: nothing read or written, 1..86400, default 30
  *	-L file		log file (reopened on SIGHUP), default stderr
- *	-M bytes	largest message a peer may send, 4096..67108864, default 16 MiB
  *	-m count	most connections at once, 1..65536, default 1024
+ *	-P file		pidfile (service.h): refused when another process holds it
  *	-p		every connection starts with a PROXY v1/v2 header (a
  *			balancer in front): see PROXY below
  *	-Q ms		per-player queue bound in media time, 0 (none)..600000, default 0
@@ -22,6 +22,7 @@
  *	-t seconds	handshake timeout: connect and publish/play must come
  *			within it, 1..3600, default 10
  *	-v		more log lines (counted)
+ *	-x bytes	largest message a peer may send, 4096..67108864, default 16 MiB
  *	-h, -V		usage, version (server_option() says which; the
  *			program prints)
  * Listen addresses are the program's operands (url.h's listen syntax,
@@ -37,6 +38,14 @@
  * RTMP_E* with the reason in err.  server_run() runs the loop until the
  * server stops; it returns the status given to server_stop() (0 after
  * SIGTERM/SIGINT).  server_free() releases everything.
+ *
+ * Service manager: with -P, server_init() takes the pidfile before it
+ * binds (a second instance fails there, "already running as pid N") and
+ * writes it when start-up is done; server_free() removes it.
+ * server_run() sends systemd READY=1 (notify.h) once the listeners
+ * accept, server_stop() STOPPING=1.  The process title (service.h; the
+ * program calls service_title_init() first in main) follows the sessions
+ * with publish or play accepted, or events->title.
  *
  * Sessions: every accepted connection is a struct server_session wrapping
  * a peer (peer.h, server role).  The frame answers connect itself after
@@ -113,7 +122,7 @@
 #include "buf.h"
 #include "rtmp.h"
 
-#define SERVER_OPTIONS		"C:c:hI:K:L:M:m:pQ:q:s:t:Vv"
+#define SERVER_OPTIONS		"C:c:hI:K:L:m:P:pQ:q:s:t:Vvx:"
 #define SERVER_ADDRESSES_MAX	16
 #define SERVER_NAME_MAX		128
 #define SERVER_QUERY_MAX	512
@@ -139,8 +148,9 @@ struct server_options {
 	uint32_t	 chunk_size;		/* -c */
 	uint32_t	 idle_timeout_ms;	/* -I, given in seconds */
 	const char	*log_file;		/* -L; NULL: stderr */
-	uint32_t	 max_message;		/* -M */
+	uint32_t	 max_message;		/* -x */
 	uint32_t	 max_clients;		/* -m */
+	const char	*pid_file;		/* -P */
 	int		 proxy;			/* -p: a PROXY header first */
 	uint32_t	 queue_ms;		/* -Q */
 	size_t		 queue_bytes;		/* -q */
@@ -212,6 +222,12 @@ struct server_events {
 		    const struct proxy_info *proxy, void *arg);
 	/* SIGHUP, after the log was reopened (re-read the program's files). */
 	void	(*hangup)(struct server *, void *arg);
+	/*
+	 * The process title's text after the command line; NULL: the frame's
+	 * "N publishers, N players: app/stream ...".  Called at most every
+	 * SERVER_TITLE_DELAY_MS after server_title_changed().
+	 */
+	void	(*title)(struct server *, char *text, size_t size, void *arg);
 };
 
 void	 server_options_init(struct server_options *);
@@ -250,6 +266,8 @@ uint64_t server_accepted(const struct server *);
 size_t	 server_listeners(const struct server *);
 /* The TCP port of the n-th listener (0 for unix), for tests and logs. */
 uint16_t server_port(const struct server *, size_t n);
+/* What the process title shows has changed (the frame sees its own sessions). */
+void	 server_title_changed(struct server *);
 /* A raw connection given to events->accept has ended. */
 void	 server_raw_closed(struct server *);
 /* Raw connections open now. */

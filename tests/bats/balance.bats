@@ -86,7 +86,7 @@ wait_stats() {
 	for o in h k p V v; do
 		[[ "$output" == "usage: rtmp-balance [-"*"$o"*"]"* ]] || fail "usage lacks -$o"
 	done
-	for o in -A -a -C -d -F -f -H -I -i -K -L -l -m -P -R -r -s -T -t; do
+	for o in -A -a -C -d -F -f -H -I -i -K -L -l -m -P -R -r -S -s -T -t; do
 		[[ "$output" == *"[$o "* ]] || fail "usage lacks $o: $output"
 	done
 	run "$BAL" -V
@@ -107,9 +107,9 @@ wait_stats() {
 	[ "$status" -eq 2 ]
 	run "$BAL" -H http -l 127.0.0.1:1 127.0.0.1:2
 	[ "$status" -eq 2 ]
-	run "$BAL" -P v3 -l 127.0.0.1:1 127.0.0.1:2
+	run "$BAL" -S v3 -l 127.0.0.1:1 127.0.0.1:2
 	[ "$status" -eq 2 ]
-	[[ "$output" == *"-P takes v1 or v2"* ]]
+	[[ "$output" == *"-S takes v1 or v2"* ]]
 	printf '127.0.0.1:2\n# ok\n127.0.0.1 maxconn 3\n' >"$T/backends"
 	run "$BAL" -f "$T/backends" -l 127.0.0.1:1
 	[ "$status" -eq 1 ]

@@ -224,9 +224,9 @@ stop_listen() {
 	stop_listen
 }
 
-@test "listen: -P key file allows the right key and denies others; nothing denied reaches stdout" {
+@test "listen: -f key file allows the right key and denies others; nothing denied reaches stdout" {
 	printf '# app/stream key\nlive/cam s3cret\n' >"$T/keys"
-	start_listen "$T/out.flv" -P "$T/keys"
+	start_listen "$T/out.flv" -f "$T/keys"
 	run timeout 20 ffmpeg -nostdin -v error -t 2 -i "$CLIP" -c copy -f flv \
 		"rtmp://127.0.0.1:$PORT/live/cam?key=wrong"
 	echo "wrong key: $status $output"
@@ -406,7 +406,7 @@ print("closed", closed, "after %.1f s" % (time.time() - t0), flush=True)' "$PORT
 	local o
 	run "$LISTEN" -h
 	[ "$status" -eq 0 ]
-	for o in -A -a -b -C -c -e -I -K -L -M -m -P -Q -q -s -t; do
+	for o in -A -a -b -C -c -e -f -I -K -L -m -P -Q -q -s -t -x; do
 		[[ "$output" == *"$o "* ]] || fail "usage lacks $o"
 		grep -q "^\.It Fl ${o#-}\( \|$\)" "$BATS_TEST_DIRNAME/../../man/rtmp-listen.1" ||
 			fail "rtmp-listen(1) does not document $o"
@@ -610,8 +610,8 @@ print("done")' "$PORT"
 	valid_av "$T/out.flv"
 }
 
-@test "listen: -M: a message larger than allowed ends that publisher, logged" {
-	start_listen "$T/out.flv" -M 4096
+@test "listen: -x: a message larger than allowed ends that publisher, logged" {
+	start_listen "$T/out.flv" -x 4096
 	run timeout 30 ffmpeg -nostdin -v error -re -t 2 -i "$CLIP" -c copy -f flv \
 		"rtmp://127.0.0.1:$PORT/live/big"
 	echo "$output"
@@ -665,7 +665,7 @@ print("done")' "$PORT"
 
 @test "listen: -e with -P: a denied publish starts no command" {
 	printf 'live/cam right\n' >"$T/keys"
-	start_listen "$T/out.flv" -P "$T/keys" -e "cat >$T/cmd.flv"
+	start_listen "$T/out.flv" -f "$T/keys" -e "cat >$T/cmd.flv"
 	run timeout 20 ffmpeg -nostdin -v error -t 1 -i "$CLIP" -c copy -f flv \
 		"rtmp://127.0.0.1:$PORT/live/cam?key=wrong"
 	[ "$status" -ne 0 ]

@@ -58,7 +58,7 @@ load_field() {
 	for o in G h k p V v; do
 		[[ "$flags" == *"$o"* ]] || fail "usage lacks -$o: $output"
 	done
-	for o in -A -C -c -I -i -K -L -l -M -m -n -o -Q -q -r -S -s -t -w; do
+	for o in -A -C -c -I -i -K -L -l -m -n -o -P -Q -q -r -S -s -t -w -x; do
 		[[ "$output" == *"[$o "* ]] || fail "usage lacks $o: $output"
 	done
 	run "$RELAY" -V
@@ -672,7 +672,7 @@ assert {p["stream"] for p in d["players"]} == {"many"}, d
 assert d["input"]["video"] == "av1" and d["input"]["audio"] == "opus", d'
 }
 
-@test "relay: -p logs the client a PROXY header names: through socat, HAProxy and rtmp-balance -P v1; by hand (v2)" {
+@test "relay: -p logs the client a PROXY header names: through socat, HAProxy and rtmp-balance -S v1; by hand (v2)" {
 	local rport bport hport sport seen
 	require haproxy socat
 	rport=$(free_port)
@@ -681,7 +681,7 @@ assert d["input"]["video"] == "av1" and d["input"]["audio"] == "opus", d'
 	# the 127.0.0.1 of every hop after it.  HAProxy sends PROXY v2 to
 	# rtmp-balance, which sends PROXY v1 to the relay.
 	bport=$(free_port)
-	spawn balance "$RTMPKIT_BIN/rtmp-balance" -p -P v1 -v -i 0 -l "127.0.0.1:$bport" \
+	spawn balance "$RTMPKIT_BIN/rtmp-balance" -p -S v1 -v -i 0 -l "127.0.0.1:$bport" \
 		"127.0.0.1:$rport"
 	wait_port "$bport"
 	hport=$(free_port)
