@@ -252,6 +252,8 @@ probe_fire(struct loop *loop, uint64_t id, void *arg)
 
 	(void)loop;
 	(void)id;
+	if (runner_stopped(&d->run))
+		return LOOP_TIMER_STOP;
 	if (d->run.reconnect_timer != 0 || (!d->played && d->drop[0] != '\0'))
 		why = d->drop;
 	else if (!d->played)
