@@ -47,7 +47,11 @@ test_options(void)
 	CHECK_EQ(server_option(&o, 'q', "1048576", err, sizeof(err)), 1, "-q 1 MiB");
 	CHECK_EQ(server_option(&o, 'Q', "600001", err, sizeof(err)), RTMP_EINVAL, "-Q too long");
 	CHECK_EQ(server_option(&o, 'Q', "2000", err, sizeof(err)), 1, "-Q 2000");
-	CHECK_EQ(server_option(&o, 'M', "4095", err, sizeof(err)), RTMP_EINVAL, "-M too small");
+	CHECK_EQ(server_option(&o, 'x', "4095", err, sizeof(err)), RTMP_EINVAL, "-x too small");
+	CHECK_EQ(server_option(&o, 'x', "4096", err, sizeof(err)), 1, "-x 4096");
+	CHECK_EQ(o.max_message, 4096, "-x sets the largest message");
+	CHECK_EQ(server_option(&o, 'P', "/run/x.pid", err, sizeof(err)), 1, "-P");
+	CHECK(o.pid_file != NULL && strcmp(o.pid_file, "/run/x.pid") == 0, "-P: the pidfile");
 	CHECK_EQ(server_option(&o, 's', "/tmp/x", err, sizeof(err)), RTMP_EINVAL, "-s needs unix:");
 	CHECK_EQ(server_option(&o, 's', "unix:", err, sizeof(err)), RTMP_EINVAL, "-s unix: empty");
 	CHECK_EQ(server_option(&o, 's', "unix:/tmp/s", err, sizeof(err)), 1, "-s unix:/tmp/s");
@@ -58,8 +62,8 @@ test_options(void)
 	CHECK(!o.proxy, "no PROXY header expected by default");
 	CHECK_EQ(server_option(&o, 'p', NULL, err, sizeof(err)), 1, "-p");
 	CHECK(o.proxy, "-p: a PROXY header first");
-	CHECK(strchr(SERVER_OPTIONS, 'p') != NULL && strchr(SERVER_OPTIONS, 'P') == NULL,
-	    "-p is the frame's, -P left to the programs");
+	CHECK(strchr(SERVER_OPTIONS, 'p') != NULL && strchr(SERVER_OPTIONS, 'P') != NULL,
+	    "-p (PROXY in) and -P (pidfile) are the frame's");
 	CHECK_EQ(server_option(&o, 'v', NULL, err, sizeof(err)), 1, "-v");
 	CHECK_EQ(server_option(&o, 'v', NULL, err, sizeof(err)), 1, "-v again");
 	CHECK_EQ(o.verbose, 2, "-v counts");
