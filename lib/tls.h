@@ -40,7 +40,8 @@
  *
  * The programs link libssl and libcrypto as shared libraries, so ldd and
  * the package tools (dpkg-shlibdeps) see the dependency; nothing is loaded
- * at run time.  OpenSSL initialises itself on the first context.
+ * at run time.  OpenSSL initialises itself on first use (a context, or
+ * the digest handshake's first HMAC).
  */
 #ifndef RTMPKIT_TLS_H
 #define RTMPKIT_TLS_H
