@@ -199,6 +199,12 @@ the_deb() {
 		fail "no systemd unit in the package (dist/systemd)"
 	grep -qE '^/etc/default/rtmp-' "$BATS_FILE_TMPDIR/contents" ||
 		fail "no /etc/default file in the package (dist/default)"
+	# make install's @BINDIR@-style placeholders all substituted
+	dpkg-deb -x "$deb" "$BATS_FILE_TMPDIR/x"
+	run grep -rlE '@[A-Z][A-Z_]*@' "$BATS_FILE_TMPDIR/x/etc" \
+		"$BATS_FILE_TMPDIR/x/lib/systemd"
+	[ -z "$output" ] ||
+		fail "placeholders left in:" "${output//$BATS_FILE_TMPDIR\/x/}"
 	# the files under /etc are conffiles
 	dpkg-deb -e "$deb" "$BATS_FILE_TMPDIR/control"
 	for f in $(grep '^/etc/' <<<"$want"); do
