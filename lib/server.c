@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -17,10 +18,13 @@
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "net.h"
 #include "notify.h"
+#include "outq.h"
 #include "peer.h"
 #include "proxyread.h"
+#include "scrape.h"
 #include "server.h"
 #include "service.h"
 #include "tls.h"
@@ -90,6 +94,11 @@ struct server {
 	uint64_t		 started;	/* loop_now() at server_init() */
 	uint64_t		 title_timer;	/* a new process title is due */
 	int			 pidfile;	/* ours, removed at exit */
+	/* -M */
+	struct scrape		*scrape;
+	time_t			 start_time;	/* the Unix time at server_init() */
+	uint64_t		 ended_in, ended_out, ended_skips;	/* of ended sessions */
+	uint64_t		 players_dropped;	/* over a queue's limits */
 };
 
 static void	server_session_free(struct server_session *);
@@ -130,7 +139,8 @@ int
 server_option(struct server_options *o, int ch, const char *arg, char *err,
     size_t errsize)
 {
-	long long	 v;
+	struct listen_address	 a;
+	long long		 v;
 
 	switch (ch) {
 	case 'C':
@@ -141,6 +151,14 @@ server_option(struct server_options *o, int ch, const char *arg, char *err,
 		return 1;
 	case 'L':
 		o->log_file = arg;
+		return 1;
+	case 'M':
+		if (url_parse_listen(arg, &a) < 0) {
+			snprintf(err, errsize, "metrics address %s: not a listen address "
+			    "(:9102, 127.0.0.1:9102, [::1]:9102, unix:/path)", arg);
+			return RTMP_EINVAL;
+		}
+		o->metrics_address = arg;
 		return 1;
 	case 'P':
 		o->pid_file = arg;
@@ -718,6 +736,9 @@ server_peer_closed(struct peer *p, int error, const char *reason, void *arg)
 		log_info("peer %s%s%s: closed: %s", ss->address,
 		    ss->path[0] != '\0' ? " stream " : "", ss->path,
 		    error == RTMP_OK ? "finished" : reason);
+	/* The slow-player policy's verdict (outq.h, fanout.h), for -M. */
+	if (ss->role == SERVER_ROLE_PLAYER && error == RTMP_ELIMIT)
+		sv->players_dropped++;
 	if (sv->events.closed != NULL)
 		sv->events.closed(ss, error, reason, sv->arg);
 	server_session_free(ss);
@@ -883,6 +904,10 @@ server_session_free(struct server_session *ss)
 	sv->nsessions--;
 	if (ss->role != SERVER_ROLE_NONE)
 		server_title_changed(sv);
+	/* -M's totals are over every session ever, not only the live ones. */
+	sv->ended_in += peer_bytes_in(ss->peer);
+	sv->ended_out += peer_bytes_out(ss->peer);
+	sv->ended_skips += peer_queue(ss->peer)->skips;
 	peer_free(ss->peer);
 	free(ss);
 }
@@ -1111,6 +1136,111 @@ server_stats_accept(struct listener *l, int fd, struct tls *tls, const char *add
 	sv->stats_conns = sc;
 }
 
+/* Metrics (-M). */
+
+int
+server_metrics_input(struct metrics *m, const struct server *sv,
+    const struct server_input *in)
+{
+	metrics_counter(m, "rtmpkit_input_tags_total", "Audio, video and data tags "
+	    "taken in.", in->tags);
+	metrics_counter(m, "rtmpkit_input_bytes_total", "Payload bytes of the tags "
+	    "taken in.", in->bytes);
+	return metrics_gauge(m, "rtmpkit_input_live", "1 while tags arrive, 0 "
+	    "waiting, paused or ended.", strcmp(server_input_state(in,
+	    loop_now(sv->loop)), "live") == 0);
+}
+
+static int
+server_metrics_path_cmp(const void *a, const void *b)
+{
+	return strcmp((*(struct server_session *const *)a)->path,
+	    (*(struct server_session *const *)b)->path);
+}
+
+/* rtmpkit_players and rtmpkit_publishers: sessions sorted by stream, counted. */
+static int
+server_metrics_streams(struct server *sv, struct metrics *m)
+{
+	struct server_session	**v, *ss;
+	size_t			 n = 0, i, j, count;
+	int			 pass;
+
+	if ((v = calloc(sv->nsessions + 1, sizeof(*v))) == NULL)
+		return m->error = RTMP_ENOMEM;
+	for (ss = sv->sessions; ss != NULL; ss = ss->next)
+		if (ss->role != SERVER_ROLE_NONE)
+			v[n++] = ss;
+	qsort(v, n, sizeof(*v), server_metrics_path_cmp);
+	for (pass = SERVER_ROLE_PLAYER; pass >= SERVER_ROLE_PUBLISHER; pass--) {
+		metrics_family(m, pass == SERVER_ROLE_PLAYER ? "rtmpkit_players" :
+		    "rtmpkit_publishers", METRICS_GAUGE, pass == SERVER_ROLE_PLAYER ?
+		    "Players connected now, by app/stream." :
+		    "Publishers connected now, by app/stream.");
+		for (i = 0; i < n; i = j) {
+			for (j = i, count = 0; j < n && strcmp(v[j]->path, v[i]->path) == 0; j++)
+				count += v[j]->role == (enum server_role)pass;
+			if (count > 0)
+				metrics_sample1(m, "stream", v[i]->path, count);
+		}
+	}
+	free(v);
+	return metrics_error(m);
+}
+
+/* The document of a scrape: the frame's families, the program's, the cut. */
+static int
+server_metrics_document(struct buf *out, void *arg)
+{
+	struct server		*sv = arg;
+	struct server_session	*ss;
+	struct metrics		 m;
+	struct metrics_label	 build[2] = {
+		{ "program", getprogname() }, { "version", RTMPKIT_VERSION } };
+	uint64_t		 in = sv->ended_in, sent = sv->ended_out;
+	uint64_t		 skips = sv->ended_skips, raw_in = 0, raw_out = 0;
+
+	for (ss = sv->sessions; ss != NULL; ss = ss->next) {
+		in += peer_bytes_in(ss->peer);
+		sent += peer_bytes_out(ss->peer);
+		skips += peer_queue(ss->peer)->skips;
+	}
+	if (sv->events.raw_bytes != NULL)
+		sv->events.raw_bytes(sv, &raw_in, &raw_out, sv->arg);
+	metrics_init(&m, out, SERVER_METRICS_TAIL);
+	metrics_family(&m, "rtmpkit_build_info", METRICS_GAUGE, "The program and its "
+	    "version, always 1.");
+	metrics_sample(&m, build, 2, 1);
+	metrics_gauge(&m, "process_start_time_seconds", "Start time of the process "
+	    "since the Unix epoch in seconds.", (uint64_t)sv->start_time);
+	metrics_gauge(&m, "rtmpkit_connections", "Connections open now (those -m "
+	    "limits).", server_count(sv));
+	metrics_counter(&m, "rtmpkit_connections_accepted_total", "Connections "
+	    "accepted.", sv->accepted);
+	metrics_counter(&m, "rtmpkit_received_bytes_total", "Bytes received from "
+	    "clients.", in + raw_in);
+	metrics_counter(&m, "rtmpkit_sent_bytes_total", "Bytes sent to clients.",
+	    sent + raw_out);
+	metrics_counter(&m, "rtmpkit_player_skips_total", "Times a player's queue "
+	    "was skipped ahead to a keyframe.", skips);
+	metrics_counter(&m, "rtmpkit_players_dropped_total", "Players closed for "
+	    "falling behind: skipped too often, or over the queue's hard bound.",
+	    sv->players_dropped);
+	server_metrics_streams(sv, &m);
+	if (sv->events.metrics != NULL && metrics_error(&m) == 0)
+		sv->events.metrics(sv, &m, sv->arg);
+	metrics_reserve(&m, 0);
+	metrics_gauge(&m, "rtmpkit_metrics_dropped_samples", "Samples left out of "
+	    "this document to keep it under its size limit.", m.dropped);
+	return metrics_error(&m);
+}
+
+uint16_t
+server_metrics_port(const struct server *sv)
+{
+	return sv->scrape != NULL ? scrape_port(sv->scrape) : 0;
+}
+
 /* Signals. */
 
 /* Room for the log's time stamp, the program's name and "stats N/M ". */
@@ -1202,6 +1332,9 @@ server_stop(struct server *sv, int status)
 	for (i = 0; i < sv->nlisteners; i++)
 		listener_free(sv->listeners[i]);
 	sv->nlisteners = 0;
+	/* The scraper sees the target down, as the port is: no half answers. */
+	scrape_free(sv->scrape);
+	sv->scrape = NULL;
 	/* Not a session yet: a front balancer tries again elsewhere. */
 	while (!LIST_EMPTY(&sv->proxied))
 		server_proxied_close(LIST_FIRST(&sv->proxied));
@@ -1395,6 +1528,7 @@ server_init(struct server **svp, const struct server_options *o,
 		return RTMP_ESYS;
 	}
 	sv->started = loop_now(sv->loop);
+	sv->start_time = time(NULL);
 	if (loop_signal(sv->loop, SIGINT, server_signal, sv) < 0 ||
 	    loop_signal(sv->loop, SIGTERM, server_signal, sv) < 0 ||
 	    loop_signal(sv->loop, SIGHUP, server_signal, sv) < 0 ||
@@ -1417,6 +1551,9 @@ server_init(struct server **svp, const struct server_options *o,
 			return RTMP_ESYS;
 		sv->stats_bound = 1;
 	}
+	if (o->metrics_address != NULL && (sv->scrape = scrape_new(sv->loop,
+	    o->metrics_address, server_metrics_document, sv, err, errsize)) == NULL)
+		return RTMP_ESYS;
 	return service_pidfile_write(err, errsize);
 }
 
@@ -1428,6 +1565,8 @@ server_run(struct server *sv)
 	for (i = 0; i < sv->nlisteners; i++)
 		log_info("listening on %s%s", listener_address(sv->listeners[i]),
 		    sv->tls != NULL ? " (rtmps)" : "");
+	if (sv->scrape != NULL)
+		log_info("metrics on http://%s/metrics", scrape_address(sv->scrape));
 	server_title_now(sv);
 	/* The sockets listen since server_init(): connections queue already. */
 	notify_send("READY=1");
@@ -1451,6 +1590,7 @@ server_free(struct server *sv)
 		server_proxied_close(LIST_FIRST(&sv->proxied));
 	while (sv->stats_conns != NULL)
 		server_stats_free(sv->stats_conns);
+	scrape_free(sv->scrape);
 	for (i = 0; i < sv->nlisteners; i++)
 		listener_free(sv->listeners[i]);
 	listener_free(sv->stats_listener);

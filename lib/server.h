@@ -12,6 +12,7 @@
  *	-c bytes	chunk size we send, 128..65536, default 4096
  *	-I seconds	idle timeout: nothing read or written, 1..86400, default 30
  *	-L file		log file (reopened on SIGHUP), default stderr
+ *	-M address	metrics over HTTP (scrape.h): GET /metrics, see Metrics
  *	-m count	most connections at once, 1..65536, default 1024
  *	-P file		pidfile (service.h): refused when another process holds it
  *	-p		every connection starts with a PROXY v1/v2 header (a
@@ -103,6 +104,29 @@
  * (RTMP_ESPACE from server_json_client(): say so in the document) rather
  * than fail whole.
  *
+ * Metrics: -M ADDRESS (url.h's listen syntax) serves the Prometheus text
+ * document (metrics.h) over HTTP (scrape.h), built at every scrape under
+ * SCRAPE_DOCUMENT_MAX: first the families every server has, the same in
+ * every program so that one dashboard serves them all:
+ *	rtmpkit_build_info{program,version}	gauge, 1
+ *	process_start_time_seconds		gauge, the Unix time at start
+ *	rtmpkit_connections			gauge, what counts against -m:
+ *						sessions, raw connections, PROXY
+ *						headers being read
+ *	rtmpkit_connections_accepted_total	counter
+ *	rtmpkit_received_bytes_total		counter, from clients: every session
+ *	rtmpkit_sent_bytes_total		counter, to them; ended sessions' kept,
+ *						events->raw_bytes's added
+ *	rtmpkit_player_skips_total		counter, players' queues skipped ahead
+ *	rtmpkit_players_dropped_total		counter, players closed over a limit
+ *						(RTMP_ELIMIT: the slow-player policy)
+ *	rtmpkit_players{stream}			gauge, players now by "app/stream"
+ *	rtmpkit_publishers{stream}		gauge, publishers now
+ * then events->metrics's, then rtmpkit_metrics_dropped_samples (gauge:
+ * samples of this document left out under its cap, metrics.h).
+ * server_metrics_input() writes a struct server_input's families.  The
+ * -M listener closes with the others at SIGTERM.
+ *
  * Names: server_name_valid() is the rule both servers apply to app and
  * stream names: 1..SERVER_NAME_MAX bytes of letters, digits and "-_.",
  * not starting with '.'.  server_escape() shows hostile bytes safely in a
@@ -122,7 +146,7 @@
 #include "buf.h"
 #include "rtmp.h"
 
-#define SERVER_OPTIONS		"C:c:hI:K:L:m:P:pQ:q:s:t:Vvx:"
+#define SERVER_OPTIONS		"C:c:hI:K:L:M:m:P:pQ:q:s:t:Vvx:"
 #define SERVER_ADDRESSES_MAX	16
 #define SERVER_NAME_MAX		128
 #define SERVER_QUERY_MAX	512
@@ -135,6 +159,7 @@
 #define SERVER_JSON_TAIL	1024	/* room kept for what follows a list */
 #define SERVER_INPUT_PAUSED_MS	2000	/* no tag for this long: "paused" */
 #define SERVER_RATE_SECONDS	5	/* kbit_s: bytes of the last seconds */
+#define SERVER_METRICS_TAIL	4096	/* room kept for the last families */
 
 /* server_option() results besides 0 (not ours), 1 (taken) and RTMP_EINVAL. */
 #define SERVER_OPTION_HELP	2
@@ -148,6 +173,7 @@ struct server_options {
 	uint32_t	 chunk_size;		/* -c */
 	uint32_t	 idle_timeout_ms;	/* -I, given in seconds */
 	const char	*log_file;		/* -L; NULL: stderr */
+	const char	*metrics_address;	/* -M */
 	uint32_t	 max_message;		/* -x */
 	uint32_t	 max_clients;		/* -m */
 	const char	*pid_file;		/* -P */
@@ -163,6 +189,7 @@ struct server_options {
 	uint32_t	 stop_grace_ms;
 };
 
+struct metrics;
 struct proxy_info;
 struct server;
 struct server_session;
@@ -228,6 +255,13 @@ struct server_events {
 	 * SERVER_TITLE_DELAY_MS after server_title_changed().
 	 */
 	void	(*title)(struct server *, char *text, size_t size, void *arg);
+	/* -M: the program's own metric families (metrics.h): 0 or RTMP_E*. */
+	int	(*metrics)(struct server *, struct metrics *, void *arg);
+	/*
+	 * -M: the raw connections' bytes so far, from the clients (in) and
+	 * to them (out), ended ones included: the frame cannot see them.
+	 */
+	void	(*raw_bytes)(struct server *, uint64_t *in, uint64_t *out, void *arg);
 };
 
 void	 server_options_init(struct server_options *);
@@ -351,6 +385,14 @@ int	 server_json_clients(struct buf *, struct server *, const char *name,
 int	 server_json_input(struct buf *, const struct server *,
 	    const struct server_input *);
 uint64_t server_uptime_ms(const struct server *);
+/*
+ * -M: rtmpkit_input_tags_total, rtmpkit_input_bytes_total (counters) and
+ * rtmpkit_input_live (gauge, 1 while tags arrive) of in.  0 or RTMP_E*.
+ */
+int	 server_metrics_input(struct metrics *, const struct server *,
+	    const struct server_input *);
+/* The -M address's TCP port (0: none, or unix), for tests and logs. */
+uint16_t server_metrics_port(const struct server *);
 
 /* Input tracking for the stats: pure, the caller passes the time. */
 void	 server_input_tag(struct server_input *, uint64_t now_ms, uint8_t type,
