@@ -29,6 +29,7 @@
 #include "health.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "net.h"
 #include "place.h"
 #include "route.h"
@@ -39,7 +40,7 @@
 #include "version.h"
 
 /* The frame's options that mean something here, then ours. */
-#define BALANCE_OPTIONS		"C:hI:K:L:m:P:ps:t:Vv" "A:a:d:F:f:H:i:kl:R:r:S:T:"
+#define BALANCE_OPTIONS		"C:hI:K:L:M:m:P:ps:t:Vv" "A:a:d:F:f:H:i:kl:R:r:S:T:"
 #define BALANCE_DRAIN_S		10
 
 struct balance {
@@ -54,6 +55,7 @@ struct balance {
 	struct route_table	 routes;	/* the connections and their settings */
 	struct tls_config	 btc;		/* -A, -k: RTMPS to backends */
 	uint64_t		 reloads;
+	uint64_t		 gone_in, gone_out;	/* bytes of backends forgotten */
 };
 
 
@@ -63,8 +65,8 @@ usage(void)
 	fprintf(stderr, "usage: rtmp-balance [-hkpVv] [-A cafile] [-a algorithm] "
 	    "[-C cert] [-d seconds]\n"
 	    "\t[-F fall] [-f file] [-H check] [-I seconds] [-i ms] [-K key]\n"
-	    "\t[-L logfile] [-l address] [-m clients] [-P pidfile] [-R rise]\n"
-	    "\t[-r retries] [-S v1|v2] [-s unix:path] [-T ms] [-t seconds]\n"
+	    "\t[-L logfile] [-l address] [-M address] [-m clients] [-P pidfile]\n"
+	    "\t[-R rise] [-r retries] [-S v1|v2] [-s unix:path] [-T ms] [-t seconds]\n"
 	    "\t[backend ...]\n");
 }
 
@@ -138,6 +140,9 @@ balance_forget(struct backend *b, void *arg)
 	struct balance	*bal = arg;
 
 	health_forget(bal->health, b);
+	/* The byte totals never go back: a backend's stay when it goes. */
+	bal->gone_in += b->bytes_in;
+	bal->gone_out += b->bytes_out;
 	log_info("backend %s: removed", b->spec.name);
 }
 
@@ -251,6 +256,80 @@ balance_stats(struct server *sv, struct buf *out, void *arg)
 	return rc < 0 ? RTMP_ENOMEM : 0;
 }
 
+/* -M: the bytes of every client, for the frame's totals. */
+static void
+balance_raw_bytes(struct server *sv, uint64_t *in, uint64_t *out, void *arg)
+{
+	struct balance	*bal = arg;
+	uint64_t	 i, o;
+	size_t		 k;
+
+	(void)sv;
+	*in = bal->gone_in;
+	*out = bal->gone_out;
+	for (k = 0; k < bal->set.n; k++) {
+		route_table_bytes(&bal->routes, bal->set.b[k], &i, &o);
+		*in += bal->set.b[k]->bytes_in + i;
+		*out += bal->set.b[k]->bytes_out + o;
+	}
+}
+
+enum balance_metric { BALANCE_M_UP, BALANCE_M_ACTIVE, BALANCE_M_TOTAL, BALANCE_M_REFUSED,
+	BALANCE_M_SENT, BALANCE_M_RECEIVED, BALANCE_M_CHECKS, BALANCE_M_N };
+
+/* One family of a value per backend, labelled by its name. */
+static void
+balance_metrics_backends(struct balance *bal, struct metrics *m, const char *name,
+    enum metrics_type type, const char *help, enum balance_metric what)
+{
+	struct backend	*b;
+	uint64_t	 v[BALANCE_M_N], in = 0, out = 0;
+	size_t		 k;
+
+	metrics_family(m, name, type, help);
+	for (k = 0; k < bal->set.n; k++) {
+		b = bal->set.b[k];
+		/* The live connections' bytes so far, not only the ended ones'. */
+		if (what == BALANCE_M_SENT || what == BALANCE_M_RECEIVED)
+			route_table_bytes(&bal->routes, b, &in, &out);
+		v[BALANCE_M_UP] = b->up && !b->removed;
+		v[BALANCE_M_ACTIVE] = b->active;
+		v[BALANCE_M_TOTAL] = b->total;
+		v[BALANCE_M_REFUSED] = b->refused;
+		v[BALANCE_M_SENT] = b->bytes_in + in;
+		v[BALANCE_M_RECEIVED] = b->bytes_out + out;
+		v[BALANCE_M_CHECKS] = b->checks;
+		metrics_sample1(m, "backend", b->spec.name, v[what]);
+	}
+}
+
+static int
+balance_metrics(struct server *sv, struct metrics *m, void *arg)
+{
+	struct balance	*bal = arg;
+
+	(void)sv;
+	balance_metrics_backends(bal, m, "rtmpkit_backend_up", METRICS_GAUGE, "1 while "
+	    "the backend takes clients (its checks pass, not removed).", BALANCE_M_UP);
+	balance_metrics_backends(bal, m, "rtmpkit_backend_connections", METRICS_GAUGE,
+	    "Connections to the backend now.", BALANCE_M_ACTIVE);
+	balance_metrics_backends(bal, m, "rtmpkit_backend_connections_total",
+	    METRICS_COUNTER, "Connections made to the backend.", BALANCE_M_TOTAL);
+	balance_metrics_backends(bal, m, "rtmpkit_backend_refused_total",
+	    METRICS_COUNTER, "Connects to the backend that failed.", BALANCE_M_REFUSED);
+	balance_metrics_backends(bal, m, "rtmpkit_backend_sent_bytes_total",
+	    METRICS_COUNTER, "Bytes from clients sent to the backend.", BALANCE_M_SENT);
+	balance_metrics_backends(bal, m, "rtmpkit_backend_received_bytes_total",
+	    METRICS_COUNTER, "Bytes from the backend sent on to clients.",
+	    BALANCE_M_RECEIVED);
+	balance_metrics_backends(bal, m, "rtmpkit_backend_checks_total",
+	    METRICS_COUNTER, "Health checks of the backend.", BALANCE_M_CHECKS);
+	metrics_counter(m, "rtmpkit_clients_unplaced_total", "Clients no backend "
+	    "took.", bal->routes.unplaced);
+	return metrics_counter(m, "rtmpkit_reloads_total", "Reloads of the backends "
+	    "(SIGHUP).", bal->reloads);
+}
+
 static void
 balance_stopping(struct server *sv, void *arg)
 {
@@ -267,6 +346,8 @@ static const struct server_events balance_server_events = {
 	.stats = balance_stats,
 	.stopping = balance_stopping,
 	.title = balance_title,
+	.metrics = balance_metrics,
+	.raw_bytes = balance_raw_bytes,
 };
 
 /* --- set-up ------------------------------------------------------------- */

@@ -23,6 +23,7 @@
 #include "hook.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "peer.h"
 #include "server.h"
 #include "service.h"
@@ -64,6 +65,8 @@ struct listen {
 	struct server_input	 input;		/* every publisher's media */
 	uint64_t		 published;
 	uint64_t		 denied;
+	uint64_t		 replaced;	/* silent publishers a new one replaced */
+	uint64_t		 feed_bytes;	/* -e: FLV bytes of the ended commands */
 };
 
 static void
@@ -72,9 +75,9 @@ usage(void)
 	fprintf(stderr,
 	    "usage: rtmp-listen [-hpVv] [-A seconds] [-a command] [-b bytes] [-C cert]\n"
 	    "                   [-c chunksize] [-e command] [-f keyfile] [-I seconds]\n"
-	    "                   [-K key] [-L logfile] [-m clients] [-P pidfile] [-Q ms]\n"
-	    "                   [-q bytes] [-s unix:path] [-t seconds] [-x bytes]\n"
-	    "                   [address ...]\n");
+	    "                   [-K key] [-L logfile] [-M address] [-m clients]\n"
+	    "                   [-P pidfile] [-Q ms] [-q bytes] [-s unix:path]\n"
+	    "                   [-t seconds] [-x bytes] [address ...]\n");
 }
 
 static struct publisher *
@@ -251,6 +254,7 @@ publish_start(struct publisher *p)
 		old->flv = NULL;
 		old->feed = NULL;
 		old->live = 0;
+		l->replaced++;
 		server_session_close(old->ss, RTMP_ETIMEOUT, "replaced by a new publisher");
 	}
 	if (p->flv == NULL && l->to_stdout)
@@ -282,8 +286,10 @@ publish_end(struct publisher *p, const char *why)
 		log_info("peer %s stream %s: publish end: %s",
 		    server_session_address(p->ss), server_session_path(p->ss), why);
 	p->live = 0;
-	if (p->feed != NULL)
+	if (p->feed != NULL) {
+		p->l->feed_bytes += p->flv->bytes;
 		hook_feed_close(p->feed);
+	}
 	if (p->l->stdout_pub == p)
 		p->l->stdout_pub = NULL;
 	p->feed = NULL;
@@ -466,10 +472,40 @@ listen_stats(struct server *sv, struct buf *b, void *arg)
 	return rc < 0 ? RTMP_ENOMEM : 0;
 }
 
+/* -M: the server's families are the frame's; these are rtmp-listen's. */
+static int
+listen_metrics(struct server *sv, struct metrics *m, void *arg)
+{
+	struct listen		*l = arg;
+	struct server_session	*ss;
+	struct publisher	*p;
+	uint64_t		 written = l->stdout_flv.bytes + l->feed_bytes;
+	uint64_t		 buffered = flvout_pending(&l->stdout_flv);
+
+	for (ss = server_first(sv); ss != NULL; ss = server_next(ss))
+		if ((p = publisher_of(ss)) != NULL && p->feed != NULL) {
+			written += p->flv->bytes;
+			buffered += flvout_pending(p->flv);
+		}
+	server_metrics_input(m, sv, &l->input);
+	metrics_counter(m, "rtmpkit_publishes_accepted_total", "Publishes accepted.",
+	    l->published);
+	metrics_counter(m, "rtmpkit_publishes_denied_total", "Publishes refused by "
+	    "the key file or the auth command.", l->denied);
+	metrics_counter(m, "rtmpkit_publishers_replaced_total", "Silent publishers "
+	    "a new publisher of their stream replaced (an encoder reconnecting).",
+	    l->replaced);
+	metrics_counter(m, "rtmpkit_output_bytes_total", "FLV bytes written to the "
+	    "standard output or the commands.", written);
+	return metrics_gauge(m, "rtmpkit_output_buffered_bytes", "FLV bytes waiting "
+	    "to be written.", buffered);
+}
+
 static const struct server_events listen_events = {
 	.event = listen_event,
 	.closed = listen_closed,
 	.stats = listen_stats,
+	.metrics = listen_metrics,
 };
 
 int

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "loop.h"
 #include "media.h"
+#include "metrics.h"
 #include "server.h"
 #include "service.h"
 #include "tls.h"
@@ -68,7 +69,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: rtmp-relay [-GhkpVv] [-A cafile] [-C cert] [-c bytes] "
 	    "[-I seconds]\n"
-	    "\t[-i input] [-K key] [-L logfile] [-l address] [-m clients]\n"
+	    "\t[-i input] [-K key] [-L logfile] [-l address] [-M address] [-m clients]\n"
 	    "\t[-n app/stream] [-o -] [-P pidfile] [-Q ms] [-q bytes] [-r retries]\n"
 	    "\t[-S skips] [-s unix:path] [-t seconds] [-w ms] [-x bytes] [url ...]\n");
 }
@@ -391,11 +392,33 @@ relay_stats(struct server *sv, struct buf *out, void *arg)
 	return rc < 0 ? RTMP_ENOMEM : 0;
 }
 
+/* -M: the frame's families and these; destinations by position, as logged. */
+static int
+relay_metrics(struct server *sv, struct metrics *m, void *arg)
+{
+	struct relay		*r = arg;
+	struct upstream_stats	 us[RELAY_UPSTREAMS_MAX];
+	size_t			 i;
+
+	server_metrics_input(m, sv, &r->input_stats);
+	metrics_family(m, "rtmpkit_upstream_publishing", METRICS_GAUGE, "1 while publishing.");
+	for (i = 0; i < r->nup; i++) {
+		upstream_stats(r->up[i], &us[i]);
+		metrics_sample_upstream(m, i + 1, upstream_name(r->up[i]), us[i].publishing);
+	}
+	metrics_family(m, "rtmpkit_upstream_connects_total", METRICS_COUNTER,
+	    "Connections that reached publishing.");
+	for (i = 0; i < r->nup; i++)
+		metrics_sample_upstream(m, i + 1, upstream_name(r->up[i]), us[i].connects);
+	return metrics_error(m);
+}
+
 static const struct server_events relay_server_events = {
 	.event = relay_event,
 	.closed = relay_closed,
 	.stats = relay_stats,
 	.stopping = relay_stopping,
+	.metrics = relay_metrics,
 };
 
 /* --- set-up ------------------------------------------------------------- */
