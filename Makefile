@@ -24,23 +24,23 @@ SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 FUZZ_SECONDS ?= 60
 PKG_CONFIG ?= pkg-config
 
-# Every program links OpenSSL (libssl, libcrypto) and libbsd as shared
-# libraries, the ordinary way: ldd shows them and dpkg-shlibdeps turns them
-# into the Debian package's Depends (libssl3, libbsd0).  OpenSSL is called
-# directly (TLS, and the digest handshake's HMAC-SHA256); libmd, under
-# libbsd, is not, so it is not named.  Unit tests and fuzz targets link the
-# same libraries.
+# Every program links OpenSSL (libssl, libcrypto), libbsd and libmd as
+# shared libraries, the ordinary way: ldd shows them and dpkg-shlibdeps
+# turns them into the Debian package's Depends (libssl3, libbsd0, libmd0).
+# OpenSSL does TLS; the digest handshake's SHA-256 is libmd's, which costs
+# a plain rtmp:// session no OpenSSL initialisation.  Unit tests and fuzz
+# targets link the same libraries.
 #
 # Without pkg-config's answer the build would go on without -DLIBBSD_OVERLAY
 # and fail far from the cause, so a missing package stops make here, before
 # anything is built with the wrong flags (make deps and clean need none).
 NO_BUILD_GOALS := deps clean uninstall lint-man
 ifneq ($(filter-out $(NO_BUILD_GOALS),$(or $(MAKECMDGOALS),all)),)
-DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags openssl libbsd-overlay 2>/dev/null || echo FAILED)
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags openssl libbsd-overlay libmd 2>/dev/null || echo FAILED)
 ifeq ($(lastword $(DEP_CFLAGS)),FAILED)
 $(error $(PKG_CONFIG) cannot find openssl and libbsd-overlay: run sh tests/deps first (it installs pkg-config, libssl-dev, libbsd-dev and the rest))
 endif
-DEP_LIBS := $(shell $(PKG_CONFIG) --libs openssl libbsd-overlay)
+DEP_LIBS := $(shell $(PKG_CONFIG) --libs openssl libbsd-overlay libmd)
 endif
 UNIT_LIBS := $(DEP_LIBS)
 
@@ -141,8 +141,8 @@ demo: all
 lint-man:
 	mandoc -Tlint -W warning $(MANPAGES)
 
-# dist/: systemd units (@BINDIR@ and @SYSCONFDIR@ become the install's
-# paths), sysusers.d, /etc/default files and the logrotate file.
+# dist/: systemd units and /etc/default files (@BINDIR@ and @SYSCONFDIR@
+# become the install's paths in both), sysusers.d and the logrotate file.
 UNITS := $(sort $(wildcard dist/systemd/*.service dist/systemd/*.socket))
 DEFAULTS := $(sort $(wildcard dist/default/rtmp-*))
 SYSUSERS := $(sort $(wildcard dist/sysusers/*.conf))
@@ -161,7 +161,10 @@ install: all
 		$(DIST_SED) $$u >$(DESTDIR)$(SYSTEMDDIR)/$${u##*/} && \
 		chmod 644 $(DESTDIR)$(SYSTEMDDIR)/$${u##*/} || exit 1; \
 	done
-	for f in $(DEFAULTS); do install -m 644 $$f $(DESTDIR)$(SYSCONFDIR)/default/; done
+	for f in $(DEFAULTS); do \
+		$(DIST_SED) $$f >$(DESTDIR)$(SYSCONFDIR)/default/$${f##*/} && \
+		chmod 644 $(DESTDIR)$(SYSCONFDIR)/default/$${f##*/} || exit 1; \
+	done
 	for f in $(SYSUSERS); do install -m 644 $$f $(DESTDIR)$(SYSUSERSDIR)/; done
 	for f in $(LOGROTATE); do \
 		$(DIST_SED) $$f >$(DESTDIR)$(SYSCONFDIR)/logrotate.d/$${f##*/} && \

@@ -20,11 +20,6 @@
  * accepted plainly.  Failure is RTMP_EHANDSHAKE; a C0/S0 other than 3
  * (RTMPE, or an HTTP request) fails at the first byte.
  *
- * The HMAC-SHA256 is OpenSSL's (HMAC()).  If it fails (OpenSSL out of
- * memory) the handshake fails too, with RTMP_EHANDSHAKE from the next feed;
- * a client whose C1 could not be signed queues nothing, so its deadline
- * ends the wait for an S0 that never comes.
- *
  * The output is a view into the handshake's own storage, valid until the
  * next call; the caller marks what it wrote with handshake_output_sent().
  * Deadlines are the caller's: a peer that dribbles bytes is the event
@@ -82,17 +77,15 @@ void		 handshake_output_sent(struct handshake *h, size_t n);
 /*
  * Helpers exposed for tests and fuzzing.  Find the digest of a C1
  * (client=1) or S1 (client=0) packet in either scheme: returns the offset
- * of the 32-byte digest, or -1 if neither scheme validates (or OpenSSL
- * failed).
+ * of the 32-byte digest, or -1 if neither scheme validates.
  */
 int		 handshake_find_digest(const uint8_t packet[HANDSHAKE_PACKET_SIZE], int client);
 /*
  * The signature in the last 32 bytes of a signed C2 (client=1) or S2
  * (client=0): HMAC-SHA256 of packet[0..1504) keyed with HMAC-SHA256 of
- * peer_digest under the full (62- or 68-byte) Flash key.  0, or RTMP_ENOMEM
- * when OpenSSL fails (sig is then undefined).
+ * peer_digest under the full (62- or 68-byte) Flash key.
  */
-int		 handshake_sign(const uint8_t packet[HANDSHAKE_PACKET_SIZE],
+void		 handshake_sign(const uint8_t packet[HANDSHAKE_PACKET_SIZE],
 		    const uint8_t peer_digest[32], int client, uint8_t sig[32]);
 
 #endif

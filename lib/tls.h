@@ -40,8 +40,9 @@
  *
  * The programs link libssl and libcrypto as shared libraries, so ldd and
  * the package tools (dpkg-shlibdeps) see the dependency; nothing is loaded
- * at run time.  OpenSSL initialises itself on first use (a context, or
- * the digest handshake's first HMAC).
+ * at run time.  OpenSSL initialises itself on the first TLS context, so a
+ * plain rtmp:// session never pays for it (the digest handshake's HMAC is
+ * libmd's SHA-256, handshake.c).
  */
 #ifndef RTMPKIT_TLS_H
 #define RTMPKIT_TLS_H

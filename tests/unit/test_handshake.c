@@ -119,10 +119,12 @@ known_answers(void)
 	for (i = 0; i < sizeof(peer); i++)
 		peer[i] = (uint8_t)i;
 	unhex(s2sig, want, sizeof(want));
-	CHECK(handshake_sign(p, peer, 0, sig) == 0 && memcmp(sig, want, 32) == 0,
+	handshake_sign(p, peer, 0, sig);
+	CHECK(memcmp(sig, want, 32) == 0,
 	    "known answer: S2 signature under the server key");
 	unhex(c2sig, want, sizeof(want));
-	CHECK(handshake_sign(p, peer, 1, sig) == 0 && memcmp(sig, want, 32) == 0,
+	handshake_sign(p, peer, 1, sig);
+	CHECK(memcmp(sig, want, 32) == 0,
 	    "known answer: C2 signature under the player key");
 	for (i = 0; i < sizeof(dg) / sizeof(dg[0]); i++) {
 		memcpy(q, p, PS);
