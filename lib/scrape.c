@@ -247,7 +247,7 @@ scrape_write(struct scrape_conn *c)
 		if (n < 0 && errno == EAGAIN)
 			return;
 		if (n <= 0) {
-			scrape_close(c, 1, strerror(errno));
+			scrape_close(c, 1, n == 0 ? "write returned 0" : strerror(errno));
 			return;
 		}
 		h = (size_t)n < iov[0].iov_len ? (size_t)n : iov[0].iov_len;
@@ -301,13 +301,14 @@ static void
 scrape_read(struct scrape_conn *c)
 {
 	uint8_t		 discard[4096];
-	ssize_t		 n;
-	int		 status, head_only;
+	ssize_t		 n = -1;
+	int		 status, head_only, i;
 
 	if (c->state == SCRAPE_LINGERING) {
-		while ((n = read(c->fd, discard, sizeof(discard))) > 0)
+		/* A few reads a wakeup: a client that never stops must not hold the loop. */
+		for (i = 0; i < 4 && (n = read(c->fd, discard, sizeof(discard))) > 0; i++)
 			continue;
-		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 			scrape_close(c, 1, NULL);
 		return;
 	}
