@@ -195,6 +195,17 @@ assert d["status"] == "success", d
 for r in d["data"]["result"]:
     print(r["metric"].get("job", "-"), r["value"][1])'
 	}
+	# wait_query EXPR [WANT]: until EXPR gives WANT, or anything if none
+	wait_query() {
+		local j got=
+		for ((j = 0; j < 60; j++)); do
+			got=$(query "$1" 2>/dev/null) || got=
+			if [ -n "${2:-}" ]; then [ "$got" = "$2" ] && return 0
+			else [ -n "$got" ] && return 0; fi
+			sleep 0.5
+		done
+		fail "Prometheus: $1 gave '$got' for 30 s, want '${2:-anything}'"
+	}
 	local i up=
 	for ((i = 0; i < 60; i++)); do
 		up=$(query 'up == 1' 2>/dev/null | cut -d' ' -f1 | sort | xargs)
@@ -204,27 +215,17 @@ for r in d["data"]["result"]:
 	[ "$up" = "rtmp-balance rtmp-listen rtmp-relay" ] ||
 		fail "targets up: '$up'; $(curl -sS "http://127.0.0.1:$pp/api/v1/targets")"
 	# what Prometheus stored matches what runs
-	for ((i = 0; i < 40; i++)); do
-		[ "$(query 'rtmpkit_players{job="rtmp-relay",stream="live/x"}')" = "rtmp-relay 2" ] &&
-			break
-		sleep 0.5
-	done
-	[ "$(query 'rtmpkit_players{job="rtmp-relay",stream="live/x"}')" = "rtmp-relay 2" ]
-	[ "$(query 'rtmpkit_publishers{job="rtmp-listen",stream="live/x"}')" = "rtmp-listen 1" ]
-	[ "$(query "rtmpkit_backend_up{backend=\"127.0.0.1:$RPORT\"}")" = "rtmp-balance 1" ]
-	[ "$(query 'count(rtmpkit_build_info)')" = "- 3" ]
-	# a counter grew between scrapes, as Prometheus saw it
-	local grew=
-	for ((i = 0; i < 40; i++)); do
-		grew=$(query 'increase(rtmpkit_sent_bytes_total{job="rtmp-relay"}[10s]) > 0')
-		[ -n "$grew" ] && break
-		sleep 0.5
-	done
-	[ -n "$grew" ] || fail "rtmpkit_sent_bytes_total did not grow in Prometheus"
-	[ -n "$(query 'increase(rtmpkit_input_tags_total{job="rtmp-listen"}[10s]) > 0')" ]
-	# no scrape of ours failed or was cut
-	[ "$(query 'sum(scrape_samples_post_metric_relabeling) > 0')" != "" ]
+	wait_query 'rtmpkit_players{job="rtmp-relay",stream="live/x"}' "rtmp-relay 2"
+	wait_query 'rtmpkit_publishers{job="rtmp-listen",stream="live/x"}' "rtmp-listen 1"
+	wait_query "rtmpkit_backend_up{backend=\"127.0.0.1:$RPORT\"}" "rtmp-balance 1"
+	wait_query 'count(rtmpkit_build_info)' "- 3"
+	# counters grew between scrapes, as Prometheus saw them
+	wait_query 'increase(rtmpkit_sent_bytes_total{job="rtmp-relay"}[10s]) > 0'
+	wait_query 'increase(rtmpkit_sent_bytes_total{job="rtmp-balance"}[10s]) > 0'
+	wait_query 'increase(rtmpkit_input_tags_total{job="rtmp-listen"}[10s]) > 0'
+	# every sample of every scrape was taken, none cut
 	[ "$(query 'max(rtmpkit_metrics_dropped_samples)')" = "- 0" ]
+	[ "$(query 'min(scrape_samples_scraped) > 10')" != "" ]
 }
 
 # http PORT BYTES [WAIT]: BYTES (printf's format) sent to 127.0.0.1:PORT,
