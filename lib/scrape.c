@@ -51,7 +51,6 @@ struct scrape {
 	TAILQ_HEAD(, scrape_conn) conns;
 	size_t			 nconns, nreading;
 	int			 paused;
-	uint64_t		 served;
 	char			 path[sizeof(((struct listen_address *)0)->path)];
 };
 
@@ -278,7 +277,6 @@ scrape_answer(struct scrape_conn *c, int status, int head_only)
 	}
 	if (status == 200) {
 		type = METRICS_CONTENT_TYPE;
-		s->served++;
 	} else {
 		snprintf(text, sizeof(text), "%d %s\n", status, scrape_reason(status));
 		if (buf_append(&c->body, text, strlen(text)) < 0)
@@ -449,10 +447,4 @@ uint16_t
 scrape_port(const struct scrape *s)
 {
 	return listener_port(s->listener);
-}
-
-uint64_t
-scrape_served(const struct scrape *s)
-{
-	return s->served;
 }

@@ -62,8 +62,6 @@ void		 scrape_free(struct scrape *);
 /* The address as given, and the TCP port bound (0 for unix). */
 const char	*scrape_address(const struct scrape *);
 uint16_t	 scrape_port(const struct scrape *);
-/* Documents answered with 200. */
-uint64_t	 scrape_served(const struct scrape *);
 
 /*
  * Pure, tested by test_scrape: the request head in p[0..len) (what was
