@@ -228,6 +228,31 @@ for r in d["data"]["result"]:
 	[ "$(query 'min(scrape_samples_scraped) > 10')" != "" ]
 }
 
+@test "metrics: rtmp-listen counts a publish denied and a silent publisher replaced" {
+	local port mport
+	port=$(free_port) mport=$(free_port)
+	echo 'live/r good' >"$T/keys"
+	spawn listen "$LISTEN" -f "$T/keys" -e 'exec cat >/dev/null' -M "127.0.0.1:$mport" \
+		"127.0.0.1:$port"
+	wait_port "$port" && wait_port "$mport"
+	run timeout 30 "$PUSH" "rtmp://127.0.0.1:$port/live/r?key=bad" "$CLIP"
+	[ "$status" -ne 0 ]
+	wait_value "$mport" rtmpkit_publishes_denied_total == 1
+	# an encoder that lost its network: silent, its connection still open
+	publish_loop_ffmpeg "rtmp://127.0.0.1:$port/live/r?key=good"
+	wait_value "$mport" 'rtmpkit_publishers{stream="live/r"}' == 1
+	kill -STOP "$PUBLISHER_PID"
+	sleep 3.5
+	spawn push "$PUSH" "rtmp://127.0.0.1:$port/live/r?key=good" "$CLIP"
+	wait_value "$mport" rtmpkit_publishers_replaced_total == 1
+	kill -CONT "$PUBLISHER_PID"
+	scrape "$mport" >"$T/doc.prom"
+	lint "$T/doc.prom"
+	check_value "$T/doc.prom" rtmpkit_publishes_accepted_total == 2
+	check_value "$T/doc.prom" 'rtmpkit_publishers{stream="live/r"}' == 1
+	check_value "$T/doc.prom" rtmpkit_output_bytes_total '>' 10000
+}
+
 # http PORT BYTES [WAIT]: BYTES (printf's format) sent to 127.0.0.1:PORT,
 # then the answer's status line, or "closed" if none came; WAIT seconds
 # at most.
