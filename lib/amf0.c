@@ -6,20 +6,8 @@
 #include <string.h>
 
 #include "amf0.h"
+#include "bytes.h"
 #include "error.h"
-
-static uint16_t
-amf0_get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-amf0_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
 
 static double
 amf0_getdouble(const uint8_t *p)
@@ -32,24 +20,6 @@ amf0_getdouble(const uint8_t *p)
 		u = u << 8 | p[i];
 	memcpy(&d, &u, sizeof(d));
 	return d;
-}
-
-static uint8_t *
-amf0_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-	return p + 2;
-}
-
-static uint8_t *
-amf0_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = (v >> 16) & 0xff;
-	p[2] = (v >> 8) & 0xff;
-	p[3] = v & 0xff;
-	return p + 4;
 }
 
 static uint8_t *
@@ -145,7 +115,7 @@ amf0_decode_value(const uint8_t *buf, size_t len, struct amf0_value *values,
 		} else {
 			if (end - p < 2)
 				return RTMP_EPROTO;
-			slen = amf0_get16(p);
+			slen = bytes_get16(p);
 			if (slen == 0 && end - p >= 3 &&
 			    p[2] == AMF0_OBJECT_END) {
 				p += 3;
@@ -187,14 +157,14 @@ amf0_decode_value(const uint8_t *buf, size_t len, struct amf0_value *values,
 		case AMF0_STRING:
 			if (end - p < 2)
 				return RTMP_EPROTO;
-			slen = amf0_get16(p);
+			slen = bytes_get16(p);
 			p += 2;
 			goto string;
 		case AMF0_LONG_STRING:
 		case AMF0_XML_DOCUMENT:
 			if (end - p < 4)
 				return RTMP_EPROTO;
-			slen = amf0_get32(p);
+			slen = bytes_get32(p);
 			p += 4;
 		string:
 			if ((size_t)(end - p) < slen)
@@ -211,7 +181,7 @@ amf0_decode_value(const uint8_t *buf, size_t len, struct amf0_value *values,
 			if (end - p < 10)
 				return RTMP_EPROTO;
 			v->u.number = amf0_getdouble(p);
-			v->timezone = (int16_t)amf0_get16(p + 8);
+			v->timezone = (int16_t)bytes_get16(p + 8);
 			p += 10;
 			break;
 		case AMF0_OBJECT:
@@ -219,7 +189,7 @@ amf0_decode_value(const uint8_t *buf, size_t len, struct amf0_value *values,
 		case AMF0_TYPED_OBJECT:
 			if (end - p < 2)
 				return RTMP_EPROTO;
-			slen = amf0_get16(p);
+			slen = bytes_get16(p);
 			p += 2;
 			if ((size_t)(end - p) < slen)
 				return RTMP_EPROTO;
@@ -236,7 +206,7 @@ amf0_decode_value(const uint8_t *buf, size_t len, struct amf0_value *values,
 		case AMF0_STRICT_ARRAY:
 			if (end - p < 4)
 				return RTMP_EPROTO;
-			count = amf0_get32(p);
+			count = bytes_get32(p);
 			p += 4;
 			/* Every element takes at least its marker byte. */
 			if (count > (size_t)(end - p))
@@ -416,13 +386,13 @@ amf0_put_string_as(uint8_t *p, uint8_t *end, uint8_t marker, const void *s,
 		    (size_t)(end - p) - 3 < len)
 			return NULL;
 		*p++ = marker;
-		p = amf0_put16(p, (uint16_t)len);
+		p = bytes_put16(p, (uint16_t)len);
 	} else {
 		if (len > 0xffffffffUL || !amf0_room(p, end, 5) ||
 		    (size_t)(end - p) - 5 < len)
 			return NULL;
 		*p++ = marker;
-		p = amf0_put32(p, (uint32_t)len);
+		p = bytes_put32(p, (uint32_t)len);
 	}
 	return amf0_put_bytes(p, s, len);
 }
@@ -470,7 +440,7 @@ amf0_put_date(uint8_t *p, uint8_t *end, double ms, int16_t timezone)
 		return NULL;
 	*p++ = AMF0_DATE;
 	p = amf0_putdouble(p, ms);
-	return amf0_put16(p, (uint16_t)timezone);
+	return bytes_put16(p, (uint16_t)timezone);
 }
 
 uint8_t *
@@ -485,7 +455,7 @@ amf0_put_counted(uint8_t *p, uint8_t *end, uint8_t marker, uint32_t count)
 	if (!amf0_room(p, end, 5))
 		return NULL;
 	*p++ = marker;
-	return amf0_put32(p, count);
+	return bytes_put32(p, count);
 }
 
 uint8_t *
@@ -506,7 +476,7 @@ amf0_put_key_bytes(uint8_t *p, uint8_t *end, const void *key, size_t len)
 	if (len > 0xffff || (len > 0 && key == NULL) || !amf0_room(p, end, 2) ||
 	    (size_t)(end - p) - 2 < len)
 		return NULL;
-	p = amf0_put16(p, (uint16_t)len);
+	p = bytes_put16(p, (uint16_t)len);
 	return amf0_put_bytes(p, key, len);
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "chunk.h"
 #include "error.h"
 #include "media.h"
@@ -52,26 +53,6 @@ chunk_limits_default(struct chunk_limits *limits)
 	limits->max_chunk_streams = 64;
 	limits->max_chunk_size = 16 * 1024 * 1024;
 	limits->min_chunk_size = 1;
-}
-
-static inline uint32_t
-chunk_get_be24(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-}
-
-static inline uint32_t
-chunk_get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint32_t
-chunk_get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[1] << 8 | p[0];
 }
 
 int
@@ -240,7 +221,7 @@ chunk_parse_header(struct chunk_decoder *d, const uint8_t *p, size_t have, size_
 		if (st->ext) {
 			if (have < bh + 4)
 				return HDR_NEED;
-			if (chunk_get_be32(p + bh) == st->ext_value)
+			if (bytes_get32(p + bh) == st->ext_value)
 				need = bh + 4;
 		}
 		*hlen = need;
@@ -256,16 +237,16 @@ chunk_parse_header(struct chunk_decoder *d, const uint8_t *p, size_t have, size_
 	}
 
 	q = p + bh;
-	field = chunk_get_be24(q);
+	field = bytes_get24(q);
 	value = field;
 	if (field == EXTENDED) {
 		need += 4;
 		if (have < need)
 			return HDR_NEED;
-		value = chunk_get_be32(p + need - 4);
+		value = bytes_get32(p + need - 4);
 	}
 	if (fmt <= 1) {
-		length = chunk_get_be24(q + 3);
+		length = bytes_get24(q + 3);
 		if (length > d->limits.max_message_size)
 			return RTMP_ELIMIT;
 	}
@@ -286,7 +267,7 @@ chunk_parse_header(struct chunk_decoder *d, const uint8_t *p, size_t have, size_
 		st->delta = value;
 		st->length = length;
 		st->type = q[6];
-		st->stream_id = chunk_get_le32(q + 7);
+		st->stream_id = bytes_get32le(q + 7);
 		break;
 	case 1:
 		st->timestamp += value;
@@ -595,25 +576,6 @@ chunk_put_basic(uint8_t *p, unsigned int fmt, uint32_t csid)
 	return p;
 }
 
-static inline uint8_t *
-chunk_put_be24(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 16;
-	p[1] = v >> 8;
-	p[2] = v;
-	return p + 3;
-}
-
-static inline uint8_t *
-chunk_put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-	return p + 4;
-}
-
 int
 chunk_encode(struct chunk_encoder *e, const struct rtmp_message *msg,
     uint8_t *out, size_t outsize)
@@ -633,19 +595,16 @@ chunk_encode(struct chunk_encoder *e, const struct rtmp_message *msg,
 		return RTMP_EINVAL;
 	p = chunk_put_basic(p, pl.fmt, csid);
 	if (pl.fmt <= 2)
-		p = chunk_put_be24(p, pl.ext ? EXTENDED : pl.value);
+		p = bytes_put24(p, pl.ext ? EXTENDED : pl.value);
 	if (pl.fmt <= 1) {
-		p = chunk_put_be24(p, msg->length);
+		p = bytes_put24(p, msg->length);
 		*p++ = msg->type;
 	}
 	if (pl.fmt == 0) {
-		*p++ = msg->stream_id;
-		*p++ = msg->stream_id >> 8;
-		*p++ = msg->stream_id >> 16;
-		*p++ = msg->stream_id >> 24;
+		p = bytes_put32le(p, msg->stream_id);
 	}
 	if (pl.ext)
-		p = chunk_put_be32(p, pl.value);
+		p = bytes_put32(p, pl.value);
 	for (off = 0;;) {
 		n = msg->length - off;
 		if (n > e->chunk_size)
@@ -658,7 +617,7 @@ chunk_encode(struct chunk_encoder *e, const struct rtmp_message *msg,
 			break;
 		p = chunk_put_basic(p, 3, csid);
 		if (pl.ext)
-			p = chunk_put_be32(p, pl.value);
+			p = bytes_put32(p, pl.value);
 	}
 	s = &e->streams[pl.slot];
 	s->chunk_stream_id = csid;

@@ -6,41 +6,15 @@
 #include <string.h>
 
 #include "amf0.h"
+#include "bytes.h"
 #include "error.h"
 #include "flv.h"
-
-static uint32_t
-flv_get24(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-}
-
-static uint32_t
-flv_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | flv_get24(p + 1);
-}
 
 static int32_t
 flv_getsi24(const uint8_t *p)
 {
 	/* Sign-extend 24 bits without an implementation-defined cast. */
-	return (int32_t)(flv_get24(p) ^ 0x800000) - 0x800000;
-}
-
-static void
-flv_put24(uint8_t *p, uint32_t v)
-{
-	p[0] = (v >> 16) & 0xff;
-	p[1] = (v >> 8) & 0xff;
-	p[2] = v & 0xff;
-}
-
-static void
-flv_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	flv_put24(p + 1, v);
+	return (int32_t)(bytes_get24(p) ^ 0x800000) - 0x800000;
 }
 
 int
@@ -56,7 +30,7 @@ flv_parse_header(const uint8_t *buf, size_t len, struct flv_header *h)
 		return RTMP_EPROTO;
 	if (len < FLV_HEADER_SIZE)
 		return 0;
-	off = flv_get32(buf + 5);
+	off = bytes_get32(buf + 5);
 	if (off < FLV_HEADER_SIZE || off > FLV_MAX_DATA_OFFSET)
 		return RTMP_EPROTO;
 	if (len < (size_t)off + FLV_PREVIOUS_SIZE)
@@ -78,7 +52,7 @@ flv_parse_tag(const uint8_t *buf, size_t len, uint32_t max_size,
 	/* Two reserved bits: set means we are not looking at a tag header. */
 	if (buf[0] & 0xc0)
 		return RTMP_EPROTO;
-	size = flv_get24(buf + 1);
+	size = bytes_get24(buf + 1);
 	if (size > max_size)
 		return RTMP_ELIMIT;
 	if (len - FLV_TAG_HEADER_SIZE < (size_t)size + FLV_PREVIOUS_SIZE)
@@ -86,10 +60,10 @@ flv_parse_tag(const uint8_t *buf, size_t len, uint32_t max_size,
 	t->type = buf[0] & 0x1f;
 	t->filter = (buf[0] >> 5) & 1;
 	t->size = size;
-	t->timestamp = flv_get24(buf + 4) | (uint32_t)buf[7] << 24;
-	t->stream_id = flv_get24(buf + 8);
+	t->timestamp = bytes_get24(buf + 4) | (uint32_t)buf[7] << 24;
+	t->stream_id = bytes_get24(buf + 8);
 	t->data = buf + FLV_TAG_HEADER_SIZE;
-	t->previous_size = flv_get32(buf + FLV_TAG_HEADER_SIZE + size);
+	t->previous_size = bytes_get32(buf + FLV_TAG_HEADER_SIZE + size);
 	t->previous_size_ok = t->previous_size == size + FLV_TAG_HEADER_SIZE;
 	return (int)(FLV_TAG_HEADER_SIZE + size + FLV_PREVIOUS_SIZE);
 }
@@ -103,8 +77,8 @@ flv_write_header(uint8_t out[FLV_HEADER_SIZE + FLV_PREVIOUS_SIZE],
 	out[2] = 'V';
 	out[3] = 1;
 	out[4] = (has_audio ? 0x04 : 0) | (has_video ? 0x01 : 0);
-	flv_put32(out + 5, FLV_HEADER_SIZE);
-	flv_put32(out + 9, 0);
+	bytes_put32(out + 5, FLV_HEADER_SIZE);
+	bytes_put32(out + 9, 0);
 }
 
 void
@@ -112,16 +86,16 @@ flv_write_tag_header(uint8_t out[FLV_TAG_HEADER_SIZE], uint8_t type,
     uint32_t size, uint32_t timestamp)
 {
 	out[0] = type & 0x1f;
-	flv_put24(out + 1, size);
-	flv_put24(out + 4, timestamp & 0xffffff);
+	bytes_put24(out + 1, size);
+	bytes_put24(out + 4, timestamp & 0xffffff);
 	out[7] = timestamp >> 24;
-	flv_put24(out + 8, 0);
+	bytes_put24(out + 8, 0);
 }
 
 void
 flv_write_previous_size(uint8_t out[FLV_PREVIOUS_SIZE], uint32_t size)
 {
-	flv_put32(out, size);
+	bytes_put32(out, size);
 }
 
 static int
@@ -179,7 +153,7 @@ flv_modex(const uint8_t *p, size_t len, size_t *offp, int *ptp,
 			return RTMP_EPROTO;
 		/* ModEx type 0 is TimestampOffsetNano, in the first 3 bytes. */
 		if ((p[off + size] >> 4) == 0 && size >= 3)
-			m->nano_offset = flv_get24(p + off);
+			m->nano_offset = bytes_get24(p + off);
 		off += size;
 		pt = p[off] & 0x0f;
 		off++;
@@ -214,12 +188,12 @@ flv_multitrack(const uint8_t *p, size_t len, size_t *offp, int *ptp,
 	m->packet_type = pt;
 	if (len - off < 5)
 		return RTMP_EPROTO;
-	m->fourcc = flv_get32(p + off);
+	m->fourcc = bytes_get32(p + off);
 	off += 5;			/* FourCC and track id */
 	if (mt != 0) {
 		if (len - off < 3)
 			return RTMP_EPROTO;
-		size = flv_get24(p + off);
+		size = bytes_get24(p + off);
 		off += 3;
 		if (size > len - off)
 			return RTMP_EPROTO;
@@ -234,7 +208,7 @@ flv_fourcc(const uint8_t *p, size_t len, size_t *offp, struct flv_media_info *m)
 {
 	if (len - *offp < 4)
 		return RTMP_EPROTO;
-	m->fourcc = flv_get32(p + *offp);
+	m->fourcc = bytes_get32(p + *offp);
 	*offp += 4;
 	return 0;
 }

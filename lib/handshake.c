@@ -28,6 +28,7 @@
 
 #include <sha2.h>
 
+#include "bytes.h"
 #include "error.h"
 #include "handshake.h"
 
@@ -166,10 +167,7 @@ handshake_build_own(struct handshake *h, uint32_t epoch, int scheme)
 	size_t	 off;
 	int	 client = h->role == HANDSHAKE_CLIENT;
 
-	p[0] = epoch >> 24;
-	p[1] = epoch >> 16;
-	p[2] = epoch >> 8;
-	p[3] = epoch;
+	bytes_put32(p, epoch);
 	if (!h->digest) {
 		memset(p + 4, 0, 4);
 		return;
@@ -195,10 +193,7 @@ handshake_init(struct handshake *h, const struct handshake_config *config)
 		memset(h->own + 4, 0, 4);	/* handshake_build_own() picks the version */
 	}
 	/* The server keeps the epoch in own[] until it knows C1's flavour. */
-	h->own[0] = config->epoch >> 24;
-	h->own[1] = config->epoch >> 16;
-	h->own[2] = config->epoch >> 8;
-	h->own[3] = config->epoch;
+	bytes_put32(h->own, config->epoch);
 	if (h->role != HANDSHAKE_CLIENT)
 		return;
 	h->digest = config->digest != 0;
@@ -206,13 +201,6 @@ handshake_init(struct handshake *h, const struct handshake_config *config)
 	h->out[0] = 3;
 	memcpy(h->out + 1, h->own, HANDSHAKE_PACKET_SIZE);
 	h->out_len = 1 + HANDSHAKE_PACKET_SIZE;
-}
-
-static uint32_t
-handshake_get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
 }
 
 /* A signed answer: fresh filler and its signature with the peer's digest. */
@@ -227,7 +215,7 @@ handshake_make_signed(uint8_t *out, const uint8_t peer_digest[DIGEST_LEN], int c
 static void
 handshake_server_answer(struct handshake *h)
 {
-	uint32_t	 epoch = handshake_get_be32(h->own);
+	uint32_t	 epoch = bytes_get32(h->own);
 	uint8_t		*s2 = h->out + 1 + HANDSHAKE_PACKET_SIZE;
 	int		 off = -1, scheme = 0;
 
@@ -330,8 +318,8 @@ handshake_feed(struct handshake *h, const uint8_t *in, size_t len, size_t *consu
 			return HANDSHAKE_NEED_MORE;
 		h->peer_len = 0;
 		if (h->state == HS_WANT_1) {
-			h->peer_epoch = handshake_get_be32(h->peer);
-			h->peer_version = handshake_get_be32(h->peer + 4);
+			h->peer_epoch = bytes_get32(h->peer);
+			h->peer_version = bytes_get32(h->peer + 4);
 			if (client) {
 				if (handshake_client_check_s1(h) < 0) {
 					h->state = HS_FAILED;

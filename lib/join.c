@@ -9,6 +9,7 @@
 
 #include "amf0.h"
 #include "buf.h"
+#include "bytes.h"
 #include "chunk.h"
 #include "error.h"
 #include "handshake.h"
@@ -83,35 +84,6 @@ struct join {
 	char			 reason[160];
 };
 
-static uint32_t
-join_get24(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-}
-
-static uint32_t
-join_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-join_put24(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 16;
-	p[1] = v >> 8;
-	p[2] = v;
-}
-
-static void
-join_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
 /* A command's name and transaction id, and the value after its command object. */
 static int
 join_command(const uint8_t *p, size_t len, struct amf0_view *name, double *tid,
@@ -172,7 +144,7 @@ join_read_replay(struct join *j)
 			break;
 		if (m.type == RTMP_MSG_SET_CHUNK_SIZE && m.length >= 4) {
 			if ((rc = chunk_decoder_set_chunk_size(&d,
-			    join_get32(m.payload) & 0x7fffffff)) < 0)
+			    bytes_get32(m.payload) & 0x7fffffff)) < 0)
 				break;
 			continue;
 		}
@@ -308,9 +280,9 @@ join_announce_chunk_size(struct join *j, struct buf *client)
 		return 0;
 	m[0] = RTMP_CSID_CONTROL;
 	memset(m + 1, 0, 11);
-	join_put24(m + 4, 4);
+	bytes_put24(m + 4, 4);
 	m[7] = RTMP_MSG_SET_CHUNK_SIZE;
-	join_put32(m + 12, j->backend_chunk_size);
+	bytes_put32(m + 12, j->backend_chunk_size);
 	if (buf_append(client, m, sizeof(m)) < 0)
 		return RTMP_ENOMEM;
 	j->client_chunk_size = j->backend_chunk_size;
@@ -373,7 +345,7 @@ join_message_done(struct join *j, struct join_stream *st, struct buf *client)
 	int			 rc = 0;
 
 	if (st->type == RTMP_MSG_SET_CHUNK_SIZE && st->headlen == 4) {
-		if ((v = join_get32(st->head) & 0x7fffffff) == 0) {
+		if ((v = bytes_get32(st->head) & 0x7fffffff) == 0) {
 			snprintf(j->reason, sizeof(j->reason), "backend set chunk size 0");
 			return RTMP_EPROTO;
 		}
@@ -386,7 +358,7 @@ join_message_done(struct join *j, struct join_stream *st, struct buf *client)
 			snprintf(j->reason, sizeof(j->reason), "backend aborted a message");
 			return RTMP_EPROTO;
 		}
-		if ((aborted = join_stream(j, join_get32(st->head), 0)) != NULL)
+		if ((aborted = join_stream(j, bytes_get32(st->head), 0)) != NULL)
 			aborted->left = 0;
 	} else if (j->collector == (size_t)(st - j->streams) + 1) {
 		j->collector = 0;
@@ -415,7 +387,7 @@ join_write_header(struct join *j, struct join_stream *st, const uint8_t *raw, si
 	if (!starts) {
 		n = join_put_basic(h, 3, st->id);
 		if (st->our_extended) {
-			join_put32(h + n, st->our_timestamp);
+			bytes_put32(h + n, st->our_timestamp);
 			n += 4;
 		}
 		return buf_append(client, h, n);
@@ -424,17 +396,14 @@ join_write_header(struct join *j, struct join_stream *st, const uint8_t *raw, si
 	p = h + n;
 	st->our_timestamp = st->timestamp;
 	st->our_extended = st->timestamp >= 0xffffff;
-	join_put24(p, st->our_extended ? 0xffffff : st->timestamp);
-	join_put24(p + 3, st->length);
+	bytes_put24(p, st->our_extended ? 0xffffff : st->timestamp);
+	bytes_put24(p + 3, st->length);
 	p[6] = st->type;
 	/* The message stream id is the one little-endian field. */
-	p[7] = st->stream_id;
-	p[8] = st->stream_id >> 8;
-	p[9] = st->stream_id >> 16;
-	p[10] = st->stream_id >> 24;
+	bytes_put32le(p + 7, st->stream_id);
 	n += 11;
 	if (st->our_extended) {
-		join_put32(h + n, st->timestamp);
+		bytes_put32(h + n, st->timestamp);
 		n += 4;
 	}
 	return buf_append(client, h, n);
@@ -461,7 +430,7 @@ join_start_message(struct join *j, struct join_stream *st, unsigned fmt,
 		break;
 	}
 	if (fmt <= 1) {
-		st->length = join_get24(m + 3);
+		st->length = bytes_get24(m + 3);
 		st->type = m[6];
 	}
 	if (fmt == 0)
@@ -515,12 +484,12 @@ join_header(struct join *j, const uint8_t *p, size_t n, size_t *used, struct buf
 		/* chunk.h: a repeated extended field is taken when it matches. */
 		if (n < hl + 4)
 			return 0;
-		if (join_get32(p + hl) == st->extended_value)
+		if (bytes_get32(p + hl) == st->extended_value)
 			hl += 4;
-	} else if (fmt < 3 && (field = join_get24(p + basic)) == 0xffffff) {
+	} else if (fmt < 3 && (field = bytes_get24(p + basic)) == 0xffffff) {
 		if (n < hl + 4)
 			return 0;
-		field = join_get32(p + hl);
+		field = bytes_get32(p + hl);
 		hl += 4;
 	}
 	if (st == NULL) {

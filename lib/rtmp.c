@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "amf0.h"
+#include "bytes.h"
 #include "error.h"
 #include "rtmp.h"
 
@@ -350,27 +351,12 @@ rtmp_send_message(struct rtmp_session *s, uint32_t csid, uint8_t type, uint32_t 
 	return rc < 0 ? rc : 0;
 }
 
-static void
-rtmp_put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static uint32_t
-rtmp_get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static int
 rtmp_send_control_u32(struct rtmp_session *s, uint8_t type, uint32_t v)
 {
 	uint8_t	 b[4];
 
-	rtmp_put_u32(b, v);
+	bytes_put32(b, v);
 	return rtmp_send_message(s, RTMP_CSID_CONTROL, type, 0, 0, b, sizeof(b));
 }
 
@@ -390,7 +376,7 @@ rtmp_send_peer_bandwidth(struct rtmp_session *s, uint32_t window, uint8_t limit_
 {
 	uint8_t	 b[5];
 
-	rtmp_put_u32(b, window);
+	bytes_put32(b, window);
 	b[4] = limit_type;
 	return rtmp_send_message(s, RTMP_CSID_CONTROL, RTMP_MSG_SET_PEER_BANDWIDTH, 0, 0, b,
 	    sizeof(b));
@@ -403,9 +389,9 @@ rtmp_send_user_control(struct rtmp_session *s, uint16_t event, uint32_t a, int h
 
 	p[0] = event >> 8;
 	p[1] = event;
-	rtmp_put_u32(p + 2, a);
+	bytes_put32(p + 2, a);
 	if (has_b)
-		rtmp_put_u32(p + 6, b);
+		bytes_put32(p + 6, b);
 	return rtmp_send_message(s, RTMP_CSID_CONTROL, RTMP_MSG_USER_CONTROL, 0, 0, p,
 	    has_b ? 10 : 6);
 }
@@ -764,27 +750,27 @@ rtmp_handle_control(struct rtmp_session *s, const struct rtmp_message *m, struct
 	case RTMP_MSG_SET_CHUNK_SIZE:
 		if (m->length < 4)
 			return 0;
-		return chunk_decoder_set_chunk_size(&s->decoder, rtmp_get_u32(p));
+		return chunk_decoder_set_chunk_size(&s->decoder, bytes_get32(p));
 	case RTMP_MSG_ABORT:
 		if (m->length >= 4)
-			chunk_decoder_abort(&s->decoder, rtmp_get_u32(p));
+			chunk_decoder_abort(&s->decoder, bytes_get32(p));
 		return 0;
 	case RTMP_MSG_ACK:
 		/* An ack for bytes we never sent would shut the window for good. */
 		if (m->length >= 4 &&
-		    (uint32_t)((uint32_t)s->bytes_out - rtmp_get_u32(p)) < 0x80000000u) {
-			s->peer_ack = rtmp_get_u32(p);
+		    (uint32_t)((uint32_t)s->bytes_out - bytes_get32(p)) < 0x80000000u) {
+			s->peer_ack = bytes_get32(p);
 			s->peer_acks = 1;
 		}
 		return 0;
 	case RTMP_MSG_WINDOW_ACK_SIZE:
 		if (m->length >= 4)
-			s->peer_window = rtmp_get_u32(p);
+			s->peer_window = bytes_get32(p);
 		return 0;
 	case RTMP_MSG_SET_PEER_BANDWIDTH:
 		if (m->length < 5)
 			return 0;
-		v = rtmp_get_u32(p);
+		v = bytes_get32(p);
 		/* Limit type 1 (soft) only ever lowers the window. */
 		if (p[4] == 1 && s->peer_bandwidth != 0 && v > s->peer_bandwidth)
 			return 0;
@@ -798,7 +784,7 @@ rtmp_handle_control(struct rtmp_session *s, const struct rtmp_message *m, struct
 		if (m->length < 6)
 			return 0;
 		event = (uint16_t)(p[0] << 8 | p[1]);
-		v = rtmp_get_u32(p + 2);
+		v = bytes_get32(p + 2);
 		switch (event) {
 		case UC_PING_REQUEST:
 			rc = rtmp_send_user_control(s, UC_PING_RESPONSE, v, 0, 0);
