@@ -335,6 +335,19 @@ print("closed")' "$BPORT"
 	wait_stats "d['clients'] == 1 and d['backends'][0]['active'] == 1"
 }
 
+# play_tls_both URL: rtmp-dump (verifying against the test CA) and ffmpeg
+# each play two seconds of URL through TLS, both tracks whole.
+play_tls_both() {
+	run timeout 30 "$DUMP" -C "$T/tls/ca.pem" -d 2 -o "$T/dump.flv" "$1"
+	echo "$output"
+	[ "$status" -eq 0 ] || fail "rtmp-dump $1: exit $status" || return 1
+	valid_av "$T/dump.flv" || return 1
+	run timeout 30 ffmpeg -nostdin -v error -i "$1" -c copy -t 2 -f flv "$T/ffmpeg.flv"
+	echo "$output"
+	[ "$status" -eq 0 ] || fail "ffmpeg $1: exit $status" || return 1
+	valid_av "$T/ffmpeg.flv"
+}
+
 @test "balance: RTMPS in front: rtmp-dump and ffmpeg play through TLS termination" {
 	make_tls "$T/tls"
 	start_backends 2
@@ -344,16 +357,7 @@ print("closed")' "$BPORT"
 	publish_loop_ffmpeg "rtmp://127.0.0.1:${PORTS[1]}/live/x"
 	wait_publishing "${PORTS[0]}" x
 	wait_publishing "${PORTS[1]}" x
-	run timeout 30 "$DUMP" -C "$T/tls/ca.pem" -d 2 -o "$T/dump.flv" \
-		"rtmps://localhost:$BPORT/live/x"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	valid_av "$T/dump.flv"
-	run timeout 30 ffmpeg -nostdin -v error -i "rtmps://localhost:$BPORT/live/x" \
-		-c copy -t 2 -f flv "$T/ffmpeg.flv"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	valid_av "$T/ffmpeg.flv"
+	play_tls_both "rtmps://localhost:$BPORT/live/x"
 	[ "$(nginx_count 0 play)" -eq 1 ] && [ "$(nginx_count 1 play)" -eq 1 ] ||
 		fail "plays: $(nginx_count 0 play) and $(nginx_count 1 play), want one each"
 	wait_stats "sum(b['bytes_out'] for b in d['backends']) > 200000"
@@ -721,16 +725,7 @@ print("closed")' "$BPORT"
 		sleep 0.1
 	done
 	[ -n "$where" ] || fail "the publisher reached no nginx: $(cat "$T/balance.log")"
-	run timeout 30 "$DUMP" -C "$T/tls/ca.pem" -d 2 -o "$T/dump.flv" \
-		"rtmps://localhost:$BPORT/live/secure"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	valid_av "$T/dump.flv"
-	run timeout 30 ffmpeg -nostdin -v error -i "rtmps://localhost:$BPORT/live/secure" \
-		-c copy -t 2 -f flv "$T/ffmpeg.flv"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	valid_av "$T/ffmpeg.flv"
+	play_tls_both "rtmps://localhost:$BPORT/live/secure"
 	[ "$(nginx_count "$where" play)" -eq 2 ] || fail "the players did not meet the publisher"
 }
 
