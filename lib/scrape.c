@@ -49,7 +49,7 @@ struct scrape {
 	scrape_document_cb	 document;
 	void			*arg;
 	TAILQ_HEAD(, scrape_conn) conns;
-	size_t			 nconns, nreading;
+	size_t			 nconns, nwriting;
 	int			 paused;
 	char			 path[sizeof(((struct listen_address *)0)->path)];
 };
@@ -181,11 +181,11 @@ scrape_reason(int status)
 	}
 }
 
-/* Listening again once a connection is still reading or a slot is free. */
+/* Paused while every slot is writing: no connection could give way. */
 static void
 scrape_update_pause(struct scrape *s)
 {
-	int	 paused = s->nconns >= SCRAPE_CONNS_MAX && s->nreading == 0;
+	int	 paused = s->nwriting >= SCRAPE_CONNS_MAX;
 
 	if (paused != s->paused && s->listener != NULL)
 		listener_pause(s->listener, paused);
@@ -204,8 +204,8 @@ scrape_close(struct scrape_conn *c, int routine, const char *why)
 		log_warnx("metrics %s: %s: closed", c->address, why);
 	TAILQ_REMOVE(&s->conns, c, entry);
 	s->nconns--;
-	if (c->state == SCRAPE_READING)
-		s->nreading--;
+	if (c->state == SCRAPE_WRITING)
+		s->nwriting--;
 	loop_timer_cancel(s->loop, c->timer);
 	loop_remove(s->loop, c->fd);
 	close(c->fd);
@@ -221,6 +221,8 @@ static void
 scrape_linger(struct scrape_conn *c)
 {
 	c->state = SCRAPE_LINGERING;
+	c->s->nwriting--;
+	scrape_update_pause(c->s);
 	/* Unread bytes at close(2) would reset the answer away: wait for EOF. */
 	shutdown(c->fd, SHUT_WR);
 	loop_timer_cancel(c->s->loop, c->timer);
@@ -228,7 +230,8 @@ scrape_linger(struct scrape_conn *c)
 	loop_modify(c->s->loop, c->fd, LOOP_READ);
 }
 
-static void
+/* 0, or -1 when c was closed (freed). */
+static int
 scrape_write(struct scrape_conn *c)
 {
 	struct iovec	 iov[2];
@@ -244,20 +247,21 @@ scrape_write(struct scrape_conn *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
-			return;
+			return 0;
 		if (n <= 0) {
 			scrape_close(c, 1, n == 0 ? "write returned 0" : strerror(errno));
-			return;
+			return -1;
 		}
 		h = (size_t)n < iov[0].iov_len ? (size_t)n : iov[0].iov_len;
 		c->headoff += h;
 		buf_consume(&c->body, (size_t)n - h);
 	}
 	scrape_linger(c);
+	return 0;
 }
 
 /* The answer to status: the document for 200, a line of text otherwise. */
-static void
+static int
 scrape_answer(struct scrape_conn *c, int status, int head_only)
 {
 	struct scrape	*s = c->s;
@@ -266,7 +270,8 @@ scrape_answer(struct scrape_conn *c, int status, int head_only)
 	int		 rc;
 
 	c->state = SCRAPE_WRITING;
-	s->nreading--;
+	s->nwriting++;
+	scrape_update_pause(s);
 	buf_init(&c->body, SCRAPE_DOCUMENT_MAX);
 	if (status == 200 && (rc = s->document(&c->body, s->arg)) < 0) {
 		log_warnx("metrics %s: cannot build the document: %s", c->address,
@@ -292,10 +297,11 @@ scrape_answer(struct scrape_conn *c, int status, int head_only)
 	loop_timer_cancel(s->loop, c->timer);
 	c->timer = loop_timer(s->loop, SCRAPE_ANSWER_MS, scrape_timeout, c);
 	loop_modify(s->loop, c->fd, LOOP_WRITE);
-	scrape_write(c);
+	return scrape_write(c);
 }
 
-static void
+/* 0, or -1 when c was closed (freed). */
+static int
 scrape_read(struct scrape_conn *c)
 {
 	uint8_t		 discard[4096];
@@ -306,20 +312,23 @@ scrape_read(struct scrape_conn *c)
 		/* A few reads a wakeup: a client that never stops must not hold the loop. */
 		for (i = 0; i < 4 && (n = read(c->fd, discard, sizeof(discard))) > 0; i++)
 			continue;
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 			scrape_close(c, 1, NULL);
-		return;
+			return -1;
+		}
+		return 0;
 	}
 	n = read(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
+		return 0;
 	if (n <= 0) {
 		scrape_close(c, 1, n == 0 ? "hung up before a request" : strerror(errno));
-		return;
+		return -1;
 	}
 	c->inlen += (size_t)n;
 	if ((status = scrape_parse(c->in, c->inlen, &head_only)) != 0)
-		scrape_answer(c, status, head_only);
+		return scrape_answer(c, status, head_only);
+	return 0;
 }
 
 static void
@@ -330,9 +339,9 @@ scrape_ready(struct loop *loop, int fd, int events, void *arg)
 	(void)loop;
 	(void)fd;
 	if (c->state == SCRAPE_WRITING && (events & LOOP_WRITE))
-		scrape_write(c);
+		(void)scrape_write(c);
 	else if (c->state != SCRAPE_WRITING && (events & LOOP_READ))
-		scrape_read(c);
+		(void)scrape_read(c);
 }
 
 static uint64_t
@@ -344,11 +353,30 @@ scrape_timeout(struct loop *loop, uint64_t id, void *arg)
 	(void)id;
 	c->timer = 0;
 	if (c->state == SCRAPE_READING && c->inlen > 0)
-		scrape_answer(c, 408, 0);
+		(void)scrape_answer(c, 408, 0);
 	else
 		scrape_close(c, 1, c->state == SCRAPE_READING ? "no request in time" :
 		    c->state == SCRAPE_WRITING ? "answer not taken in time" : NULL);
 	return LOOP_TIMER_STOP;
+}
+
+/*
+ * Who gives way to a new connection: the oldest still reading its head
+ * (idle or slow), else the oldest answered already (waiting for the
+ * client's close); NULL if every one is being written to.
+ */
+static struct scrape_conn *
+scrape_victim(struct scrape *s)
+{
+	struct scrape_conn	*c, *done = NULL;
+
+	TAILQ_FOREACH(c, &s->conns, entry) {
+		if (c->state == SCRAPE_READING)
+			return c;
+		if (c->state == SCRAPE_LINGERING && done == NULL)
+			done = c;
+	}
+	return done;
 }
 
 static void
@@ -363,19 +391,21 @@ scrape_accept(struct listener *l, int fd, struct tls *tls, const char *address,
 
 	(void)l;
 	tls_free(tls);
-	if (s->nconns >= SCRAPE_CONNS_MAX) {
-		TAILQ_FOREACH(c, &s->conns, entry)
-			if (c->state == SCRAPE_READING)
-				break;
-		if (c == NULL) {
-			/* Accepted in the burst that filled the slots. */
+	while (s->nconns >= SCRAPE_CONNS_MAX) {
+		if ((c = scrape_victim(s)) == NULL) {
+			/* Every slot writing: accepted in the burst before the pause. */
 			n = write(fd, busy, sizeof(busy) - 1);
 			(void)n;
 			close(fd);
 			log_debug("metrics %s: busy: closed", address);
 			return;
 		}
-		scrape_close(c, 1, "pushed out by a newer connection");
+		/* A burst of real scrapes is answered, not pushed out. */
+		if (c->state == SCRAPE_READING && scrape_read(c) < 0)
+			continue;
+		if (c->state != SCRAPE_WRITING)
+			scrape_close(c, 1, c->state == SCRAPE_READING ?
+			    "pushed out by a newer connection" : NULL);
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warnx("metrics %s: out of memory", address);
@@ -395,8 +425,6 @@ scrape_accept(struct listener *l, int fd, struct tls *tls, const char *address,
 	}
 	TAILQ_INSERT_TAIL(&s->conns, c, entry);
 	s->nconns++;
-	s->nreading++;
-	scrape_update_pause(s);
 }
 
 struct scrape *

@@ -19,10 +19,11 @@
  *	the document failed		500
  *
  * Bounds: SCRAPE_CONNS_MAX connections at once.  One more arriving when
- * all are taken pushes out the oldest still reading its head, so idle or
- * slow connections (slowloris) cannot keep a real scrape out; when every
- * one is being answered the listener pauses and new ones wait in the
- * backlog.  The document is built under SCRAPE_DOCUMENT_MAX bytes (the
+ * all are taken pushes out the oldest still reading its head, after one
+ * last read (a burst of real scrapes is answered, not pushed out), or
+ * else the oldest answered already; so idle or slow connections
+ * (slowloris) cannot keep a real scrape out.  While every one is being
+ * written to, the listener pauses and new ones wait in the backlog.  The document is built under SCRAPE_DOCUMENT_MAX bytes (the
  * owner's builder sees a struct buf with that limit), and the answer
  * must be written, and the client's close awaited, within SCRAPE_ANSWER_MS.
  * A garbage request line is answered as soon as its first bad byte comes.
