@@ -48,7 +48,7 @@ setup() {
 	T=$BATS_TEST_TMPDIR
 	# The units' directories, short (Unix socket paths stop at 108 bytes).
 	D=$(mktemp -d /tmp/rtmpkit-svc.XXXXXX)
-	mkdir -p "$D/run" "$D/log" "$D/state"
+	mkdir -p "$D/run" "$D/log" "$D/state" "$D/etc"
 	echo "$D" >"$T/svcdir"
 }
 
@@ -86,10 +86,11 @@ units() {
 # unit_exec UNIT [VAR=VALUE...] [-- PREFIX...]: run the unit's ExecStart
 # as systemd would: its Environment= lines, then its EnvironmentFile=s
 # (the installed /etc/default files, from $R), then the VAR=VALUE given
-# (an operator's edit of the default file), specifiers (%i %t %n %p %%)
+# (an operator's edit of the default file; VAR+=VALUE appends), specifiers (%i %t %n %p %%)
 # and $VAR / ${VAR} / $$ expanded as systemd.service(5) says.  The unit's
 # paths are moved: /usr/bin/rtmp-* to $RTMPKIT_BIN, /run/rtmpkit,
-# /var/log/rtmpkit, /var/lib/rtmpkit to $D/run, log, state, which the
+# /var/log/rtmpkit, /var/lib/rtmpkit, /etc/rtmpkit to $D/run, log, state,
+# etc, the first three of which the
 # command also finds as RUNTIME_DIRECTORY, LOGS_DIRECTORY, STATE_DIRECTORY.
 # With -- PREFIX the command line is PREFIX ARGV; with PREFIX
 # systemd-socket-activate the unit's environment goes in as -E options
@@ -186,11 +187,14 @@ _unit_exec_py() {
 		        execstart = specifiers(v)
 		for o in over:
 		    a, _, b = o.partition("=")
+		    if a.endswith("+"):
+		        a = a[:-1]
+		        b = env.get(a, "") + " " + b
 		    env[a] = b
 		d = os.environ["SVC_DIR"]
 		moves = [("/usr/bin/rtmp-", os.environ["SVC_BIN"] + "/rtmp-"),
 		         ("/run/rtmpkit", d + "/run"), ("/var/log/rtmpkit", d + "/log"),
-		         ("/var/lib/rtmpkit", d + "/state")]
+		         ("/var/lib/rtmpkit", d + "/state"), ("/etc/rtmpkit", d + "/etc")]
 		def move(s):
 		    for a, b in moves:
 		        s = s.replace(a, b)
@@ -636,4 +640,192 @@ time.sleep(30)' "$port"
 	within "$(probe_duration "$D/state/$f")" 3 5
 	kill -TERM "$SERVER_PID"
 	wait_exit "$SERVER_PID" 10
+}
+
+# syscall_set FILTER...: the system calls systemd's groups name, one a
+# line, nested groups expanded (systemd-analyze syscall-filter).
+syscall_set() {
+	python3 - "$@" <<-'EOF2'
+		import subprocess, sys
+		seen, calls = set(), set()
+		def expand(g):
+		    if g in seen:
+		        return
+		    seen.add(g)
+		    out = subprocess.run(["systemd-analyze", "syscall-filter", g],
+		                         capture_output=True, text=True, timeout=60).stdout
+		    for l in out.splitlines()[1:]:
+		        l = l.strip()
+		        if not l or l.startswith("#"):
+		            continue
+		        (expand if l.startswith("@") else calls.add)(l)
+		for g in sys.argv[1:]:
+		    expand(g)
+		print("\n".join(sorted(calls)))
+	EOF2
+}
+
+# trace_check TRACE ALLOWED DENIED: every system call in strace -f's
+# TRACE is in ALLOWED and not in DENIED (files, one a line); every file
+# opened for writing, made, removed or renamed is under $D or /dev.
+trace_check() {
+	python3 - "$@" "$D" <<-'EOF2'
+		import re, sys
+		trace, allowed, denied, d = sys.argv[1:5]
+		allowed = set(open(allowed).read().split())
+		denied = set(open(denied).read().split())
+		calls, bad, writes = {}, [], set()
+		for l in open(trace, errors="replace"):
+		    m = re.match(r"\d+\s+(?:<\.\.\. (\w+) resumed>|(\w+)\()", l)
+		    if not m:
+		        continue
+		    c = m.group(1) or m.group(2)
+		    calls[c] = calls.get(c, 0) + 1
+		    if c in ("openat", "open", "creat") and re.search(r"O_WRONLY|O_RDWR|O_CREAT", l) \
+		            or c in ("mkdir", "mkdirat", "unlink", "unlinkat", "rename", "renameat", "renameat2"):
+		        for p in re.findall(r'"(/[^"]*)"', l):
+		            if not (p.startswith(d + "/") or p.startswith("/dev/")):
+		                writes.add(p)
+		for c in sorted(calls):
+		    if c not in allowed or c in denied:
+		        bad.append(c)
+		print("# %d calls, %d kinds: %s" % (sum(calls.values()), len(calls), " ".join(sorted(calls))))
+		if bad:
+		    print("# not allowed by SystemCallFilter=@system-service ~@privileged: " + " ".join(bad))
+		if writes:
+		    print("# writes outside the units' directories: " + " ".join(sorted(writes)))
+		sys.exit(1 if bad or writes else 0)
+	EOF2
+}
+
+# no_wx PID...: no mapping of these processes is writable and executable
+# at once (MemoryDenyWriteExecute=yes would refuse it).
+no_wx() {
+	local p
+	for p in "$@"; do
+		[ -r "/proc/$p/maps" ] || fail "no process $p" || return 1
+		! grep -E '^[^ ]+ rwx' "/proc/$p/maps" || fail "pid $p maps memory W+X" || return 1
+	done
+}
+
+# traced_child PID: the process strace (PID) runs.
+traced_child() {
+	local i c
+	for ((i = 0; i < 50; i++)); do
+		c=$(ps -o pid= --ppid "$1" | head -n 1 | tr -d ' ')
+		[ -n "$c" ] && { echo "$c"; return 0; }
+		sleep 0.1
+	done
+	fail "strace $1 runs nothing"
+}
+
+@test "service: the sandbox lets the servers work: their system calls pass SystemCallFilter, no W+X memory, writes only in the units' directories" {
+	local port rec u listen relay balance recorder c
+	require strace rtmpdump
+	for u in $(cd "$UNITDIR" && ls rtmp-*.service); do
+		grep -qx 'SystemCallFilter=@system-service' "$UNITDIR/$u"
+		grep -qx 'SystemCallFilter=~@privileged' "$UNITDIR/$u"
+		grep -qx 'MemoryDenyWriteExecute=yes' "$UNITDIR/$u"
+		grep -qx 'ProtectSystem=strict' "$UNITDIR/$u"
+	done
+	syscall_set @system-service >"$T/allowed"
+	syscall_set @privileged >"$T/denied"
+	[ "$(wc -l <"$T/allowed")" -gt 100 ]
+	grep -qx execve "$T/allowed"
+	port=$(free_port)
+	rec=$(free_port)
+	# the multi-stream server and its balancer (a relay per stream, by
+	# sh -c) and the recorder (sh, date, cat), each under strace -f
+	local st=(strace -f -qq -s 256)
+	spawn streams unit_exec rtmp-streams.service -- "${st[@]}" -o "$T/streams.trace"
+	listen=$(traced_child "$SPAWNED")
+	spawn balance unit_exec rtmp-balance.service "RTMP_BALANCE_OPTIONS+=-l 127.0.0.1:$port" \
+		-- "${st[@]}" -o "$T/balance.trace"
+	balance=$(traced_child "$SPAWNED")
+	spawn record unit_exec rtmp-record.service RTMP_RECORD_ADDRESSES=127.0.0.1:$rec \
+		-- "${st[@]}" -o "$T/record.trace"
+	recorder=$(traced_child "$SPAWNED")
+	wait_port "$port" 20
+	wait_port "$rec" 20
+	wait_exists "$D/run/rtmp-streams.ingest" 20
+	publish_loop_ffmpeg "rtmp://127.0.0.1:$port/live/a"
+	wait_exists "$D/run/a.sock" 20
+	relay=$(descendants "$listen" | tail -n 1)
+	no_wx "$listen" "$relay" "$balance" "$recorder"
+	run timeout 60 "$DUMP" -d 2 -o "$T/a.flv" "rtmp://127.0.0.1:$port/live/a"
+	[ "$status" -eq 0 ]
+	valid_av "$T/a.flv"
+	run timeout 60 ffmpeg -nostdin -v error -re -i "$CLIP" -t 2 -c copy -f flv \
+		"rtmp://127.0.0.1:$rec/live/r"
+	[ "$status" -eq 0 ]
+	# reload (SIGHUP), stats (SIGUSR1), stop (SIGTERM)
+	for u in rtmp-streams:$listen rtmp-balance:$balance rtmp-record:$recorder; do
+		unit_reload "${u%%:*}.service" "${u#*:}"
+		kill -USR1 "${u#*:}"
+	done
+	wait_log "$D/log/rtmp-balance.log" 'reload' 10 || :
+	kill -TERM "$listen" "$balance" "$recorder"
+	for c in "$listen" "$balance" "$recorder" "$relay"; do
+		wait_exit "$c" 15 || fail "pid $c did not stop" || return 1
+	done
+	stop "$PUBLISHER_PID"
+	sleep 0.5
+	ls "$D/state" | grep -qE '^live-r-[0-9]{8}-[0-9]{6}\.flv$'
+	for c in streams balance record; do
+		echo "# $c:"
+		trace_check "$T/$c.trace" "$T/allowed" "$T/denied"
+	done
+	# the relay and the recorder's shell really ran under the traces
+	grep -q 'execve(".*/rtmp-relay"' "$T/streams.trace"
+	grep -q 'execve("/bin/sh"' "$T/record.trace"
+}
+
+@test "service: the default files' commented-out alternatives are accepted: each server starts with them, -M serves /metrics" {
+	local unit extra m prog over
+	require curl
+	printf '127.0.0.1:9\n' >"$D/etc/balance.backends"
+	for unit in rtmp-listen rtmp-relay rtmp-balance; do
+		# the first commented-out value of each variable, uncommented as an
+		# operator would, its metrics port a free one
+		m=$(free_port)
+		mapfile -t over < <(python3 - "$R/etc/default/$unit" "$m" <<-'EOF2'
+			import re, sys
+			seen = set()
+			for l in open(sys.argv[1]):
+			    m = re.match(r"#(RTMP_[A-Z_]+)=(.*)$", l.rstrip("\n"))
+			    if m and m.group(1) not in seen:
+			        seen.add(m.group(1))
+			        v = m.group(2)
+			        if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
+			            v = v[1:-1]
+			        print("%s=%s" % (m.group(1), re.sub(r"127\.0\.0\.1:910[0-9]", "127.0.0.1:" + sys.argv[2], v)))
+		EOF2
+		)
+		[ "${#over[@]}" -gt 0 ] || fail "no commented-out alternative in /etc/default/$unit" || return 1
+		printf '# %s\n' "${over[@]}"
+		NOTIFY_PORT=$(free_port)
+		case $unit in
+		rtmp-listen) extra=("127.0.0.1:$NOTIFY_PORT") ;;
+		*) extra=(-l "127.0.0.1:$NOTIFY_PORT") ;;
+		esac
+		mapfile -t prog < <(unit_argv "$unit.service" "${over[@]}" "RTMP_RELAY_INPUT=unix:$D/run/alt.flv")
+		printf '%s\n' "${prog[@]}" | grep -qx -- -M
+		spawn "$unit" env "RUNTIME_DIRECTORY=$D/run" "STATE_DIRECTORY=$D/state" \
+			"${prog[@]}" "${extra[@]}"
+		wait_port "$NOTIFY_PORT" 10 && wait_port "$m" 10 ||
+			{ cat "$D/log/$unit.log"; return 1; }
+		run timeout 10 curl -fsS "http://127.0.0.1:$m/metrics"
+		[ "$status" -eq 0 ] || fail "$unit: GET /metrics failed: $output"
+		grep -q '^# TYPE ' <<<"$output"
+		if [ "$unit" = rtmp-listen ]; then
+			# its other command: a dated recording
+			run timeout 60 ffmpeg -nostdin -v error -re -i "$CLIP" -t 2 -c copy -f flv \
+				"rtmp://127.0.0.1:$NOTIFY_PORT/live/alt"
+			[ "$status" -eq 0 ]
+			sleep 0.5
+			ls "$D/state" | grep -qE '^alt-[0-9]{8}-[0-9]{6}\.flv$'
+		fi
+		kill -TERM "$SPAWNED"
+		wait_exit "$SPAWNED" 15
+	done
 }
