@@ -253,6 +253,26 @@ for r in d["data"]["result"]:
 	check_value "$T/doc.prom" rtmpkit_output_bytes_total '>' 10000
 }
 
+@test "metrics: rtmp-balance after a reload: reloads counted, a removed backend's series gone" {
+	start_chain
+	local dead
+	dead=$(free_port)
+	printf '127.0.0.1:%s\n127.0.0.1:%s\n' "$RPORT" "$dead" >"$T/backends"
+	local port mport
+	port=$(free_port) mport=$(free_port)
+	spawn bal2 "$BAL" -i 300 -f "$T/backends" -M "127.0.0.1:$mport" -l "127.0.0.1:$port"
+	local pid=$SPAWNED
+	wait_port "$port" && wait_port "$mport"
+	# the dead one fails its checks and is marked down
+	wait_value "$mport" "rtmpkit_backend_up{backend=\"127.0.0.1:$dead\"}" == 0
+	check_value "$T/wait.$mport" "rtmpkit_backend_up{backend=\"127.0.0.1:$RPORT\"}" == 1
+	printf '127.0.0.1:%s\n' "$RPORT" >"$T/backends"
+	kill -HUP "$pid"
+	wait_value "$mport" rtmpkit_reloads_total == 1
+	refute grep -q "backend=\"127.0.0.1:$dead\"" "$T/wait.$mport"
+	lint "$T/wait.$mport"
+}
+
 # http PORT BYTES [WAIT]: BYTES (printf's format) sent to 127.0.0.1:PORT,
 # then the answer's status line, or "closed" if none came; WAIT seconds
 # at most.
