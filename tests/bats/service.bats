@@ -666,21 +666,25 @@ syscall_set() {
 }
 
 # trace_check TRACE ALLOWED DENIED: every system call in strace -f's
-# TRACE is in ALLOWED and not in DENIED (files, one a line); every file
-# opened for writing, made, removed or renamed is under $D or /dev.
+# TRACE is in ALLOWED and not in DENIED (files, one a line); every socket
+# is AF_INET, AF_INET6 or AF_UNIX; every file opened for writing, made,
+# removed or renamed is under $D or /dev.
 trace_check() {
 	python3 - "$@" "$D" <<-'EOF2'
 		import re, sys
 		trace, allowed, denied, d = sys.argv[1:5]
 		allowed = set(open(allowed).read().split())
 		denied = set(open(denied).read().split())
-		calls, bad, writes = {}, [], set()
+		calls, bad, writes, families = {}, [], set(), set()
 		for l in open(trace, errors="replace"):
 		    m = re.match(r"\d+\s+(?:<\.\.\. (\w+) resumed>|(\w+)\()", l)
 		    if not m:
 		        continue
 		    c = m.group(1) or m.group(2)
 		    calls[c] = calls.get(c, 0) + 1
+		    f = re.match(r"\d+\s+socket(?:pair)?\((AF_\w+)", l)
+		    if f and f.group(1) not in ("AF_INET", "AF_INET6", "AF_UNIX"):
+		        families.add(f.group(1))
 		    if c in ("openat", "open", "creat") and re.search(r"O_WRONLY|O_RDWR|O_CREAT", l) \
 		            or c in ("mkdir", "mkdirat", "unlink", "unlinkat", "rename", "renameat", "renameat2"):
 		        for p in re.findall(r'"(/[^"]*)"', l):
@@ -694,7 +698,9 @@ trace_check() {
 		    print("# not allowed by SystemCallFilter=@system-service ~@privileged: " + " ".join(bad))
 		if writes:
 		    print("# writes outside the units' directories: " + " ".join(sorted(writes)))
-		sys.exit(1 if bad or writes else 0)
+		if families:
+		    print("# address families RestrictAddressFamilies= refuses: " + " ".join(sorted(families)))
+		sys.exit(1 if bad or writes or families else 0)
 	EOF2
 }
 
@@ -719,7 +725,7 @@ traced_child() {
 	fail "strace $1 runs nothing"
 }
 
-@test "service: the sandbox lets the servers work: their system calls pass SystemCallFilter, no W+X memory, writes only in the units' directories" {
+@test "service: the sandbox lets the servers work: their system calls pass SystemCallFilter and RestrictAddressFamilies, no W+X memory, writes only in the units' directories" {
 	local port rec u listen relay balance recorder c
 	require strace rtmpdump
 	for u in $(cd "$UNITDIR" && ls rtmp-*.service); do
