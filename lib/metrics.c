@@ -206,6 +206,17 @@ metrics_sample1(struct metrics *m, const char *label, const char *value, uint64_
 }
 
 int
+metrics_sample_upstream(struct metrics *m, size_t n, const char *url, uint64_t v)
+{
+	struct metrics_label	 l[2] = { { "upstream", NULL }, { "url", url } };
+	char			 nth[24];
+
+	snprintf(nth, sizeof(nth), "%zu", n);
+	l[0].value = nth;
+	return metrics_sample(m, l, 2, v);
+}
+
+int
 metrics_counter(struct metrics *m, const char *name, const char *help, uint64_t v)
 {
 	metrics_family(m, name, METRICS_COUNTER, help);

@@ -71,6 +71,12 @@ int	 metrics_sample(struct metrics *, const struct metrics_label *, size_t n,
 /* The same with one label. */
 int	 metrics_sample1(struct metrics *, const char *label, const char *value,
 	    uint64_t v);
+/*
+ * A restreaming destination's sample, by its position n (1..) in the
+ * list, since two may share a URL: {upstream="n",url="url"}.
+ */
+int	 metrics_sample_upstream(struct metrics *, size_t n, const char *url,
+	    uint64_t v);
 /* A family of one sample without labels. */
 int	 metrics_counter(struct metrics *, const char *name, const char *help,
 	    uint64_t v);
