@@ -31,6 +31,9 @@ test_document(void)
 	metrics_family(&m, "rtmpkit_players", METRICS_GAUGE, "Players, by stream.");
 	metrics_sample1(&m, "stream", "live/a", 3);
 	metrics_sample1(&m, "stream", "live/b", 0);
+	metrics_family(&m, "rtmpkit_upstream_connects_total", METRICS_COUNTER, "Connects.");
+	metrics_sample_upstream(&m, 1, "rtmp://a/live", 2);
+	metrics_sample_upstream(&m, 2, "rtmp://a/live", 0);
 	CHECK_EQ(metrics_error(&m), 0, "a document without errors");
 	CHECK(same(&b,
 	    "# HELP rtmpkit_build_info The program.\n"
@@ -42,7 +45,12 @@ test_document(void)
 	    "# HELP rtmpkit_players Players, by stream.\n"
 	    "# TYPE rtmpkit_players gauge\n"
 	    "rtmpkit_players{stream=\"live/a\"} 3\n"
-	    "rtmpkit_players{stream=\"live/b\"} 0\n"), "families, samples, labels, exactly");
+	    "rtmpkit_players{stream=\"live/b\"} 0\n"
+	    "# HELP rtmpkit_upstream_connects_total Connects.\n"
+	    "# TYPE rtmpkit_upstream_connects_total counter\n"
+	    "rtmpkit_upstream_connects_total{upstream=\"1\",url=\"rtmp://a/live\"} 2\n"
+	    "rtmpkit_upstream_connects_total{upstream=\"2\",url=\"rtmp://a/live\"} 0\n"),
+	    "families, samples, labels, exactly");
 	buf_free(&b);
 }
 
