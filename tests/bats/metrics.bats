@@ -70,12 +70,20 @@ wait_value() {
 # start_chain: rtmp-listen | rtmp-relay, rtmp-balance in front of the
 # relay, each with -M; ffmpeg publishes live/x into rtmp-listen, one
 # rtmp-dump plays from the relay, one through the balancer.  Sets the
-# ports LPORT RPORT BPORT (RTMP) and LM RM BM (metrics).
+# ports LPORT RPORT BPORT (RTMP) and LM RM BM (metrics).  With an
+# argument, the relay also restreams to a second rtmp-listen on UPORT.
 start_chain() {
 	LPORT=$(free_port) RPORT=$(free_port) BPORT=$(free_port)
 	LM=$(free_port) RM=$(free_port) BM=$(free_port)
+	local dest=
+	if [ -n "${1:-}" ]; then
+		UPORT=$(free_port)
+		spawn ingest "$LISTEN" -e 'exec cat >/dev/null' "127.0.0.1:$UPORT"
+		wait_port "$UPORT" || return 1
+		dest="rtmp://127.0.0.1:$UPORT/live/secretkey"
+	fi
 	spawn_sh pipeline "exec '$LISTEN' -M 127.0.0.1:$LM 127.0.0.1:$LPORT |
-		exec '$RELAY' -M 127.0.0.1:$RM -l 127.0.0.1:$RPORT"
+		exec '$RELAY' -M 127.0.0.1:$RM -l 127.0.0.1:$RPORT $dest"
 	spawn balance "$BAL" -i 500 -M "127.0.0.1:$BM" -l "127.0.0.1:$BPORT" \
 		"127.0.0.1:$RPORT"
 	local p
@@ -91,7 +99,7 @@ start_chain() {
 }
 
 @test "metrics: listen | relay and balance: promtool finds nothing, the families hold what runs" {
-	start_chain
+	start_chain restream
 	sleep 1
 	scrape "$LM" >"$T/listen.prom"
 	scrape "$RM" >"$T/relay.prom"
@@ -126,7 +134,11 @@ start_chain() {
 	check_value "$T/relay.prom" rtmpkit_input_bytes_total '>' 10000
 	check_value "$T/relay.prom" rtmpkit_player_skips_total '>=' 0
 	check_value "$T/relay.prom" rtmpkit_players_dropped_total == 0
-	grep -q '^# TYPE rtmpkit_upstream_publishing gauge$' "$T/relay.prom"
+	# its destination, named without the stream key
+	local u="{upstream=\"1\",url=\"rtmp://127.0.0.1:$UPORT/live\"}"
+	check_value "$T/relay.prom" "rtmpkit_upstream_publishing$u" == 1
+	check_value "$T/relay.prom" "rtmpkit_upstream_connects_total$u" == 1
+	refute grep -q secretkey "$T/relay.prom"
 	# rtmp-balance: its backend up, one client on it, bytes both ways
 	local b="{backend=\"127.0.0.1:$RPORT\"}"
 	check_value "$T/balance.prom" "rtmpkit_backend_up$b" == 1
