@@ -397,19 +397,9 @@ static int
 relay_metrics(struct server *sv, struct metrics *m, void *arg)
 {
 	struct relay		*r = arg;
-	struct upstream_stats	 us[RELAY_UPSTREAMS_MAX];
-	size_t			 i;
 
 	server_metrics_input(m, sv, &r->input_stats);
-	metrics_family(m, "rtmpkit_upstream_publishing", METRICS_GAUGE, "1 while publishing.");
-	for (i = 0; i < r->nup; i++) {
-		upstream_stats(r->up[i], &us[i]);
-		metrics_sample_upstream(m, i + 1, upstream_name(r->up[i]), us[i].publishing);
-	}
-	metrics_family(m, "rtmpkit_upstream_connects_total", METRICS_COUNTER,
-	    "Connections that reached publishing.");
-	for (i = 0; i < r->nup; i++)
-		metrics_sample_upstream(m, i + 1, upstream_name(r->up[i]), us[i].connects);
+	upstream_metrics(m, r->up, r->nup);
 	return metrics_error(m);
 }
 

@@ -12,6 +12,7 @@
 #include "flv.h"
 #include "loop.h"
 #include "media.h"
+#include "metrics.h"
 #include "server.h"
 #include "upstream.h"
 
@@ -323,6 +324,27 @@ upstream_finish(struct upstream *u)
 	u->finished = 1;
 	if (u->events.finished != NULL)
 		u->events.finished(u, u->arg);
+}
+
+/* By position (1 first), as logged: two destinations may share a URL. */
+void
+upstream_metrics(struct metrics *m, struct upstream *const *up, size_t n)
+{
+	struct upstream_stats	 us;
+	size_t			 i;
+
+	metrics_family(m, "rtmpkit_upstream_publishing", METRICS_GAUGE,
+	    "1 while publishing.");
+	for (i = 0; i < n; i++) {
+		upstream_stats(up[i], &us);
+		metrics_sample_upstream(m, i + 1, upstream_name(up[i]), us.publishing);
+	}
+	metrics_family(m, "rtmpkit_upstream_connects_total", METRICS_COUNTER,
+	    "Connections that reached publishing.");
+	for (i = 0; i < n; i++) {
+		upstream_stats(up[i], &us);
+		metrics_sample_upstream(m, i + 1, upstream_name(up[i]), us.connects);
+	}
 }
 
 int

@@ -85,5 +85,8 @@ void		 upstream_stats(const struct upstream *, struct upstream_stats *);
  * RTMP_ENOMEM (or RTMP_ELIMIT from the buffer's cap).
  */
 int		 upstream_json(struct buf *, struct upstream *const *, size_t n);
+/* -M: rtmpkit_upstream_publishing and _connects_total of each (metrics.h). */
+struct metrics;
+void		 upstream_metrics(struct metrics *, struct upstream *const *, size_t n);
 
 #endif

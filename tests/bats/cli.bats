@@ -14,9 +14,9 @@ options_of() {
 	case $1 in
 	rtmp-dump) echo C d h k o p q r t V v ;;
 	rtmp-pushflv) echo C h k l n q r t V v ;;
-	rtmp-listen) echo A a b C c e f h I K L m P p Q q s t V v x ;;
-	rtmp-relay) echo A C c G h I i K k L l m n o P p Q q r S s t V v w x ;;
-	rtmp-balance) echo A a C d F f H h I i K k L l m P p R r S s T t V v ;;
+	rtmp-listen) echo A a b C c e f h I K L M m P p Q q s t V v x ;;
+	rtmp-relay) echo A C c G h I i K k L l M m n o P p Q q r S s t V v w x ;;
+	rtmp-balance) echo A a C d F f H h I i K k L l M m P p R r S s T t V v ;;
 	esac
 }
 
