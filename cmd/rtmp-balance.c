@@ -143,7 +143,7 @@ balance_forget(struct backend *b, void *arg)
 	/* The byte totals never go back: a backend's stay when it goes. */
 	bal->gone_in += b->bytes_in;
 	bal->gone_out += b->bytes_out;
-	log_info("backend %s: removed", b->spec.name);
+	log_info("backend %s: removed", b->spec.label);
 }
 
 /* SIGHUP: the file again; live sessions stay where they are. */
@@ -176,9 +176,9 @@ balance_changed(struct backend *b, int up, void *arg)
 
 	server_title_changed(bal->server);
 	if (up)
-		log_info("backend %s: up after %u checks passed", b->spec.name, b->oks);
+		log_info("backend %s: up after %u checks passed", b->spec.label, b->oks);
 	else
-		log_warnx("backend %s: down after %u checks failed: %s", b->spec.name,
+		log_warnx("backend %s: down after %u checks failed: %s", b->spec.label,
 		    b->fails, b->last_result);
 }
 
@@ -217,7 +217,7 @@ balance_stats_backend(struct balance *bal, struct buf *out, struct backend *b, i
 	in += b->bytes_in;
 	outb += b->bytes_out;
 	rc |= buf_append(out, first ? "{\"address\":" : ",{\"address\":", first ? 11 : 12);
-	rc |= server_json_string(out, b->spec.name);
+	rc |= server_json_string(out, b->spec.label);
 	snprintf(line, sizeof(line), ",\"state\":\"%s\",\"weight\":%u,\"maxconn\":%u,"
 	    "\"active\":%u,\"total\":%llu,\"refused\":%llu,\"bytes_in\":%llu,"
 	    "\"bytes_out\":%llu,\"checks\":%llu,\"check_ok\":%s,\"check\":",
@@ -299,7 +299,7 @@ balance_metrics_backends(struct balance *bal, struct metrics *m, const char *nam
 		v[BALANCE_M_SENT] = b->bytes_in + in;
 		v[BALANCE_M_RECEIVED] = b->bytes_out + out;
 		v[BALANCE_M_CHECKS] = b->checks;
-		metrics_sample1(m, "backend", b->spec.name, v[what]);
+		metrics_sample1(m, "backend", b->spec.label, v[what]);
 	}
 }
 

@@ -130,6 +130,8 @@ backend_parse_line(const char *line, struct backend_spec *s, char *err,
 		if (rc < 0)
 			return rc;
 	}
+	snprintf(s->label, sizeof(s->label), "%s%s", s->name, s->role ==
+	    BACKEND_ROLE_PUBLISH ? " publish" : s->role == BACKEND_ROLE_PLAY ? " play" : "");
 	return 1;
 }
 
@@ -324,12 +326,12 @@ backend_set_add(struct backend_set *set, const struct backend_spec *s)
 }
 
 struct backend *
-backend_find(const struct backend_set *set, const char *name)
+backend_find(const struct backend_set *set, const char *label)
 {
 	size_t	 i;
 
 	for (i = 0; i < set->n; i++)
-		if (strcmp(set->b[i]->spec.name, name) == 0)
+		if (strcmp(set->b[i]->spec.label, label) == 0)
 			return set->b[i];
 	return NULL;
 }
@@ -344,20 +346,19 @@ backend_set_merge(struct backend_set *set, const struct backend_spec *specs,
 	*added = 0;
 	/* Check the room first, so a failure leaves the set as it was. */
 	for (i = 0; i < n; i++)
-		if (backend_find(set, specs[i].name) == NULL)
+		if (backend_find(set, specs[i].label) == NULL)
 			fresh++;
 	if (set->n + fresh > BACKEND_MAX)
 		return RTMP_ELIMIT;
 	for (i = 0; i < set->n; i++)
 		set->b[i]->removed = 1;
 	for (i = 0; i < n; i++) {
-		if ((b = backend_find(set, specs[i].name)) != NULL) {
+		if ((b = backend_find(set, specs[i].label)) != NULL) {
 			b->removed = 0;
 			b->spec.weight = specs[i].weight;
 			b->spec.maxconn = specs[i].maxconn;
 			b->spec.tls = specs[i].tls;
 			b->spec.proxy = specs[i].proxy;
-			b->spec.role = specs[i].role;
 			continue;
 		}
 		if (backend_set_add(set, &specs[i]) < 0) {
@@ -568,7 +569,7 @@ backend_resolve(struct backend *b, char *err, size_t errsize)
 	if (b->spec.addr.family_unix)
 		return 0;
 	if ((rc = net_resolve(b->spec.addr.host, b->spec.addr.port, &a)) < 0) {
-		snprintf(err, errsize, "backend %s: %s", b->spec.name,
+		snprintf(err, errsize, "backend %s: %s", b->spec.label,
 		    rc == RTMP_ESYS ? strerror(errno) : rtmp_strerror(rc));
 		return rc;
 	}

@@ -83,6 +83,14 @@ enum backend_algo {
 /* One parsed line. */
 struct backend_spec {
 	char			 name[BACKEND_NAME_MAX];	/* the address as written */
+	/*
+	 * name, then " publish" or " play" for a backend of one role: what
+	 * tells two entries of one address apart (one nginx for both roles
+	 * is two backends), in logs, stats and metrics and across reloads.
+	 * The stream hash keys on name alone, so that a stream's publisher and
+	 * players meet on the same server.
+	 */
+	char			 label[BACKEND_NAME_MAX + 8];
 	struct listen_address	 addr;
 	uint32_t		 weight;
 	uint32_t		 maxconn;
@@ -154,7 +162,8 @@ int	 backend_set_merge(struct backend_set *, const struct backend_spec *,
  */
 void	 backend_set_compact(struct backend_set *,
 	    void (*gone)(struct backend *, void *), void *arg);
-struct backend *backend_find(const struct backend_set *, const char *name);
+/* The backend of that label (spec.label), or NULL. */
+struct backend *backend_find(const struct backend_set *, const char *label);
 /*
  * The start-up and every reload in one: backend_load() (no backend at all
  * is an error), backend_set_merge(), backend_resolve() of those not yet

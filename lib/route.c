@@ -108,7 +108,7 @@ route_closed(struct forward *fw, int error, const char *reason, void *arg)
 	b->bytes_out += out;
 	backend_detach(b);
 	log_info("peer %s backend %s%s%s: closed: %s, %llu bytes in, %llu out, "
-	    "%llu.%03llu s", r->address, b->spec.name, route_stream_word(r), r->path, reason,
+	    "%llu.%03llu s", r->address, b->spec.label, route_stream_word(r), r->path, reason,
 	    (unsigned long long)in, (unsigned long long)out,
 	    (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000));
 	r->fw = NULL;
@@ -234,7 +234,7 @@ route_placed(struct place *pl, int bfd, struct backend *b, const char *why, void
 		return;
 	}
 	if (t->verbose > 0)
-		log_info("peer %s backend %s%s%s: connected", r->address, b->spec.name,
+		log_info("peer %s backend %s%s%s: connected", r->address, b->spec.label,
 		    route_stream_word(r), r->path);
 	if (t->first_byte_ms != 0)
 		r->timer = loop_timer(t->loop, t->first_byte_ms, r->path[0] == '\0' ?
@@ -247,7 +247,7 @@ route_refused(struct place *pl, struct backend *b, const char *why, void *arg)
 	struct route	*r = arg;
 
 	(void)pl;
-	log_warnx("peer %s backend %s%s%s: %s", r->address, b->spec.name,
+	log_warnx("peer %s backend %s%s%s: %s", r->address, b->spec.label,
 	    route_stream_word(r), r->path, why);
 }
 

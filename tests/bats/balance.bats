@@ -619,7 +619,7 @@ stream_backend() {
 		[ "$(sort "$T/play-$j.log" | xargs)" = "aac h264" ] ||
 			fail "player $j got '$(cat "$T/play-$j.log")'"
 	done
-	[ "$(grep -c "backend 127.0.0.1:$rport stream live/show: closed" "$T/balance.log")" -eq 3 ] ||
+	[ "$(grep -c "backend 127.0.0.1:$rport play stream live/show: closed" "$T/balance.log")" -eq 3 ] ||
 		fail "players not all at the relay: $(cat "$T/balance.log")"
 	wait_stats "[b['active'] for b in d['backends']] == [1, 0]"
 	bstats "d['backends'][1]['total'] == 3 and d['backends'][0]['total'] == 1" | grep -qx True ||
@@ -789,4 +789,20 @@ while True:
 		{ rm -rf "$out"; fail "VLC's file lacks a track"; }
 	rm -rf "$out"
 	[ "$(nginx_count "$where" play)" -eq 2 ] || fail "the players did not meet the publisher"
+}
+
+@test "balance: stream: one nginx named twice, once per role: publishers and players both reach it" {
+	start_backends 1
+	start_balance -a stream "127.0.0.1:${PORTS[0]} publish" "127.0.0.1:${PORTS[0]} play"
+	publish_loop_ffmpeg "rtmp://127.0.0.1:$BPORT/live/both"
+	wait_publishing "${PORTS[0]}" both 15
+	record_ffmpeg "rtmp://127.0.0.1:$BPORT/live/both" "$T/play.flv" 2
+	wait_status "$RECORDER_PID" 20 || fail "the player is still playing"
+	[ "$STATUS" -eq 0 ] || fail "ffmpeg playing exited $STATUS"
+	valid_av "$T/play.flv"
+	[ "$(nginx_count 0 play)" -eq 1 ] || fail "nginx saw $(nginx_count 0 play) plays"
+	# Two backends in the stats, each by its role, one client placed on each.
+	wait_stats "sorted(b['address'] for b in d['backends']) == \
+['127.0.0.1:${PORTS[0]} play', '127.0.0.1:${PORTS[0]} publish'] and \
+all(b['total'] == 1 for b in d['backends'])"
 }

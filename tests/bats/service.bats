@@ -431,9 +431,8 @@ time.sleep(30)' "$port"
 	ng=$(free_port)
 	start_nginx "$ng"
 	# the default file's options (-a stream), the backends edited to
-	# nginx, which takes both roles.  (Not '127.0.0.1:N publish' and
-	# '127.0.0.1:N play': rtmp-balance keys its backends by address, so
-	# the second takes the first's place and publishers find none.)
+	# nginx, which takes both roles (the role words' form, one address
+	# twice, is balance.bats' "named twice").
 	unit_argv rtmp-balance.service RTMP_BALANCE_BACKENDS=127.0.0.1:$ng
 	activate balance rtmp-balance.service "$port" RTMP_BALANCE_BACKENDS=127.0.0.1:$ng
 	publish_loop_ffmpeg "rtmp://127.0.0.1:$port/live/cam"

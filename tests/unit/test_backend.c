@@ -318,6 +318,25 @@ test_merge(void)
 	backend_set_compact(&set, NULL, NULL);
 	CHECK(set.n == 2 && strcmp(set.b[1]->spec.name, "h:3") == 0, "then freed");
 	backend_set_free(&set);
+
+	/* One server for both roles is two backends, told apart by their role. */
+	text = "h:1 publish\nh:1 play\n";
+	backend_set_init(&set);
+	CHECK_EQ(backend_parse_text(text, strlen(text), specs, 3, &n, err, sizeof(err)), 0,
+	    "one address, both roles");
+	CHECK_EQ(backend_set_merge(&set, specs, n, &added), 0, "merged");
+	CHECK(set.n == 2 && added == 2 && set.b[0]->spec.role == BACKEND_ROLE_PUBLISH &&
+	    set.b[1]->spec.role == BACKEND_ROLE_PLAY, "two backends, one per role");
+	CHECK(strcmp(set.b[0]->spec.label, "h:1 publish") == 0 &&
+	    strcmp(set.b[1]->spec.label, "h:1 play") == 0 &&
+	    strcmp(set.b[1]->spec.name, "h:1") == 0, "labelled by role, named by address");
+	CHECK_EQ(backend_role_skip(&set, BACKEND_ROLE_PUBLISH), 2, "publishers: the first");
+	CHECK_EQ(backend_role_skip(&set, BACKEND_ROLE_PLAY), 1, "players: the second");
+	a = set.b[0];
+	CHECK_EQ(backend_set_merge(&set, specs, n, &added), 0, "the same file again");
+	CHECK(added == 0 && set.n == 2 && set.b[0] == a && !a->removed && !set.b[1]->removed,
+	    "both kept as they were");
+	backend_set_free(&set);
 	CHECK_EQ(backend_algo_parse("leastconn", &(enum backend_algo){ 0 }), 0, "algo names");
 	CHECK_EQ(backend_algo_parse("random", &(enum backend_algo){ 0 }), RTMP_EINVAL,
 	    "unknown algo");
