@@ -41,6 +41,7 @@ struct dump {
 	int			 played;	/* reached READY at least once */
 	int			 await_media;	/* reset the backoff on the next media */
 	uint64_t		 end_timer;	/* Play.Stop seen: the end unless media comes back */
+	int			 eof_seen;	/* Stream EOF or UnpublishNotify, no media since */
 	int			 recorded;	/* the server said StreamIsRecorded */
 	struct flvwriter	 writer;	/* what goes in the file, on one clock */
 	uint64_t		 limit_ms;	/* -d, 0 = none */
@@ -52,6 +53,7 @@ struct dump {
 };
 
 static void	dump_not_ended(struct dump *);
+static void	dump_ended(struct dump *);
 
 static void
 usage(void)
@@ -231,16 +233,23 @@ end_fire(struct loop *loop, uint64_t id, void *arg)
 	(void)loop;
 	(void)id;
 	d->end_timer = 0;
+	dump_ended(d);
+	return LOOP_TIMER_STOP;
+}
+
+/* The server ended the stream: done, or for a probe, no keyframe came. */
+static void
+dump_ended(struct dump *d)
+{
 	dump_flush(d);
 	if (d->probe_s > 0) {
 		warnx("%s: stream ended before a keyframe", runner_peer(&d->run));
 		dump_stop(d, CLIENT_EXIT_FAILURE);
-		return LOOP_TIMER_STOP;
+		return;
 	}
 	if (d->verbose)
 		warnx("%s: stream ended", runner_peer(&d->run));
 	dump_stop(d, CLIENT_EXIT_OK);
-	return LOOP_TIMER_STOP;
 }
 
 /* -p: the deadline passed without a keyframe; say what came instead. */
@@ -270,6 +279,7 @@ probe_fire(struct loop *loop, uint64_t id, void *arg)
 static void
 dump_not_ended(struct dump *d)
 {
+	d->eof_seen = 0;
 	if (d->end_timer != 0) {
 		loop_timer_cancel(d->run.loop, d->end_timer);
 		d->end_timer = 0;
@@ -308,6 +318,8 @@ on_status(struct client *c, const struct rtmp_event *ev, void *arg)
 	    amf0_view_eq(ev->code, "NetStream.Play.Start")) {
 		if (ev->type != RTMP_EVENT_STREAM_EOF)
 			dump_not_ended(d);
+		else
+			d->eof_seen = 1;
 		flvwriter_rebase(&d->writer);
 	}
 }
@@ -321,6 +333,14 @@ on_closed(struct client *c, int error, const char *reason, void *arg)
 	dump_flush(d);
 	if (runner_stopped(&d->run))
 		return;
+	/*
+	 * A server that said the stream ended and then hung up cleanly (a
+	 * relay whose input ended, or told to stop) is no drop to retry.
+	 */
+	if (d->eof_seen && error == RTMP_ECLOSED) {
+		dump_ended(d);
+		return;
+	}
 	/*
 	 * Only a stream that gave media once is worth waiting for again; a
 	 * probe retries only when -r says so, and then anything a retry can

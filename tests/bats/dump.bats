@@ -699,3 +699,19 @@ run_probe() {
 	[ "$STATUS" -eq 1 ]
 	grep -qx "rtmp-dump: rtmp://127.0.0.1:$port/live/none: stopped before a keyframe" "$T/probe.log"
 }
+
+@test "dump: rtmp-relay's input ends: its Stream EOF and close end the recording, exit 0, no reconnect" {
+	local port
+	port=$(free_port)
+	spawn_sh relay "ffmpeg -nostdin -v error -re -i '$CLIP' -c copy -t 4 -f flv - |
+		exec '$RTMPKIT_BIN/rtmp-relay' -l 127.0.0.1:$port"
+	wait_port "$port"
+	spawn dump "$DUMP" -v -o "$T/out.flv" "rtmp://127.0.0.1:$port/live/x"
+	wait_status "$SPAWNED" 20 || fail "rtmp-dump still running after the relay ended"
+	cat "$T/dump.log"
+	[ "$STATUS" -eq 0 ] || fail "rtmp-dump exited $STATUS"
+	refute grep -q "reconnecting" "$T/dump.log"
+	grep -q "stream ended" "$T/dump.log" || fail "no 'stream ended' line"
+	valid_av "$T/out.flv"
+	within "$(probe_duration "$T/out.flv")" 2 4.5
+}
