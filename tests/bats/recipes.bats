@@ -186,3 +186,35 @@ play_check() {
 	[ "$status" -eq 0 ]
 	valid_av "$T/dump.flv"
 }
+
+@test "recipe metrics: both servers answer /metrics; recipe metrics-scrape is a config promtool accepts" {
+	local m
+	require promtool
+	recipe_start metrics
+	wait_port "$PORT_local_1935"
+	wait_port "$PORT_local_1936"
+	publish_loop_ffmpeg "rtmp://127.0.0.1:$PORT_local_1935/live/show"
+	record_ffmpeg "rtmp://127.0.0.1:$PORT_local_1936/live/show" "$T/play.flv" 6
+	for m in 9102 9103; do
+		wait_port "$(eval echo "\$PORT_local_$m")"
+	done
+	# The player counted by the relay, the publisher by the listener.
+	for ((m = 0; m < 100; m++)); do
+		curl -fsS "http://127.0.0.1:$PORT_local_9103/metrics" >"$T/relay.prom" &&
+			grep -qx 'rtmpkit_players{stream="live/show"} 1' "$T/relay.prom" && break
+		sleep 0.1
+	done
+	grep -qx 'rtmpkit_players{stream="live/show"} 1' "$T/relay.prom" ||
+		fail "relay: $(cat "$T/relay.prom")"
+	curl -fsS "http://127.0.0.1:$PORT_local_9102/metrics" >"$T/listen.prom"
+	grep -qx 'rtmpkit_publishers{stream="live/show"} 1' "$T/listen.prom" ||
+		fail "listen: $(cat "$T/listen.prom")"
+	promtool check metrics <"$T/relay.prom"
+	# The scrape config, on the ports the servers above got.
+	recipe_ports metrics-scrape $(cat "$T/metrics/metrics.env")
+	cp "$T/metrics-scrape/metrics-scrape.sh" "$T/prometheus.yml"
+	grep -q "127.0.0.1:$PORT_local_9103" "$T/prometheus.yml"
+	run promtool check config "$T/prometheus.yml"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
