@@ -171,6 +171,12 @@ listener_free(struct listener *l)
 }
 
 void
+listener_set_tls(struct listener *l, struct tls_context *tls)
+{
+	l->tls = tls;
+}
+
+void
 listener_pause(struct listener *l, int paused)
 {
 	if (l->paused == paused)

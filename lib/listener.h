@@ -45,6 +45,12 @@ struct listener	*listener_adopt(struct loop *, int fd, struct tls_context *,
 		    listener_accept_cb, void *arg, char *err, size_t errsize);
 void		 listener_free(struct listener *);
 void		 listener_pause(struct listener *, int paused);
+/*
+ * Connections accepted from now on use this TLS context (NULL: plain);
+ * the caller keeps it alive as long as the listener.  Connections
+ * already accepted keep theirs: OpenSSL holds a reference for them.
+ */
+void		 listener_set_tls(struct listener *, struct tls_context *);
 /* The address as given, or what the socket is bound to: for log lines. */
 const char	*listener_address(const struct listener *);
 /* The TCP port bound (port 0 given: the one the system picked); 0 for unix. */

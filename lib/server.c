@@ -1269,6 +1269,35 @@ server_stats_log(const struct buf *b)
 	}
 }
 
+/*
+ * SIGHUP: the certificate and key again (a renewed certificate), for the
+ * connections accepted from now on.  One that does not load changes
+ * nothing: the server goes on with the old pair.
+ */
+static void
+server_reload_tls(struct server *sv)
+{
+	struct tls_context	*tls;
+	struct tls_config	 tc;
+	char			 err[256];
+	size_t			 i;
+
+	if (sv->tls == NULL)
+		return;
+	memset(&tc, 0, sizeof(tc));
+	tc.cert_file = sv->o.cert_file;
+	tc.key_file = sv->o.key_file;
+	if ((tls = tls_context_new(&tc, err, sizeof(err))) == NULL) {
+		log_warnx("reload: %s; keeping the certificate loaded before", err);
+		return;
+	}
+	for (i = 0; i < sv->nlisteners; i++)
+		listener_set_tls(sv->listeners[i], tls);
+	tls_context_free(sv->tls);
+	sv->tls = tls;
+	log_info("reload: certificate %s", sv->o.cert_file);
+}
+
 static void
 server_signal(struct loop *loop, int signo, void *arg)
 {
@@ -1280,6 +1309,7 @@ server_signal(struct loop *loop, int signo, void *arg)
 	case SIGHUP:
 		if (log_reopen() < 0)
 			log_warn("log %s: cannot reopen", sv->o.log_file);
+		server_reload_tls(sv);
 		if (sv->events.hangup != NULL)
 			sv->events.hangup(sv, sv->arg);
 		break;

@@ -83,7 +83,10 @@
  * program can end its own work, and every session finished (peer_finish());
  * when the last one (raw connections included) is gone, or
  * SERVER_STOP_GRACE_MS (o->stop_grace_ms) later, server_run() returns 0.
- * SIGHUP reopens the log, then calls events->hangup.  SIGUSR1 logs
+ * SIGHUP reopens the log, loads -C/-K again (connections accepted from
+ * then on get the renewed certificate, those before keep theirs; a pair
+ * that does not load is logged and the old one stays), then calls
+ * events->hangup.  SIGUSR1 logs
  * events->stats's JSON (see Stats: in pieces when it is longer than a log
  * line).  SIGCHLD and others are the program's (loop_signal()).
  *

@@ -148,3 +148,41 @@ rtmps_front() {
 	# not before -t, and well before the default 30 s
 	within "$took" 1.5 15
 }
+
+# subject PORT: the CN of the certificate 127.0.0.1:PORT presents.
+subject() {
+	timeout 10 openssl s_client -connect "127.0.0.1:$1" -servername localhost \
+		</dev/null 2>/dev/null | openssl x509 -noout -subject 2>/dev/null |
+		sed -n 's/.*CN *= *//p'
+}
+
+@test "tls: SIGHUP loads a renewed certificate for new connections; the live publisher stays; a bad one keeps the old" {
+	local port pid
+	port=$(free_port)
+	cp "$TLS/server.pem" "$T/cert.pem"
+	spawn listen "$RTMPKIT_BIN/rtmp-listen" -C "$T/cert.pem" -e "exec cat >$T/in.flv" \
+		"127.0.0.1:$port"
+	pid=$SPAWNED
+	wait_port "$port"
+	[ "$(subject "$port")" = server ] || fail "first: $(subject "$port")"
+	publish_loop_ffmpeg "rtmps://127.0.0.1:$port/live/x"
+	wait_log "$T/listen.log" "publish start" 15
+	# The renewal: the same path, another certificate (another name).
+	cp "$TLS/othername.pem" "$T/cert.pem"
+	kill -HUP "$pid"
+	wait_log "$T/listen.log" "reload: certificate $T/cert.pem" 10
+	[ "$(subject "$port")" = othername ] || fail "after SIGHUP: $(subject "$port")"
+	# A file that does not load changes nothing.
+	echo garbage >"$T/cert.pem"
+	kill -HUP "$pid"
+	wait_log "$T/listen.log" "reload: .*keeping the certificate loaded before" 10
+	[ "$(subject "$port")" = othername ] || fail "after a bad file: $(subject "$port")"
+	# The publisher that came in before the first reload is still there.
+	alive "$PUBLISHER_PID" || fail "the publisher was cut"
+	refute grep -q "publish end" "$T/listen.log"
+	local before after
+	before=$(stat -c %s "$T/in.flv")
+	sleep 1
+	after=$(stat -c %s "$T/in.flv")
+	[ "$after" -gt "$before" ] || fail "no media after the reloads: $before, $after"
+}
