@@ -382,7 +382,13 @@ peer_read(struct peer *p)
 		if (n < 0) {
 			if (n == RTMP_ECLOSED && p->state == PEER_FINISHING)
 				peer_close(p, RTMP_OK, "finished");
-			else if (n == RTMP_ECLOSED && rtmp_session_partial(p->session))
+			/*
+			 * Not a connection that sent no byte at all (a balancer's
+			 * TCP health check): that is a plain close, which the
+			 * servers do not log.
+			 */
+			else if (n == RTMP_ECLOSED && rtmp_session_partial(p->session) &&
+			    (peer_bytes_in(p) > 0 || p->conn.rbuf.len > 0))
 				peer_close(p, RTMP_EPROTO,
 				    "connection closed in the middle of a message");
 			else

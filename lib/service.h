@@ -7,9 +7,12 @@
  * libbsd's setproctitle_init() moves the environment and copies argv[1..]
  * out of the area a title overwrites, so strings taken from argv stay
  * valid.  service_title() then shows "COMMAND LINE: text", the command
- * line as it was given (so `pgrep -f` patterns an operator wrote for it
- * still match) followed by what the process serves now.  Titles longer
- * than the area argv and the environment had are cut by libbsd.
+ * line as it was given (so `pgrep -f` patterns on its start still match)
+ * followed by what the process serves now.  libbsd cuts a title to the
+ * area argv and the environment had; with a small environment that cuts
+ * the text, and can cut the command line's last bytes, so tools should
+ * find a server by its name (pgrep -x, /proc/PID/comm is never changed),
+ * its pidfile or its sockets, not by the end of its command line.
  *
  * Pidfile: libbsd's pidfile(3).  service_pidfile_open() creates and locks
  * the file, failing with "already running as pid N" when another process

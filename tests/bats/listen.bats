@@ -715,3 +715,17 @@ print("done")' "$PORT"
 	stop "$PUB_PID"
 	stop_listen
 }
+
+@test "listen: a connection that sends nothing (a TCP health check) is not logged; one cut in its handshake is" {
+	start_listen "$T/out.flv"
+	python3 - "$PORT" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+for _ in range(3):
+    s = socket.create_connection(("127.0.0.1", port)); s.close()
+s = socket.create_connection(("127.0.0.1", port)); s.sendall(b"\x03" + b"\0" * 99)
+time.sleep(0.3); s.close()
+PY
+	wait_log "$T/listen.log" "closed: connection closed in the middle of a message" 10
+	[ "$(grep -c "closed" "$T/listen.log")" -eq 1 ] || fail "$(cat "$T/listen.log")"
+}

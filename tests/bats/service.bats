@@ -713,6 +713,23 @@ no_wx() {
 	done
 }
 
+# listener_pid ADDRESS: the pid of the process listening on ADDRESS, a
+# Unix socket path or a TCP port on 127.0.0.1 (what ss shows; bounded).
+listener_pid() {
+	local i out
+	for ((i = 0; i < 100; i++)); do
+		if [ "${1#/}" != "$1" ]; then
+			out=$(ss -Hxlp "src $1" 2>/dev/null)
+		else
+			out=$(ss -Htlnp "sport = :$1" 2>/dev/null)
+		fi
+		out=$(echo "$out" | grep -o 'pid=[0-9]*' | head -n 1)
+		[ -n "$out" ] && { echo "${out#pid=}"; return 0; }
+		sleep 0.1
+	done
+	fail "nothing listens on $1"
+}
+
 # traced_child PID: the process strace (PID) runs.
 traced_child() {
 	local i c
@@ -755,7 +772,11 @@ traced_child() {
 	wait_exists "$D/run/rtmp-streams.ingest" 20
 	publish_loop_ffmpeg "rtmp://127.0.0.1:$port/live/a"
 	wait_exists "$D/run/a.sock" 20
-	relay=$(descendants "$listen" | tail -n 1)
+	# The programs themselves, by name and what their command lines hold.
+	listen=$(listener_pid "$D/run/rtmp-streams.ingest")
+	relay=$(listener_pid "$D/run/a.sock")
+	balance=$(listener_pid "$port")
+	recorder=$(listener_pid "$rec")
 	no_wx "$listen" "$relay" "$balance" "$recorder"
 	run timeout 60 "$DUMP" -d 2 -o "$T/a.flv" "rtmp://127.0.0.1:$port/live/a"
 	[ "$status" -eq 0 ]
