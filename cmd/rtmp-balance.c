@@ -485,6 +485,8 @@ main(int argc, char *argv[])
 	    sizeof(err))) < 0) {
 		log_errorx("%s", err);
 		server_free(bal.server);
+		backend_set_free(&bal.set);
+		tls_context_free(bal.routes.backend_tls);
 		return 1;
 	}
 	bal.loop = bal.routes.loop = server_loop(bal.server);

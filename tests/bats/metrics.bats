@@ -391,11 +391,17 @@ time.sleep(60)' "$MPORT"
 	# again, with the idle ones still there
 	scrape "$MPORT" >"$T/doc2.prom"
 	check_value "$T/doc2.prom" rtmpkit_input_tags_total '>' "$(value "$T/doc.prom" rtmpkit_input_tags_total)"
-	# a burst of 40 real scrapes at once, past the 16 slots: all answered
+	# A burst of 40 real scrapes at once, past the 16 slots, beside the 50
+	# idle ones: every one ends in time, none with another answer than 200
+	# (a slow server may push out one whose request it has not read yet:
+	# no answer), and at least the slots' worth are answered.
 	run timeout 30 bash -c 'for i in $(seq 40); do
 		curl -s -o /dev/null -w "%{http_code}\n" --max-time 10 "$1" &
 	done; wait' sh "http://127.0.0.1:$MPORT/metrics"
-	[ "$(sort <<<"$output" | uniq -c | xargs)" = "40 200" ] || fail "burst: $output"
+	[ "$status" -eq 0 ] || fail "burst: not over in 30 s"
+	[ "$(grep -c . <<<"$output")" -eq 40 ] || fail "burst: $output"
+	[ -z "$(grep -vxE '200|000' <<<"$output")" ] || fail "burst: $output"
+	[ "$(grep -cx 200 <<<"$output")" -ge 16 ] || fail "burst: $output"
 	# RTMP is a port of its own: a second stream publishes meanwhile
 	run timeout 30 "$PUSH" "rtmp://127.0.0.1:$PORT/live/other" "$CLIP"
 	[ "$status" -eq 0 ]
